@@ -1,0 +1,74 @@
+"""The `collapse` command as a user runs it: a real subprocess, output and exit status."""
+
+import subprocess
+import sys
+
+import pytest
+
+from theory import CLAIMS
+
+
+def run(*args):
+    proc = subprocess.run([sys.executable, "-m", "collapse", *args], capture_output=True, text=True, timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_list_names_every_claim_with_its_source():
+    rc, out, err = run("list")
+    assert rc == 0 and not err
+    lines = out.splitlines()
+    assert len(lines) == len(CLAIMS)
+    for cid, line in zip(CLAIMS, lines):
+        assert line.startswith(cid + " ")
+        assert CLAIMS[cid].source.arxiv in line
+
+
+def test_show_prints_expression_value_series_and_derivation():
+    rc, out, err = run("show", "regression.accumulate.test_error", "--series", "--derive", "--at", "sigma=1", "d=5", "T=20", "n=10")
+    assert rc == 0, err
+    assert "derivation:" in out and "limit n -> oo" in out
+    assert "arXiv:2404.01413" in out
+    assert "0.553488" in out  # 5/14 * H^(2)_10 = 0.5534884754...
+
+
+def test_show_latex_and_choices():
+    rc, out, err = run("show", "gaussian.w2_risk", "--latex", "--at", "estimator=mle", "sigma=1", "T=20", "g=10")
+    assert rc == 0, err
+    assert r"c_{4}\left(T\right)" in out
+    assert "estimator=mle" in out and "0.643154787446" in out
+
+
+def test_show_schedule_from_the_command_line():
+    rc, out, err = run("show", "gaussian.mean_sq_error", "--at", "sigma=1", "T=10*(i+1)", "g=4")
+    assert rc == 0, err
+    assert "0.208333333333333" in out  # (1/10)(1 + 1/2 + 1/3 + 1/4)
+    rc, out, err = run("show", "gaussian.mean_sq_error", "--at", "sigma=1", "T=10,20,30,40", "g=4")
+    assert rc == 0 and "0.208333333333333" in out
+
+
+def test_show_recursion_claim():
+    rc, out, err = run("show", "mvgaussian.mean_sq_error", "--at", "workflow=accumulate-subsample", "sigma2=1", "d=5", "n=20", "t=10")
+    assert rc == 0, err
+    assert "recursion" in out and "0.6306615632247" in out
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("show", "gaussian.w2risk"), "unknown claim id 'gaussian.w2risk'; did you mean gaussian.w2_risk"),
+        (("show", "regression.replace.test_error", "--at", "sigma=1", "d=5", "T=6", "n=2"), "T must be greater than d + 1"),
+        (("show", "gaussian.w2_risk", "--at", "sigma=nan", "T=20", "g=1"), "sigma must be a number, got NaN"),
+        (("show", "gaussian.w2_risk", "--at", "sigma=1", "T=20", "g=-1"), "g must be >= 0"),
+        (("show", "gaussian.w2_risk", "--at", "sigma=1", "T=1", "g=1"), "T must be >= 2"),
+        (("show", "gaussian.w2_risk", "--at", "estimator=ddof2"), "estimator must be one of unbiased, mle"),
+        (("show", "gaussian.w2_risk", "--at", "sigma"), "--at takes name=value"),
+        (("show", "gaussian.w2_risk", "--at", "sigma=1", "T=20", "g=2.5"), "g must be an integer"),
+        (("show", "gaussian.w2_risk", "--at", "sigma=1", "Tee=20", "g=2"), "unknown parameter Tee (did you mean T?)"),
+        (("frobnicate",), "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    rc, out, err = run(*args)
+    assert rc == 2
+    assert message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1

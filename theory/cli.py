@@ -1,0 +1,201 @@
+"""``collapse list`` and ``collapse show``: the theory layer's subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import shutil
+import sys
+import textwrap
+from typing import Any
+
+import mpmath
+import sympy as sp
+
+from . import CLAIMS, symbols
+from ._core import Claim, Form
+
+
+class UsageError(Exception):
+    """A bad argument: reported as one line on stderr, exit status 2."""
+
+
+def parse_value(text: str) -> Any:
+    """A value given on the command line: an integer, a number, a fraction, a schedule or a word."""
+    text = text.strip()
+    if not text:
+        raise UsageError("empty value")
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)  # also 'nan' and 'inf', which the claims reject by name
+    except ValueError:
+        pass
+    if text.startswith(("[", "(")):
+        try:
+            return list(ast.literal_eval(text))
+        except (ValueError, SyntaxError):
+            raise UsageError(f"cannot read the list {text!r}") from None
+    if "," in text:
+        return [parse_value(part) for part in text.split(",")]
+    if text.replace("-", "").replace("_", "").isalpha() and text not in ("i", "pi", "E"):
+        return text  # a choice such as 'mle' or 'accumulate-subsample'
+    try:
+        value = sp.sympify(text, locals={"i": symbols.i})
+    except (sp.SympifyError, SyntaxError, TypeError):
+        raise UsageError(f"cannot read the value {text!r}") from None
+    if value.is_number:
+        return value
+    return value
+
+
+def parse_assignments(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--at takes name=value, got {item!r}")
+        out[name.strip()] = parse_value(value)
+    return out
+
+
+def _get(claim_id: str) -> Claim:
+    try:
+        return CLAIMS[claim_id]
+    except KeyError as e:
+        raise UsageError(str(e.args[0])) from None
+
+
+def _unicode_ok() -> bool:
+    enc = (getattr(sys.stdout, "encoding", None) or "").lower()
+    return "utf" in enc
+
+
+def render(expr: sp.Basic, latex: bool) -> str:
+    if latex:
+        return sp.latex(expr)
+    return sp.pretty(expr, use_unicode=_unicode_ok(), num_columns=max(80, shutil.get_terminal_size().columns))
+
+
+def _indent(text: str, prefix: str = "    ") -> str:
+    return textwrap.indent(text, prefix)
+
+
+def _wrap(text: str, width: int = 96, indent: str = "    ", hang: str = "") -> str:
+    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent + hang)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    ids = [cid for cid in CLAIMS if not args.pattern or any(p in cid for p in args.pattern)]
+    w_id = max(len(c) for c in ids) if ids else 10
+    w_title = max(len(CLAIMS[c].title) for c in ids) if ids else 10
+    for cid in ids:
+        c = CLAIMS[cid]
+        print(f"{cid:<{w_id}}  {c.title:<{w_title}}  {c.source.short}")
+    return 0
+
+
+def _generation_limit_line(claim: Claim, form: Form, latex: bool) -> str | None:
+    if form.limit is None or claim.generation is None:
+        return None
+    return f"limit as {claim.generation} -> oo:\n" + _indent(render(form.limit, latex))
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    claim = _get(args.id)
+    values = parse_assignments(args.at or [])
+    choices = {k: v for k, v in values.items() if k in claim.choices}
+    try:
+        form = claim.form(**choices)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    numeric = {k: v for k, v in values.items() if k not in claim.choices}
+
+    # Evaluate first, so that a bad value is reported before anything is printed.
+    value = None
+    missing = [p.name for p in claim.params if p.kind != "choice" and p.name not in numeric]
+    if numeric:
+        unknown = set(numeric) - {p.name for p in claim.params}
+        if unknown or not missing:
+            try:
+                value = claim.evaluate_mp(**values)
+            except ValueError as e:
+                raise UsageError(str(e)) from None
+
+    out = [f"{claim.id}: {claim.title}", f"  quantity: {claim.quantity}   ({claim.kind})"]
+    if claim.choices:
+        chosen = claim._choices(choices)
+        opts = "; ".join(f"{k} in {{{', '.join(v)}}}" for k, v in claim.choices.items())
+        out.append(f"  variant:  {', '.join(f'{k}={v}' for k, v in chosen.items())}   ({opts})")
+    out.append("  source:\n" + _wrap(str(claim.source)))
+    out.append("  parameters:")
+    for p in claim.params:
+        if p.kind != "choice":
+            out.append(f"    {p.name:<9} {p.doc}")
+    if claim.assumptions:
+        out.append("  assumptions:")
+        out += [_wrap("- " + a, hang="  ") for a in claim.assumptions]
+    if form.recursion is not None:
+        out.append("  defined by the exact recursion (evaluated step by step):")
+        out += [_indent(render(eq, args.latex), "    ") for eq in form.recursion.equations()]
+        out.append(_indent("value: " + render(form.recursion.output, args.latex), "    "))
+    else:
+        out.append("  expression:")
+        out.append(_indent(render(form.expr, args.latex)))
+    if form.schedule_expr is not None and args.series is False and args.derive is False:
+        out.append("  (T may be a schedule T_0, T_1, ...: see --derive for the general form)")
+    lim = _generation_limit_line(claim, form, args.latex)
+    if lim:
+        out.append("  " + lim.replace("\n", "\n  "))
+    if args.series:
+        if form.series is not None:
+            out.append(f"  leading order in 1/{form.series_in}:")
+            out.append(_indent(render(form.series, args.latex)))
+        else:
+            out.append("  leading order: none stated for this claim")
+    if args.derive:
+        if form.schedule_expr is not None:
+            out.append("  for a schedule T_i (T[i] samples at step i):")
+            out.append(_indent(render(form.schedule_expr, args.latex)))
+        if form.derivation:
+            out.append("  derivation:")
+            for n, step in enumerate(form.derivation, 1):
+                out.append(f"    {n}. {step.text}")
+                out.append(_indent(render(step.expr, args.latex), "       "))
+        else:
+            out.append("  derivation: this claim is transcribed from its source, not derived here")
+    note = " ".join(x for x in (claim.note, form.note) if x)
+    if note:
+        out.append("  note:")
+        out.append(_wrap(note))
+    if value is not None:
+        shown = ", ".join(f"{k}={v}" for k, v in values.items())
+        out.append(f"  value at {shown}:")
+        out.append(f"    {mpmath.nstr(value, 15)}")
+    elif missing:
+        out.append(f"  value: give --at {' '.join(m + '=...' for m in missing)}")
+    print("\n".join(out))
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("list", help="every claim with a one-line title and its source")
+    p.add_argument("pattern", nargs="*", help="only ids containing one of these strings")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("show", help="one claim: expression, source, assumptions, series, limit, value")
+    p.add_argument("id", help="claim id, e.g. gaussian.w2_risk (see 'collapse list')")
+    p.add_argument("--latex", action="store_true", help="print expressions as LaTeX")
+    p.add_argument("--series", action="store_true", help="print the leading-order series in 1/T")
+    p.add_argument("--derive", action="store_true", help="print the derivation steps")
+    p.add_argument(
+        "--at",
+        nargs="+",
+        action="extend",
+        metavar="NAME=VALUE",
+        help="parameter values (and choices such as estimator=mle); T may be a list 20,40,80 or an "
+        "expression in i such as '10*(i+1)**2'",
+    )
+    p.set_defaults(func=cmd_show)
