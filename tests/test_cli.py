@@ -72,3 +72,24 @@ def test_bad_input_is_one_line_and_exit_2(args, message):
     assert rc == 2
     assert message in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_show_fixed_point_claims():
+    rc, out, err = run("show", "ridge.test_error", "--at", "d=100", "T=300", "T0=250", "lam=0.1", "w0_norm=1", "sigma=0.5", "sigma0=1", "n=3")
+    assert rc == 0, err
+    assert "where kappa solves:" in out and "in closed form:" in out
+    assert "1.66303574024291" in out
+    rc, out, err = run("show", "ridge.kappa", "--at", "spectrum=given", "eigenvalues=[3,1.5,1,0.5,0.1]", "lam=0.1", "T=10")
+    assert rc == 0, err
+    assert "solved numerically" in out
+    rc, out, err = run("show", "ridge.kappa", "--at", "spectrum=power-law", "d=5", "lam=0.1", "T=10")
+    assert rc == 2 and "spectrum='power-law' needs beta" in err
+
+
+def test_show_universality_and_kde():
+    rc, out, err = run("show", "universality.variance_ratio", "--at", "workflow=accumulate-subsample", "k=10")
+    assert rc == 0, err
+    assert "2.64930319349962" in out and "limit as k -> oo" in out
+    rc, out, err = run("show", "kde.accumulate.variance", "--at", "sigma=1", "n=50", "t=30", "h=0.3")
+    assert rc == 0, err
+    assert "grows like" in out and "1.23574535257903" in out

@@ -13,7 +13,7 @@ from . import symbols
 from ._core import REGISTRY as CLAIMS
 from ._core import Claim, Form, Param, Recursion, Source, Step
 
-# Importing a module registers its claims.
-from . import gaussian, mvgaussian, regression  # noqa: E402,F401  isort: skip
+# Importing a module registers its claims; `collapse list` follows this order.
+from . import gaussian, mvgaussian, regression, universality, ridge, kde  # noqa: E402,F401  isort: skip
 
 __all__ = ["CLAIMS", "Claim", "Form", "Param", "Recursion", "Source", "Step", "symbols"]

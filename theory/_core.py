@@ -56,8 +56,10 @@ class Source:
 
     @property
     def short(self) -> str:
+        names = [a.strip() for a in self.authors.split(",")]
+        who = names[0] if len(names) == 1 else " & ".join(names) if len(names) == 2 else f"{names[0]} et al."
         tag = f" arXiv:{self.arxiv}" if self.arxiv else ""
-        return f"{self.authors.split(',')[0].split(' et al')[0]} et al. {self.year}{tag}"
+        return f"{who} {self.year}{tag}"
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,25 @@ class Recursion:
 
 
 @dataclass(frozen=True)
+class Aux:
+    """An auxiliary quantity a form is written in, such as the random-matrix fixed point kappa.
+
+    ``equation`` defines it; ``value`` is its closed form where one exists, otherwise ``solve(env)``
+    computes it numerically (at the working precision) from the values of the other symbols.
+    """
+
+    symbol: sp.Symbol
+    equation: sp.Eq
+    value: sp.Expr | None = None
+    solve: Callable[[dict], mpmath.mpf] | None = None
+
+    def compute(self, env: dict) -> mpmath.mpf:
+        if self.value is not None:
+            return mp_eval(self.value, env)
+        return self.solve(env)
+
+
+@dataclass(frozen=True)
 class Form:
     """The mathematics of one variant of a claim.
 
@@ -128,6 +149,19 @@ class Form:
     note: str = ""
     #: "nondecreasing", "nonincreasing" or "constant" in the generation count, where that holds.
     monotone: str | None = None
+    #: Auxiliary quantities (computed in order before ``expr``), e.g. a fixed point.
+    where: tuple[Aux, ...] = ()
+    #: Large-generation behaviour where the value diverges slowly (e.g. h^2 log t).
+    asymptote: sp.Expr | None = None
+
+    def closed_expr(self) -> sp.Expr:
+        """``expr`` with every auxiliary quantity replaced by its closed form (raises if one has none)."""
+        expr = self.expr
+        for aux in reversed(self.where):
+            if aux.value is None:
+                raise ValueError(f"{aux.symbol} has no closed form here (it is solved numerically)")
+            expr = expr.xreplace({aux.symbol: aux.value})
+        return expr
 
 
 @dataclass(frozen=True)
@@ -135,13 +169,18 @@ class Param:
     """One parameter of a claim: its symbol, what values it takes, and what it means."""
 
     name: str
-    kind: str  # "size", "positive", "choice" or "schedule" (a size, or a sequence / expression in i)
+    #: "size" (integer >= minimum), "positive", "nonnegative" (reals), "choice" (one of ``options``),
+    #: "schedule" (a size, or a sequence of sizes / an expression in i), "positive_schedule" (a positive
+    #: number or a sequence of them), "vector" (a sequence of finite reals), "positive_vector".
+    kind: str
     doc: str
     minimum: int = 0
     options: tuple[str, ...] = ()
+    #: An optional parameter may be left out; the claim's constraints say when it is needed.
+    optional: bool = False
 
     @property
-    def symbol(self) -> sp.Symbol | None:
+    def symbol(self) -> sp.Basic | None:
         return None if self.kind == "choice" else getattr(S, self.name)
 
 
@@ -223,7 +262,38 @@ def _as_schedule(name: str, value: Any, minimum: int) -> int | tuple[int, ...] |
     return _as_int(name, value, minimum)
 
 
-def _expand_schedule(name: str, sched: tuple[int, ...] | sp.Expr, length: int, minimum: int) -> list[int]:
+def _as_nonnegative(name: str, value: Any) -> mpmath.mpf:
+    if isinstance(value, (bool, str)):
+        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+    if isinstance(value, sp.Basic):
+        if not value.is_number:
+            raise ValueError(f"{name} must be a non-negative number, got {value}")
+        value = mpmath.mpf(sp.N(value, DPS + 5))
+    _check_finite(name, value)
+    v = mpmath.mpf(value)
+    if v < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return v
+
+
+def _as_vector(name: str, value: Any, positive: bool) -> list:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValueError(f"{name} must be a sequence of numbers, got {value!r}")
+    seq = list(value)
+    if not seq:
+        raise ValueError(f"{name} is empty")
+    if positive:
+        return [_as_positive(f"{name}[{idx}]", v) for idx, v in enumerate(seq)]
+    out = []
+    for idx, v in enumerate(seq):
+        if isinstance(v, (bool, str)):
+            raise ValueError(f"{name}[{idx}] must be a number, got {v!r}")
+        _check_finite(f"{name}[{idx}]", v)
+        out.append(mpmath.mpf(sp.N(v, DPS + 5)) if isinstance(v, sp.Basic) else mpmath.mpf(v))
+    return out
+
+
+def _expand_schedule(name: str, sched: tuple | sp.Expr, length: int, minimum: int) -> list:
     if isinstance(sched, tuple):
         if len(sched) < length:
             raise ValueError(f"{name} schedule has {len(sched)} entries but {length} generations need {length}")
@@ -237,15 +307,19 @@ def _expand_schedule(name: str, sched: tuple[int, ...] | sp.Expr, length: int, m
 
 
 class _Seq:
-    """A schedule as the lambdified code sees it: indexable by mpmath integers."""
+    """A schedule or a vector as the lambdified code sees it: indexable by mpmath integers.
 
-    __slots__ = ("values",)
+    ``offset`` is the index of the first value (0 for schedules T_0, T_1, ...; 1 for vectors and h_t).
+    """
 
-    def __init__(self, values: Sequence[int]):
+    __slots__ = ("values", "offset")
+
+    def __init__(self, values: Sequence, offset: int = 0):
         self.values = [mpmath.mpf(v) for v in values]
+        self.offset = offset
 
     def __getitem__(self, idx: Any) -> mpmath.mpf:
-        return self.values[int(idx)]
+        return self.values[int(idx) - self.offset]
 
 
 def _harmonic_as_zeta(e: sp.harmonic) -> sp.Expr:
@@ -398,6 +472,8 @@ class Claim:
     constraints: tuple[Constraint, ...] = ()
     defaults: Mapping[str, str] = field(default_factory=dict)
     related: tuple[str, ...] = ()
+    #: Turns a validated point into what the expression needs (e.g. a spectrum into its eigenvalues).
+    prepare: Callable[[dict], dict] | None = None
 
     # -- structure -------------------------------------------------------------------------------
     @property
@@ -488,24 +564,38 @@ class Claim:
         for p in self.params:
             if p.kind == "choice":
                 continue
-            if p.name not in values:
-                raise ValueError(f"{self.id}: missing parameter {p.name} ({p.doc})")
+            if p.name not in values or values[p.name] is None:
+                if not p.optional:
+                    raise ValueError(f"{self.id}: missing parameter {p.name} ({p.doc})")
+                out[p.name] = None
+                continue
             v = values[p.name]
             if p.kind == "size":
                 out[p.name] = _as_int(p.name, v, p.minimum)
             elif p.kind == "positive":
                 out[p.name] = _as_positive(p.name, v)
-            elif p.kind == "schedule":
-                sched = _as_schedule(p.name, v, p.minimum)
-                if not isinstance(sched, int) and form.schedule_expr is None:
-                    raise ValueError(f"{p.name} must be a single integer for {self.id} (no schedule form)")
+            elif p.kind == "nonnegative":
+                out[p.name] = _as_nonnegative(p.name, v)
+            elif p.kind in ("vector", "positive_vector"):
+                out[p.name] = _as_vector(p.name, v, positive=p.kind == "positive_vector")
+            elif p.kind in ("schedule", "positive_schedule"):
+                if p.kind == "schedule":
+                    sched = _as_schedule(p.name, v, p.minimum)
+                    scalar = isinstance(sched, int)
+                else:
+                    scalar = not isinstance(v, Iterable) or isinstance(v, (str, bytes))
+                    sched = _as_positive(p.name, v) if scalar else tuple(_as_vector(p.name, v, positive=True))
+                if not scalar and form.schedule_expr is None and form.recursion is None:
+                    raise ValueError(f"{p.name} must be a single number for {self.id} (no schedule form)")
                 out[p.name] = sched
+        if self.prepare is not None:
+            out = self.prepare(out)
         for check in self.constraints:
             msg = check(out)
             if msg:
                 raise ValueError(msg)
         for p in self.params:  # schedules are expanded once the generation count is known
-            if p.kind == "schedule" and not isinstance(out[p.name], int):
+            if p.kind in ("schedule", "positive_schedule") and isinstance(out[p.name], (tuple, sp.Expr)):
                 out[p.name] = _expand_schedule(p.name, out[p.name], out[self.generation], p.minimum)
         return out
 
@@ -516,15 +606,18 @@ class Claim:
         with mpmath.workdps(dps):
             env: dict = {}
             expr = form.expr
-            for p in self.params:
-                if p.kind == "choice":
+            for name, v in point.items():
+                if name in self.choices or v is None:
                     continue
-                v = point[p.name]
                 if isinstance(v, list):
-                    env[S.T_sched] = _Seq(v)
-                    expr = form.schedule_expr
+                    base, offset = S.INDEXED[name]
+                    env[base] = _Seq(v, offset)
+                    if name in S.SCHEDULED:
+                        expr = form.schedule_expr
                 else:
-                    env[p.symbol] = mpmath.mpf(v)
+                    env[getattr(S, name)] = mpmath.mpf(v)
+            for aux in form.where:
+                env[aux.symbol] = aux.compute(env)
             if form.recursion is not None:
                 rec = form.recursion
                 return +rec.run(env, int(point[rec.index.name]))
@@ -542,23 +635,29 @@ class Claim:
         """A NumPy/SciPy function of the numeric parameters (keywords), for the given choices.
 
         Float64 arithmetic: it agrees with :meth:`evaluate` to about 1e-12 relative where the
-        expression is well conditioned (moderate sizes: gamma functions overflow past T of about 340).
+        expression is well conditioned (moderate sizes: gamma functions overflow past T of about 340,
+        and gaussian.w2_risk_var cancels O(1) terms down to O(g^2/T^2)). Not available for forms
+        that need a recursion, a vector, a schedule or a numerically solved fixed point.
         """
         form = self.form(**choices)
         if form.recursion is not None:
             raise ValueError(f"{self.id} is defined by a recursion; use evaluate()")
+        expr = form.closed_expr()
+        if expr.atoms(sp.Indexed):
+            raise ValueError(f"{self.id} with {choices} depends on a vector or schedule; use evaluate()")
         syms = list(self.symbols)
         printer = _Printer(
             {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True, "user_functions": {}}
         )
-        fn = sp.lambdify(syms, _for_mpmath(form.expr), modules=[{"math": math}, "scipy", "numpy"], printer=printer)
+        fn = sp.lambdify(syms, _for_mpmath(expr), modules=[{"math": math}, "scipy", "numpy"], printer=printer)
         names = [p.name for p in self.params if p.kind != "choice"]
+        required = {p.name for p in self.params if p.kind != "choice" and not p.optional}
 
         def f(**kw):
-            missing = set(names) - set(kw)
+            missing = required - set(kw)
             if missing:
                 raise ValueError(f"missing parameter(s): {', '.join(sorted(missing))}")
-            return fn(*[kw[nm] for nm in names])
+            return fn(*[kw.get(nm) for nm in names])
 
         f.__doc__ = f"NumPy form of {self.id} ({', '.join(f'{k}={v}' for k, v in choices.items())})"
         return f

@@ -115,7 +115,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     # Evaluate first, so that a bad value is reported before anything is printed.
     value = None
-    missing = [p.name for p in claim.params if p.kind != "choice" and p.name not in numeric]
+    missing = [p.name for p in claim.params if p.kind != "choice" and not p.optional and p.name not in numeric]
     if numeric:
         unknown = set(numeric) - {p.name for p in claim.params}
         if unknown or not missing:
@@ -144,11 +144,22 @@ def cmd_show(args: argparse.Namespace) -> int:
     else:
         out.append("  expression:")
         out.append(_indent(render(form.expr, args.latex)))
+    for aux in form.where:
+        out.append(f"  where {aux.symbol} solves:")
+        out.append(_indent(render(aux.equation, args.latex)))
+        if aux.value is not None:
+            out.append("    in closed form:")
+            out.append(_indent(render(aux.value, args.latex), "      "))
+        else:
+            out.append("    (solved numerically with mpmath at the working precision)")
     if form.schedule_expr is not None and args.series is False and args.derive is False:
         out.append("  (T may be a schedule T_0, T_1, ...: see --derive for the general form)")
     lim = _generation_limit_line(claim, form, args.latex)
     if lim:
         out.append("  " + lim.replace("\n", "\n  "))
+    if form.asymptote is not None and claim.generation:
+        out.append(f"  as {claim.generation} -> oo it grows like:")
+        out.append(_indent(render(form.asymptote, args.latex)))
     if args.series:
         if form.series is not None:
             out.append(f"  leading order in 1/{form.series_in}:")

@@ -33,4 +33,41 @@ k = sp.Symbol("k", integer=True, positive=True)
 #: A sample-size schedule T_0, T_1, ...: ``T_sched[i]`` is the number of samples at step i.
 T_sched = sp.IndexedBase("T", positive=True)
 
-__all__ = ["sigma", "sigma2", "T", "g", "d", "n", "t", "i", "j", "k", "T_sched"]
+# -- Dey & Donoho ------------------------------------------------------------------------------
+#: Second generation index of the limiting Gaussian process Cov(Z_k, Z_l).
+l = sp.Symbol("l", integer=True, positive=True)
+#: Synthetic batch size per generation, as a fraction of the real sample size n.
+alpha = sp.Symbol("alpha", positive=True)
+
+# -- Dohmatob, Feng & Kempe: ridge downstream of a collapsed generator --------------------------
+#: Ridge penalty (prints as lambda).
+lam = sp.Symbol("lambda", nonnegative=True)
+#: Downstream training samples, and generator training samples per generation.
+T0 = sp.Symbol("T_0", integer=True, positive=True)
+#: Label noise of the generator's data.
+sigma0 = sp.Symbol("sigma_0", positive=True)
+#: Norm of the true weight vector.
+w0_norm = sp.Symbol("||w_0||", positive=True)
+#: Power-law exponent of the spectrum (eigenvalues proportional to j^-beta).
+beta = sp.Symbol("beta", positive=True)
+#: Order of the degrees of freedom df_m, and the argument of df_m.
+m = sp.Symbol("m", integer=True, positive=True)
+kappa = sp.Symbol("kappa", nonnegative=True)
+#: The eigenvalues s_1..s_d of Sigma, and the true weights in Sigma's eigenbasis.
+eigenvalues = sp.IndexedBase("s", positive=True)
+w0 = sp.IndexedBase("w_0", real=True)
+
+# -- KDE -----------------------------------------------------------------------------------------
+#: Bandwidth (fixed), or a schedule h_1, h_2, ... (``h_sched[t]`` is the bandwidth of fit t).
+h = sp.Symbol("h", positive=True)
+h_sched = sp.IndexedBase("h", positive=True)
+
+#: Parameters given as sequences: the IndexedBase they bind to and the index of their first entry.
+INDEXED = {"T": (T_sched, 0), "h": (h_sched, 1), "eigenvalues": (eigenvalues, 1), "w0": (w0, 1)}
+#: Of those, the schedules (a sequence selects the claim's schedule form).
+SCHEDULED = {"T", "h"}
+
+__all__ = [
+    "sigma", "sigma2", "T", "g", "d", "n", "t", "i", "j", "k", "l", "T_sched", "alpha", "lam", "T0",
+    "sigma0", "w0_norm", "beta", "m", "kappa", "eigenvalues", "w0", "h", "h_sched", "INDEXED", "SCHEDULED",
+]
