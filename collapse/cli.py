@@ -14,7 +14,7 @@ import sys
 from . import __version__
 
 #: Modules that contribute subcommands, in the order they appear in --help.
-LAYERS = ("theory.cli",)
+LAYERS = ("theory.cli", "numerics.cli")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -93,3 +93,43 @@ def test_show_universality_and_kde():
     rc, out, err = run("show", "kde.accumulate.variance", "--at", "sigma=1", "n=50", "t=30", "h=0.3")
     assert rc == 0, err
     assert "grows like" in out and "1.23574535257903" in out
+
+
+def test_verify_writes_every_format(tmp_path):
+    for fmt in ("table", "markdown", "csv", "json", "latex"):
+        out = tmp_path / f"v.{fmt}"
+        rc, _, err = run("verify", "regression.accumulate", "--trials", "3000", "--format", fmt, "--output", str(out))
+        assert rc == 0, err
+        text = out.read_text()
+        assert "regression.accumulate.test" in text  # (LaTeX escapes the underscore)
+        assert "comparisons" in err and "0 claims failed" in err
+    import json
+
+    data = json.loads((tmp_path / "v.json").read_text())
+    assert data["meta"]["seed"] == 0 and len(data["rows"]) == 5
+    assert not list(tmp_path.glob(".collapse-*"))  # no temporary files left behind
+
+
+def test_check_rejects_a_planted_error_and_accepts_the_claim():
+    rc, out, err = run("check", "sigma**2*d/(T-d-1)*harmonic(n)", "--quantity", "regression.accumulate.test_error")
+    assert rc == 1 and "REJECTED" in err
+    rc, out, err = run("check", "sigma**2*d/(T-d-1)*harmonic(n, 2)", "--quantity", "regression.accumulate.test_error")
+    assert rc == 0 and "consistent with simulation" in err
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("verify", "nothing.here"), "no simulated claim matches nothing.here"),
+        (("verify", "kde"), "KDE chain simulator not yet implemented"),
+        (("verify", "--trials", "1"), "trials must be an integer >= 2"),
+        (("check", "x**2", "--quantity", "gaussian.w2_risk"), "the expression uses x"),
+        (("check", "sigma**2", "--quantity", "gaussian.w2risk"), "unknown claim id"),
+        (("check", "lam + d/T", "--quantity", "ridge.kappa"), "has no simulator yet"),
+        (("check", "sigma**(", "--quantity", "gaussian.w2_risk"), "cannot read the expression"),
+    ],
+)
+def test_numerics_bad_input(args, message):
+    rc, out, err = run(*args)
+    assert rc == 2
+    assert message in err and "Traceback" not in err

@@ -653,10 +653,19 @@ class Claim:
         names = [p.name for p in self.params if p.kind != "choice"]
         required = {p.name for p in self.params if p.kind != "choice" and not p.optional}
 
+        # NumPy evaluates every branch of a Piecewise; the branches not selected may divide by zero.
+        # Their warnings are noise (a problem in the selected branch still shows as nan or inf).
+        quiet = expr.has(sp.Piecewise)
+
         def f(**kw):
             missing = required - set(kw)
             if missing:
                 raise ValueError(f"missing parameter(s): {', '.join(sorted(missing))}")
+            if quiet:
+                import numpy as np
+
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    return fn(*[kw.get(nm) for nm in names])
             return fn(*[kw.get(nm) for nm in names])
 
         f.__doc__ = f"NumPy form of {self.id} ({', '.join(f'{k}={v}' for k, v in choices.items())})"

@@ -76,7 +76,9 @@ def _kappa_isotropic() -> sp.Expr:
     """
     b = T - lam * T - d
     root = sp.sqrt(b**2 + 4 * lam * T**2)
-    return sp.Piecewise((2 * lam * T / (b + root), b > 0), ((root - b) / (2 * T), True))
+    # |b| in the first branch equals b where it applies, and keeps NumPy's evaluation of the unused
+    # branch (it evaluates both) from dividing 0 by 0 when b < 0 and lam = 0.
+    return sp.Piecewise((2 * lam * T / (sp.Abs(b) + root), b > 0), ((root - b) / (2 * T), True))
 
 
 def _eigs(env: dict) -> list[mpmath.mpf]:

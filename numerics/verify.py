@@ -1,0 +1,273 @@
+"""Every claim against a simulation of its procedure: the checks behind `collapse verify` and `check`.
+
+A :class:`Check` pairs a claim (at one parameter point and several generations) with a
+:class:`Simulation` of the procedure it describes and the per-trial statistic that estimates its
+quantity. Checks that read the same simulation share one run. Each simulation's randomness is keyed by
+its name and settings only (numerics.rng), so selecting fewer claims does not change any number.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from theory import CLAIMS
+
+from . import gaussian, regression
+from .rng import blocks, seed_sequence, stable_key
+from .stats import ALPHA, Moments, Row, finish
+
+#: Default number of independent trials per simulation.
+DEFAULT_TRIALS = 20_000
+
+#: Fewest trials at which a variance comparison (sample variance, delta-method standard error) is
+#: calibrated. Measured on gaussian.w2_risk_var (unbiased, T=20, g=5; 600 and 300 seeds, alpha=0.05):
+#: 11.0% rejections at 2,000 trials (the heavy-tailed W2^2 skews z to the left), 4.7% at 20,000.
+MIN_TRIALS_VARIANCE = 20_000
+
+#: The anisotropic covariance of FORMULAS.md's regression checks (d = 5).
+ANISOTROPIC = (3.0, 1.5, 1.0, 0.5, 0.1)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    name: str
+    fn: Callable[..., dict]
+    kwargs: tuple  # sorted (name, value) pairs
+
+    def key(self) -> tuple[int, ...]:
+        return stable_key(self.name, self.kwargs)
+
+    def run(self, size: int, rng: np.random.Generator) -> dict:
+        return self.fn(size, rng, **dict(self.kwargs))
+
+
+def _sim(name: str, fn, **kwargs) -> Simulation:
+    return Simulation(name, fn, tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items())))
+
+
+@dataclass
+class Check:
+    claim: str
+    variant: dict
+    point: dict  # the claim's numeric parameters other than the generation
+    generation: str | None
+    generations: tuple  # generation values (None: the claim has no generation)
+    columns: tuple  # the simulator column read for each generation
+    sim: Simulation
+    extract: Callable[[dict], np.ndarray]
+    statistic: str = "mean"
+    kind: str = "exact"  # exact, lower (the quantity is at least the claim), upper (at most)
+    note: str = ""
+    expression: object = None  # a user's expression in place of the claim (collapse check)
+
+    def theory(self, gen) -> float:
+        values = {**self.point, **self.variant}
+        if self.generation is not None:
+            values[self.generation] = gen
+        if self.expression is not None:
+            return _evaluate_expression(self.expression, self.claim, values)
+        return CLAIMS[self.claim].evaluate(**values)
+
+
+def _evaluate_expression(expr, claim_id: str, values: dict) -> float:
+    """A user's expression at a point: the claim's validated (and prepared) values substituted."""
+    import mpmath
+    import sympy as sp
+
+    claim = CLAIMS[claim_id]
+    point = claim.validate(**values)
+    subs = {}
+    for p in claim.params:
+        v = point.get(p.name)
+        if p.kind != "choice" and v is not None and not isinstance(v, (list, tuple)):
+            subs[p.symbol] = sp.Integer(v) if isinstance(v, int) else sp.Float(mpmath.nstr(v, 40), 40)
+    value = expr.subs(subs).doit()
+    if value.free_symbols:
+        raise ValueError(f"the expression still depends on {', '.join(sorted(s.name for s in value.free_symbols))} at this point")
+    return float(sp.N(value, 30))
+
+
+# -- check factories, one per claim family ------------------------------------------------------
+
+
+def _gens(overrides: dict, name: str, default: tuple) -> tuple:
+    if name in overrides:
+        g = overrides.pop(name)
+        return (g,) if not isinstance(g, (list, tuple)) else tuple(g)
+    return default
+
+
+def _scalar(name: str, value):
+    if isinstance(value, (list, tuple)):
+        raise ValueError(f"the simulator takes a single {name}, not a schedule")
+    return value
+
+
+GAUSSIAN_STATS = {
+    "sigma2_mean": ("trace", "mean"),
+    "sigma_mean": ("sigma", "mean"),
+    "mean_sq_error": ("mean_sq_error", "mean"),
+    "marginal_var": ("marginal_var", "mean"),
+    "w2_risk": ("w2", "mean"),
+    "w2_risk_var": ("w2", "variance"),
+    "log_sigma2_drift": ("log_var", "mean"),
+}
+
+
+def _gaussian(claim_id: str, variant: dict, overrides: dict) -> Check:
+    name = claim_id.split(".", 1)[1]
+    gens = _gens(overrides, "g", (1, 2, 5, 10))
+    point = {"sigma": 1.0, "T": 20, **overrides}
+    if name == "log_sigma2_drift":
+        point.pop("sigma")
+    T = _scalar("T", point["T"])
+    if min(gens) < 1:
+        raise ValueError("generations to simulate must be >= 1 (g = 0 is the truth itself)")
+    sim = _sim("gaussian", gaussian.simulate, d=1, n=T, generations=max(gens), estimator=variant["estimator"],
+               workflow="replace", sigma=point.get("sigma", 1.0))
+    key, statistic = GAUSSIAN_STATS[name]
+    return Check(claim_id, variant, point, "g", gens, tuple(g - 1 for g in gens), sim, lambda out, k=key: out[k], statistic)
+
+
+def _mvgaussian(claim_id: str, variant: dict, overrides: dict) -> Check:
+    name = claim_id.split(".", 1)[1]
+    gens = _gens(overrides, "t", (1, 2, 5, 10))
+    point = {"sigma2": 1.0, "d": 5, "n": 20, **overrides}
+    d, s2 = point["d"], point["sigma2"]
+    sim = _sim("gaussian", gaussian.simulate, d=d, n=point["n"], generations=max(gens), estimator=variant["estimator"],
+               workflow=variant["workflow"], sigma=float(np.sqrt(s2)))
+    extract, kind = {
+        "mean_sq_error": (lambda out: out["mean_sq_error"], "exact"),
+        "trace_ratio": (lambda out: out["trace"] / (d * s2), "exact"),
+        "det_ratio": (lambda out: out["det"] / s2**d, "exact"),
+        "w2_risk_lower_bound": (lambda out: out["w2"], "lower"),
+    }[name]
+    return Check(claim_id, variant, point, "t", gens, tuple(g - 1 for g in gens), sim, extract, kind=kind)
+
+
+def _regression(claim_id: str, variant: dict, overrides: dict) -> Check:
+    point = {"sigma": 1.0, "d": 5, "T": 20, **overrides}
+    d = point["d"]
+    eig = ANISOTROPIC if d == 5 else tuple(np.linspace(3.0, 0.1, d))
+    note = f"anisotropic Sigma, eigenvalues {', '.join(f'{e:g}' for e in eig)}"
+    if claim_id == "regression.accumulate.bound":
+        fits = point.pop("n", 50)
+        sim = _sim("regression", regression.simulate_fixed_design, d=d, T=point["T"], fits=fits, sigma=point["sigma"],
+                   workflow="accumulate", eigenvalues=eig)
+        return Check(claim_id, variant, point, None, (None,), (fits - 1,), sim, lambda out: out["test_error"],
+                     kind="upper", note=f"accumulate error after {fits} fits; " + note)
+    gens = _gens(point, "n", (1, 2, 5, 10))
+    workflow = claim_id.split(".")[1]
+    sim = _sim("regression", regression.simulate_fixed_design, d=d, T=point["T"], fits=max(gens), sigma=point["sigma"],
+               workflow=workflow, eigenvalues=eig)
+    return Check(claim_id, variant, point, "n", gens, tuple(g - 1 for g in gens), sim, lambda out: out["test_error"], note=note)
+
+
+def _ridge(claim_id: str, variant: dict, overrides: dict) -> Check:
+    if claim_id != "ridge.test_error":
+        raise ValueError(f"{claim_id} has no simulator yet")
+    point = {"eigenvalues": list(ANISOTROPIC), "T": 20, "T0": 20, "lam": 0.0, "sigma": 1.0, "sigma0": 1.0, "w0_norm": 1.0, **overrides}
+    if point["lam"] != 0:
+        raise ValueError("ridge.test_error is exact only at lam = 0; lam > 0 needs a convergence study (not yet implemented)")
+    variant = {**variant, "spectrum": "given"}
+    gens = _gens(point, "n", (0, 1, 5, 10))
+    sim = _sim("ridge", regression.simulate_dohmatob, T=point["T"], T0=point["T0"], lam=point["lam"], sigma=point["sigma"],
+               sigma0=point["sigma0"], generations=max(gens), eigenvalues=point["eigenvalues"])
+    return Check(claim_id, variant, point, "n", gens, tuple(gens), sim, lambda out: out["test_error"],
+                 note="exact at lam = 0 (any covariance); anisotropic Sigma")
+
+
+FACTORIES = {"gaussian": _gaussian, "mvgaussian": _mvgaussian, "regression": _regression, "ridge": _ridge}
+
+#: Claims that have no simulator yet, and why (shown by `collapse verify`).
+NOT_SIMULATED = {
+    "universality.*": "the n -> oo limits need a convergence study over a ladder of n (not yet implemented)",
+    "ridge.df": "a deterministic quantity of the spectrum (nothing random to simulate)",
+    "ridge.kappa": "a fixed point of the spectrum (nothing random to simulate)",
+    "ridge.bias": "random-matrix equivalent: needs a convergence study (not yet implemented)",
+    "ridge.variance": "random-matrix equivalent: needs a convergence study (not yet implemented)",
+    "ridge.rho": "checked through ridge.test_error at lam = 0; lam > 0 needs a convergence study",
+    "ridge.rho_lowdim": "an approximation: no simulation can confirm it",
+    "ridge.overparam_noise_free": "minimum-norm generator simulator not yet implemented",
+    "kde.*": "KDE chain simulator not yet implemented",
+}
+
+
+def make_check(claim_id: str, variant: dict | None = None, **overrides) -> Check:
+    """The check of ``claim_id`` for a variant (defaults filled in) at the default point with overrides."""
+    claim = CLAIMS[claim_id]
+    variant = claim._choices(variant or {})
+    family = claim_id.split(".")[0]
+    if family not in FACTORIES:
+        raise ValueError(f"{claim_id} has no simulator yet: {why_not(claim_id)}")
+    check = FACTORIES[family](claim_id, variant, dict(overrides))
+    claim.validate(**{**check.point, **check.variant, **({check.generation: check.generations[0]} if check.generation else {})})
+    return check
+
+
+def why_not(claim_id: str) -> str:
+    for pattern, why in NOT_SIMULATED.items():
+        if fnmatch.fnmatch(claim_id, pattern):
+            return why
+    return ""
+
+
+def default_checks(patterns: Iterable[str] = ()) -> tuple[list[Check], dict[str, str]]:
+    """Every simulated claim and variant matching the patterns; and the matching claims skipped, with why."""
+    patterns = list(patterns) or ["*"]
+    checks, skipped = [], {}
+    for cid in CLAIMS:
+        if not any(fnmatch.fnmatch(cid, p) or cid.startswith(p.rstrip(".") + ".") or cid == p for p in patterns):
+            continue
+        if why_not(cid):
+            skipped[cid] = why_not(cid)
+            continue
+        for variant in CLAIMS[cid].variants():
+            checks.append(make_check(cid, variant))
+    return checks, skipped
+
+
+# -- running -------------------------------------------------------------------------------------
+
+
+def run(checks: list[Check], trials: int = DEFAULT_TRIALS, seed: int = 0, progress: bool | None = None,
+        alpha: float = ALPHA) -> list[Row]:
+    """Simulate every check's procedure with ``trials`` trials and return the tested, corrected table."""
+    if int(trials) != trials or trials < 2:
+        raise ValueError(f"trials must be an integer >= 2, got {trials!r}")
+    ss = seed_sequence(seed)
+    progress = sys.stderr.isatty() if progress is None else progress
+    by_sim: dict[Simulation, list[Check]] = {}
+    for c in checks:
+        by_sim.setdefault(c.sim, []).append(c)
+    moments: dict[int, Moments] = {}
+    start = time.monotonic()
+    for idx, (sim, group) in enumerate(by_sim.items(), 1):
+        for block in blocks(trials, ss, key=sim.key()):
+            out = sim.run(block.size, block.rng)
+            for c in group:
+                moments.setdefault(id(c), Moments()).add(c.extract(out)[:, list(c.columns)])
+        if progress:
+            print(f"\r[{idx}/{len(by_sim)}] {sim.name} simulations done ({time.monotonic() - start:.0f} s)",
+                  end="", file=sys.stderr, flush=True)
+    if progress:
+        print(file=sys.stderr)
+    rows = []
+    for c in checks:
+        est, se = getattr(moments[id(c)], c.statistic)()
+        for i, gen in enumerate(c.generations):
+            alternative = {"exact": "two-sided", "lower": "greater", "upper": "less"}[c.kind]
+            row = Row(claim=c.claim, variant=dict(c.variant), point=dict(c.point), generation=gen, kind=c.kind,
+                      statistic=c.statistic, theory=c.theory(gen), estimate=float(est[i]), se=float(se[i]),
+                      trials=trials, seed=seed, alternative=alternative, note=c.note)
+            if c.statistic == "variance" and trials < MIN_TRIALS_VARIANCE:
+                row.verdict = "skip"
+                row.note = f"variance comparisons are calibrated from {MIN_TRIALS_VARIANCE} trials on"
+            rows.append(row)
+    return finish(rows, alpha)

@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+from scipy import stats
+
+from numerics.workflows import WORKFLOWS, Pool, subsample
+
+
+def ids(R=3, n=4, start=0):
+    """Points that carry their own identity: value = index in the pool."""
+    return np.broadcast_to(np.arange(start, start + n, dtype=float)[None, :, None], (R, n, 1)).copy()
+
+
+def test_generation_one_trains_on_the_real_data():
+    for wf in WORKFLOWS:
+        pool = Pool(wf, ids(), np.random.default_rng(0), 5, real_fraction=0.5)
+        assert np.array_equal(pool.training_set(), ids())
+
+
+def test_replace_and_accumulate():
+    rng = np.random.default_rng(0)
+    rep, acc = Pool("replace", ids(), rng, 4), Pool("accumulate", ids(), rng, 4)
+    for g in range(1, 4):
+        batch = ids(start=4 * g)
+        rep.add(batch)
+        acc.add(batch)
+        assert np.array_equal(rep.training_set(), batch)
+        assert np.array_equal(acc.training_set()[..., 0], np.broadcast_to(np.arange(4 * (g + 1)), (3, 4 * (g + 1))))
+    with pytest.raises(ValueError, match="pool is full"):
+        acc.add(ids(start=99))
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_subsample_draws_from_the_pool(replace):
+    rng = np.random.default_rng(1)
+    pool = Pool("accumulate-subsample" + ("-replacement" if replace else ""), ids(R=500), rng, 3)
+    pool.add(ids(R=500, start=4))
+    pool.add(ids(R=500, start=8))
+    train = pool.training_set()[..., 0]
+    assert train.shape == (500, 4)
+    assert np.all((0 <= train) & (train < 12))
+    distinct = np.array([len(set(row)) for row in train])
+    if not replace:
+        assert np.all(distinct == 4)
+    else:
+        assert np.any(distinct < 4)
+    # Every pooled point is equally likely: chi-square on the counts (fixed seed, alpha 1e-3).
+    counts = np.bincount(train.astype(int).ravel(), minlength=12)
+    assert stats.chisquare(counts).pvalue > 1e-3
+
+
+def test_subsample_rejects_oversized_draws():
+    with pytest.raises(ValueError, match="cannot draw 5 points without replacement from a pool of 4"):
+        subsample(ids(), 5, np.random.default_rng(0), replace=False)
+
+
+def test_real_fraction_and_real_plus_synthetic():
+    rng = np.random.default_rng(2)
+    frac = Pool("real-fraction", ids(n=10), rng, 3, real_fraction=0.3)
+    frac.add(ids(n=10, start=100))
+    train = frac.training_set()[..., 0]
+    assert train.shape == (3, 10)
+    assert np.all((train < 10).sum(axis=1) == 3) and np.all((train >= 100).sum(axis=1) == 7)
+    mix = Pool("real-plus-synthetic", ids(n=2), rng, 3)
+    mix.add(ids(n=6, start=100))
+    assert mix.training_set().shape == (3, 8, 1)
+    with pytest.raises(ValueError, match="real_fraction must be in"):
+        Pool("real-fraction", ids(), rng, 3, real_fraction=1.5)
+    with pytest.raises(ValueError, match="workflow must be one of"):
+        Pool("replace-all", ids(), rng, 3)
