@@ -119,3 +119,28 @@ def simulate_dohmatob(trials: int, rng: np.random.Generator, *, T: int, T0: int,
         w = np.linalg.solve(A, X.swapaxes(1, 2) @ y[:, :, None] / T)[:, :, 0]
         out[:, k] = _error(w, w_true, eig)
     return {"test_error": out}
+
+
+def simulate_min_norm(trials: int, rng: np.random.Generator, *, d: int, T0: int, generations: int,
+                      w0_norm: float = 1.0) -> dict[str, np.ndarray]:
+    """Over-parametrised noise-free chain: {'error': (trials, generations)}, ||w_n - w0||^2 after n fits.
+
+    Each generation draws a fresh isotropic design X (T0 x d, T0 < d), labels it noise-free with the
+    previous weights, and fits the minimum-norm interpolator w = X^T (X X^T)^-1 y.
+    """
+    _check_sizes(d=d, T0=T0, generations=generations, trials=trials)
+    if T0 >= d:
+        raise ValueError(f"T0 must be less than d (over-parametrised), got T0={T0}, d={d}")
+    R = trials
+    w0 = np.zeros((R, d))
+    w0[:, 0] = w0_norm
+    w = w0
+    out = np.empty((R, generations))
+    for k in range(generations):
+        X = rng.standard_normal((R, T0, d))
+        y = np.einsum("rtd,rd->rt", X, w)
+        alpha = np.linalg.solve(X @ X.swapaxes(1, 2), y[:, :, None])  # (X X^T)^-1 y
+        w = (X.swapaxes(1, 2) @ alpha)[:, :, 0]
+        diff = w - w0
+        out[:, k] = (diff * diff).sum(axis=1)
+    return {"error": out}

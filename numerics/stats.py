@@ -129,3 +129,43 @@ def finish(rows: list[Row], alpha: float = ALPHA) -> list[Row]:
         r.p_adjusted = adj
         r.verdict = "pass" if adj >= alpha else "FAIL"
     return rows
+
+
+class RatioMoments:
+    """Column-wise sums for ratios of means, mean(a_k) / mean(b), with delta-method standard errors."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.sums = None  # a, b, a^2, b^2, a b: (5, K)
+
+    def add(self, a: np.ndarray, b: np.ndarray) -> None:
+        a = np.asarray(a, dtype=float)
+        b = np.broadcast_to(np.asarray(b, dtype=float)[:, None], a.shape)
+        block = np.stack([a.sum(0), b.sum(0), (a * a).sum(0), (b * b).sum(0), (a * b).sum(0)])
+        self.sums = block if self.sums is None else self.sums + block
+        self.n += a.shape[0]
+
+    def ratio(self) -> tuple[np.ndarray, np.ndarray]:
+        n = self.n
+        ma, mb, maa, mbb, mab = (s / n for s in self.sums)
+        va, vb, cab = maa - ma**2, mbb - mb**2, mab - ma * mb
+        r = ma / mb
+        var = (va / mb**2 - 2 * ma * cab / mb**3 + ma**2 * vb / mb**4) / n
+        return r, np.sqrt(np.maximum(var, 0) * n / (n - 1))
+
+
+def extrapolate(sizes, values, errors, order: float = 1.0) -> dict:
+    """Weighted least squares of values = a + b size^-order; a is the size -> oo limit.
+
+    Returns a and its standard error, b, and the fit's chi-square with its degrees of freedom (a check
+    that the discrepancy shrinks at the stated order).
+    """
+    s = np.asarray(sizes, dtype=float)
+    y, e = np.asarray(values, dtype=float), np.asarray(errors, dtype=float)
+    X = np.column_stack([np.ones_like(s), s ** (-order)])
+    W = 1 / e**2
+    cov = np.linalg.inv(X.T @ (X * W[:, None]))
+    coef = cov @ (X.T @ (W * y))
+    resid = y - X @ coef
+    return {"a": float(coef[0]), "se_a": float(np.sqrt(cov[0, 0])), "b": float(coef[1]),
+            "chi2": float((W * resid**2).sum()), "dof": len(s) - 2}

@@ -18,9 +18,9 @@ import numpy as np
 
 from theory import CLAIMS
 
-from . import gaussian, regression
+from . import gaussian, kde, regression
 from .rng import blocks, seed_sequence, stable_key
-from .stats import ALPHA, Moments, Row, finish
+from .stats import ALPHA, Moments, RatioMoments, Row, extrapolate, finish
 
 #: Default number of independent trials per simulation.
 DEFAULT_TRIALS = 20_000
@@ -65,6 +65,16 @@ class Check:
     kind: str = "exact"  # exact, lower (the quantity is at least the claim), upper (at most)
     note: str = ""
     expression: object = None  # a user's expression in place of the claim (collapse check)
+    #: Convergence study (asymptotic claims): the simulation is run at each size of ``sizes`` (the
+    #: simulator argument ``size_arg``), the statistic is the ratio of column k to column 0, and the
+    #: ratios are extrapolated to size -> oo as a + b / size.
+    sizes: tuple = ()
+    size_arg: str = ""
+
+    def at_size(self, size: int) -> Simulation:
+        kwargs = dict(self.sim.kwargs)
+        kwargs[self.size_arg] = size
+        return _sim(self.sim.name, self.sim.fn, **kwargs)
 
     def theory(self, gen) -> float:
         values = {**self.point, **self.variant}
@@ -183,19 +193,66 @@ def _ridge(claim_id: str, variant: dict, overrides: dict) -> Check:
                  note="exact at lam = 0 (any covariance); anisotropic Sigma")
 
 
-FACTORIES = {"gaussian": _gaussian, "mvgaussian": _mvgaussian, "regression": _regression, "ridge": _ridge}
+def _overparam(claim_id: str, variant: dict, overrides: dict) -> Check:
+    point = {"w0_norm": 1.0, "T0": 30, "d": 50, **overrides}
+    gens = _gens(point, "n", (1, 2, 5))
+    sim = _sim("min-norm", regression.simulate_min_norm, d=point["d"], T0=point["T0"], generations=max(gens),
+               w0_norm=point["w0_norm"])
+    return Check(claim_id, variant, point, "n", gens, tuple(g - 1 for g in gens), sim, lambda out: out["error"])
+
+
+def _kde(claim_id: str, variant: dict, overrides: dict) -> Check:
+    point = {"sigma": 1.0, "n": 50, **overrides}
+    if variant["bandwidth"] == "fixed":
+        point.setdefault("h", 0.3)
+    gens = _gens(point, "t", (1, 2, 5, 30))
+    sim = _sim("kde", kde.simulate, sigma=point["sigma"], n=point["n"], generations=max(gens),
+               workflow=claim_id.split(".")[1], bandwidth=variant["bandwidth"], h=point.get("h"))
+    return Check(claim_id, variant, point, "t", gens, tuple(g - 1 for g in gens), sim, lambda out: out["variance"])
+
+
+#: The ladder of sample sizes of the convergence studies.
+LADDER = (50, 100, 200, 400)
+
+
+def _universality(claim_id: str, variant: dict, overrides: dict) -> Check:
+    if claim_id != "universality.variance_ratio":
+        raise ValueError(f"{claim_id} has no simulator yet: {why_not(claim_id)}")
+    if variant["first_fit"] != "real":
+        raise ValueError("first_fit='bootstrap' has no simulator yet (the pool does not bootstrap the real data)")
+    point = dict(overrides)
+    gens = _gens(point, "k", (2, 3, 5))
+    if min(gens) < 2:
+        raise ValueError("the variance ratio is 1 at k = 1 by definition: simulate k >= 2")
+    sizes = tuple(point.pop("sizes", LADDER))
+    sim = _sim("gaussian", gaussian.simulate, d=1, n=sizes[0], generations=max(gens), estimator="mle",
+               workflow=variant["workflow"], sigma=1.0)
+    return Check(claim_id, variant, point, "k", gens, tuple(g - 1 for g in gens), sim,
+                 lambda out: out["mean_sq_error"], statistic="ratio", kind="asymptotic", sizes=sizes, size_arg="n",
+                 note=f"1-D Gaussian, mean and variance by maximum likelihood; n = {', '.join(map(str, sizes))} "
+                      "extrapolated to n -> oo as a + b/n")
+
+
+def _ridge_family(claim_id: str, variant: dict, overrides: dict) -> Check:
+    if claim_id == "ridge.overparam_noise_free":
+        return _overparam(claim_id, variant, overrides)
+    return _ridge(claim_id, variant, overrides)
+
+
+FACTORIES = {"gaussian": _gaussian, "mvgaussian": _mvgaussian, "regression": _regression, "ridge": _ridge_family,
+             "kde": _kde, "universality": _universality}
 
 #: Claims that have no simulator yet, and why (shown by `collapse verify`).
 NOT_SIMULATED = {
-    "universality.*": "the n -> oo limits need a convergence study over a ladder of n (not yet implemented)",
+    "universality.gaussian_process": "cross-covariances of the limit process: not simulated yet",
+    "universality.accumulate_fraction": "synthetic batches of alpha n: not simulated yet",
+    "universality.logistic": "logistic-regression chains (batched IRLS): not simulated yet",
     "ridge.df": "a deterministic quantity of the spectrum (nothing random to simulate)",
     "ridge.kappa": "a fixed point of the spectrum (nothing random to simulate)",
     "ridge.bias": "random-matrix equivalent: needs a convergence study (not yet implemented)",
     "ridge.variance": "random-matrix equivalent: needs a convergence study (not yet implemented)",
     "ridge.rho": "checked through ridge.test_error at lam = 0; lam > 0 needs a convergence study",
     "ridge.rho_lowdim": "an approximation: no simulation can confirm it",
-    "ridge.overparam_noise_free": "minimum-norm generator simulator not yet implemented",
-    "kde.*": "KDE chain simulator not yet implemented",
 }
 
 
@@ -229,7 +286,10 @@ def default_checks(patterns: Iterable[str] = ()) -> tuple[list[Check], dict[str,
             skipped[cid] = why_not(cid)
             continue
         for variant in CLAIMS[cid].variants():
-            checks.append(make_check(cid, variant))
+            try:
+                checks.append(make_check(cid, variant))
+            except ValueError as e:  # a variant without a simulator
+                skipped[f"{cid} ({', '.join(variant.values())})"] = str(e)
     return checks, skipped
 
 
@@ -243,26 +303,47 @@ def run(checks: list[Check], trials: int = DEFAULT_TRIALS, seed: int = 0, progre
         raise ValueError(f"trials must be an integer >= 2, got {trials!r}")
     ss = seed_sequence(seed)
     progress = sys.stderr.isatty() if progress is None else progress
-    by_sim: dict[Simulation, list[Check]] = {}
+    # Every (simulation, consumer) pair; checks reading the same simulation share its run.
+    tasks: dict[Simulation, list[tuple[Check, int | None]]] = {}
     for c in checks:
-        by_sim.setdefault(c.sim, []).append(c)
-    moments: dict[int, Moments] = {}
+        if c.sizes:
+            for size in c.sizes:
+                tasks.setdefault(c.at_size(size), []).append((c, size))
+        else:
+            tasks.setdefault(c.sim, []).append((c, None))
+    acc: dict[tuple[int, int | None], Moments | RatioMoments] = {}
     start = time.monotonic()
-    for idx, (sim, group) in enumerate(by_sim.items(), 1):
+    for idx, (sim, consumers) in enumerate(tasks.items(), 1):
         for block in blocks(trials, ss, key=sim.key()):
             out = sim.run(block.size, block.rng)
-            for c in group:
-                moments.setdefault(id(c), Moments()).add(c.extract(out)[:, list(c.columns)])
+            for c, size in consumers:
+                values = c.extract(out)
+                if size is None:
+                    acc.setdefault((id(c), None), Moments()).add(values[:, list(c.columns)])
+                else:
+                    acc.setdefault((id(c), size), RatioMoments()).add(values[:, list(c.columns)], values[:, 0])
         if progress:
-            print(f"\r[{idx}/{len(by_sim)}] {sim.name} simulations done ({time.monotonic() - start:.0f} s)",
+            print(f"\r[{idx}/{len(tasks)}] {sim.name} simulations done ({time.monotonic() - start:.0f} s)",
                   end="", file=sys.stderr, flush=True)
     if progress:
         print(file=sys.stderr)
     rows = []
     for c in checks:
-        est, se = getattr(moments[id(c)], c.statistic)()
+        alternative = {"exact": "two-sided", "asymptotic": "two-sided", "lower": "greater", "upper": "less"}[c.kind]
+        if c.sizes:
+            ratios = [acc[(id(c), size)].ratio() for size in c.sizes]
+            for i, gen in enumerate(c.generations):
+                fit = extrapolate(c.sizes, [r[0][i] for r in ratios], [r[1][i] for r in ratios])
+                at_sizes = ", ".join(f"{r[0][i]:.4f}" for r in ratios)
+                rows.append(Row(claim=c.claim, variant=dict(c.variant), point=dict(c.point), generation=gen, kind=c.kind,
+                                statistic="ratio", theory=c.theory(gen), estimate=fit["a"], se=fit["se_a"], trials=trials,
+                                seed=seed, alternative=alternative,
+                                note=f"{c.note}; ratios {at_sizes}; chi2 {fit['chi2']:.2f} on {fit['dof']} dof",
+                                extra={"sizes": list(c.sizes), "ratios": [float(r[0][i]) for r in ratios],
+                                       "ratio_se": [float(r[1][i]) for r in ratios], "slope": fit["b"]}))
+            continue
+        est, se = getattr(acc[(id(c), None)], c.statistic)()
         for i, gen in enumerate(c.generations):
-            alternative = {"exact": "two-sided", "lower": "greater", "upper": "less"}[c.kind]
             row = Row(claim=c.claim, variant=dict(c.variant), point=dict(c.point), generation=gen, kind=c.kind,
                       statistic=c.statistic, theory=c.theory(gen), estimate=float(est[i]), se=float(se[i]),
                       trials=trials, seed=seed, alternative=alternative, note=c.note)

@@ -81,3 +81,28 @@ def test_accumulate_shortcut_equals_refitting_on_the_stacked_pool():
         ev, vec = np.linalg.eigh(cov)
         root = (vec * np.sqrt(np.maximum(ev, 0))[:, None, :]) @ vec.swapaxes(1, 2)
         pool.append(mu[:, None, :] + rng.standard_normal((50, 6, 3)) @ root)
+
+
+def test_kde_and_min_norm_simulators_bad_input():
+    from numerics import kde
+
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="bandwidth='fixed' needs h > 0"):
+        kde.simulate(4, rng, sigma=1, n=5, generations=3, workflow="replace")
+    with pytest.raises(ValueError, match="bandwidth='fixed' needs h > 0"):
+        kde.simulate(4, rng, sigma=1, n=5, generations=3, workflow="replace", h=[0.1, 0.2])
+    with pytest.raises(ValueError, match="bandwidth must be"):
+        kde.simulate(4, rng, sigma=1, n=5, generations=3, workflow="replace", bandwidth="auto")
+    with pytest.raises(ValueError, match="T0 must be less than d"):
+        regression.simulate_min_norm(4, rng, d=5, T0=5, generations=2)
+
+
+def test_kde_sampling_is_a_point_plus_kernel_noise():
+    """With a tiny bandwidth the sampled points are (almost) copies of the fitted ones."""
+    from numerics import kde
+
+    out = kde.simulate(200, np.random.default_rng(3), sigma=1, n=10, generations=2, workflow="replace", h=1e-9)
+    # A resample of n of the fitted points has, on average, (n-1)/n of their (MLE) variance; 200 trials
+    # put the ratio within about 0.02 of 0.9 (one standard error), so 0.05 is 2.5 of them.
+    ratio = out["variance"][:, 1].mean() / out["variance"][:, 0].mean()
+    assert ratio == pytest.approx(0.9, abs=0.05)

@@ -17,7 +17,8 @@ def test_default_verify_passes_for_every_simulated_claim():
     failed = [(r.claim, r.variant, r.generation, r.z) for r in rows if r.verdict != "pass"]
     assert not failed
     simulated = {r.claim for r in rows}
-    assert simulated | set(skipped) == set(CLAIMS)
+    assert simulated | {key.split(" (")[0] for key in skipped} == set(CLAIMS)
+    assert {r.kind for r in rows} == {"exact", "lower", "upper", "asymptotic"}
 
 
 def _reject(claim_id, expr, variant=None, **at):
@@ -91,6 +92,34 @@ def test_variance_rows_below_the_calibrated_trial_count_are_skipped():
     assert all("calibrated from" in r.note for r in rows)
     rows = run([make_check("gaussian.w2_risk_var")], trials=MIN_TRIALS_VARIANCE, seed=0)
     assert {r.verdict for r in rows} == {"pass"}
+
+
+def test_extrapolation_recovers_the_limit():
+    from numerics.stats import extrapolate
+
+    sizes = (50, 100, 200, 400)
+    fit = extrapolate(sizes, [2 + 3 / s for s in sizes], [0.01] * 4)
+    assert fit["a"] == pytest.approx(2, abs=1e-12) and fit["b"] == pytest.approx(3) and fit["chi2"] < 1e-20
+    # se(a) for equal errors e: e * sqrt(sum x^2 / (n sum x^2 - (sum x)^2)), x = 1/size
+    x = np.array([1 / s for s in sizes])
+    expected = 0.01 * np.sqrt((x**2).sum() / (4 * (x**2).sum() - x.sum() ** 2))
+    assert fit["se_a"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_convergence_study_rejects_a_wrong_limit():
+    # The accumulate ratio sum 1/j^2 offered for the subsample workflow: rejected at every k.
+    assert set(_reject("universality.variance_ratio", "harmonic(k, 2)", {"workflow": "accumulate-subsample"})) == {"FAIL"}
+    assert set(_reject("universality.variance_ratio", "3*harmonic(k, 2) - 2", {"workflow": "accumulate-subsample"})) == {"pass"}
+
+
+@pytest.mark.slow
+def test_convergence_study_calibration():
+    """Extrapolated limits of a correct claim: rejections at about the nominal 5% over seeds."""
+    seeds, alpha = 200, 0.05
+    check = make_check("universality.variance_ratio", {"workflow": "accumulate-subsample"}, k=3)
+    rejected = sum(run([check], trials=4000, seed=s)[0].p < alpha for s in range(seeds))
+    lo, hi = stats.binom.ppf([0.001, 0.999], seeds, alpha)
+    assert lo <= rejected <= hi, rejected
 
 
 def test_holm():
