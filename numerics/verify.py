@@ -18,7 +18,7 @@ import numpy as np
 
 from theory import CLAIMS
 
-from . import gaussian, kde, regression
+from . import gaussian, kde, logistic, regression
 from .rng import blocks, seed_sequence, stable_key
 from .stats import ALPHA, Moments, RatioMoments, Row, extrapolate, finish
 
@@ -39,6 +39,7 @@ class Simulation:
     name: str
     fn: Callable[..., dict]
     kwargs: tuple  # sorted (name, value) pairs
+    share: float = 1.0  # the fraction of --trials this (costly) simulation runs
 
     def key(self) -> tuple[int, ...]:
         return stable_key(self.name, self.kwargs)
@@ -47,8 +48,8 @@ class Simulation:
         return self.fn(size, rng, **dict(self.kwargs))
 
 
-def _sim(name: str, fn, **kwargs) -> Simulation:
-    return Simulation(name, fn, tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items())))
+def _sim(name: str, fn, share: float = 1.0, **kwargs) -> Simulation:
+    return Simulation(name, fn, tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items())), share)
 
 
 @dataclass
@@ -74,7 +75,7 @@ class Check:
     def at_size(self, size: int) -> Simulation:
         kwargs = dict(self.sim.kwargs)
         kwargs[self.size_arg] = size
-        return _sim(self.sim.name, self.sim.fn, **kwargs)
+        return _sim(self.sim.name, self.sim.fn, share=self.sim.share, **kwargs)
 
     def theory(self, gen) -> float:
         values = {**self.point, **self.variant}
@@ -213,17 +214,26 @@ def _kde(claim_id: str, variant: dict, overrides: dict) -> Check:
 
 #: The ladder of sample sizes of the convergence studies.
 LADDER = (50, 100, 200, 400)
+LOGISTIC_LADDER = (200, 400, 800)
 
 
 def _universality(claim_id: str, variant: dict, overrides: dict) -> Check:
-    if claim_id != "universality.variance_ratio":
+    if claim_id not in ("universality.variance_ratio", "universality.logistic"):
         raise ValueError(f"{claim_id} has no simulator yet: {why_not(claim_id)}")
     if variant["first_fit"] != "real":
         raise ValueError("first_fit='bootstrap' has no simulator yet (the pool does not bootstrap the real data)")
     point = dict(overrides)
-    gens = _gens(point, "k", (2, 3, 5))
+    gens = _gens(point, "k", (2, 3) if claim_id == "universality.logistic" else (2, 3, 5))
     if min(gens) < 2:
         raise ValueError("the variance ratio is 1 at k = 1 by definition: simulate k >= 2")
+    if claim_id == "universality.logistic":
+        sizes = tuple(point.pop("sizes", LOGISTIC_LADDER))
+        sim = _sim("logistic", logistic.simulate, share=0.25, n=sizes[0], generations=max(gens),
+                   workflow=variant["workflow"])
+        return Check(claim_id, variant, point, "k", gens, tuple(g - 1 for g in gens), sim, lambda out: out["sq_error"],
+                     statistic="ratio", kind="asymptotic", sizes=sizes, size_arg="n",
+                     note=f"logistic MLE (Newton), d = 3, theta0 = {logistic.THETA0}, a quarter of the trials; "
+                          f"n = {', '.join(map(str, sizes))} extrapolated as a + b/n")
     sizes = tuple(point.pop("sizes", LADDER))
     sim = _sim("gaussian", gaussian.simulate, d=1, n=sizes[0], generations=max(gens), estimator="mle",
                workflow=variant["workflow"], sigma=1.0)
@@ -246,7 +256,6 @@ FACTORIES = {"gaussian": _gaussian, "mvgaussian": _mvgaussian, "regression": _re
 NOT_SIMULATED = {
     "universality.gaussian_process": "cross-covariances of the limit process: not simulated yet",
     "universality.accumulate_fraction": "synthetic batches of alpha n: not simulated yet",
-    "universality.logistic": "logistic-regression chains (batched IRLS): not simulated yet",
     "ridge.df": "a deterministic quantity of the spectrum (nothing random to simulate)",
     "ridge.kappa": "a fixed point of the spectrum (nothing random to simulate)",
     "ridge.bias": "random-matrix equivalent: needs a convergence study (not yet implemented)",
@@ -296,6 +305,11 @@ def default_checks(patterns: Iterable[str] = ()) -> tuple[list[Check], dict[str,
 # -- running -------------------------------------------------------------------------------------
 
 
+def _trials(trials: int, sim: Simulation) -> int:
+    return max(2, int(trials * sim.share))
+
+
+
 def run(checks: list[Check], trials: int = DEFAULT_TRIALS, seed: int = 0, progress: bool | None = None,
         alpha: float = ALPHA) -> list[Row]:
     """Simulate every check's procedure with ``trials`` trials and return the tested, corrected table."""
@@ -314,7 +328,7 @@ def run(checks: list[Check], trials: int = DEFAULT_TRIALS, seed: int = 0, progre
     acc: dict[tuple[int, int | None], Moments | RatioMoments] = {}
     start = time.monotonic()
     for idx, (sim, consumers) in enumerate(tasks.items(), 1):
-        for block in blocks(trials, ss, key=sim.key()):
+        for block in blocks(_trials(trials, sim), ss, key=sim.key()):
             out = sim.run(block.size, block.rng)
             for c, size in consumers:
                 values = c.extract(out)
@@ -336,7 +350,8 @@ def run(checks: list[Check], trials: int = DEFAULT_TRIALS, seed: int = 0, progre
                 fit = extrapolate(c.sizes, [r[0][i] for r in ratios], [r[1][i] for r in ratios])
                 at_sizes = ", ".join(f"{r[0][i]:.4f}" for r in ratios)
                 rows.append(Row(claim=c.claim, variant=dict(c.variant), point=dict(c.point), generation=gen, kind=c.kind,
-                                statistic="ratio", theory=c.theory(gen), estimate=fit["a"], se=fit["se_a"], trials=trials,
+                                statistic="ratio", theory=c.theory(gen), estimate=fit["a"], se=fit["se_a"],
+                                trials=_trials(trials, c.sim),
                                 seed=seed, alternative=alternative,
                                 note=f"{c.note}; ratios {at_sizes}; chi2 {fit['chi2']:.2f} on {fit['dof']} dof",
                                 extra={"sizes": list(c.sizes), "ratios": [float(r[0][i]) for r in ratios],
