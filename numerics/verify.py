@@ -71,14 +71,18 @@ class Check:
     #: ratios are extrapolated to size -> oo as a + b / size.
     sizes: tuple = ()
     size_arg: str = ""
+    #: For a discrepancy study (statistic "discrepancy"): the simulator arguments and the claim's
+    #: parameters at each size (several scale together, e.g. d, T and T0 in proportion).
+    size_kwargs: Callable[[int], dict] | None = None
+    size_point: Callable[[int], dict] | None = None
 
     def at_size(self, size: int) -> Simulation:
         kwargs = dict(self.sim.kwargs)
-        kwargs[self.size_arg] = size
+        kwargs.update(self.size_kwargs(size) if self.size_kwargs else {self.size_arg: size})
         return _sim(self.sim.name, self.sim.fn, share=self.sim.share, **kwargs)
 
-    def theory(self, gen) -> float:
-        values = {**self.point, **self.variant}
+    def theory(self, gen, extra: dict | None = None) -> float:
+        values = {**self.point, **self.variant, **(extra or {})}
         if self.generation is not None:
             values[self.generation] = gen
         if self.expression is not None:
@@ -183,15 +187,46 @@ def _regression(claim_id: str, variant: dict, overrides: dict) -> Check:
 def _ridge(claim_id: str, variant: dict, overrides: dict) -> Check:
     if claim_id != "ridge.test_error":
         raise ValueError(f"{claim_id} has no simulator yet")
-    point = {"eigenvalues": list(ANISOTROPIC), "T": 20, "T0": 20, "lam": 0.0, "sigma": 1.0, "sigma0": 1.0, "w0_norm": 1.0, **overrides}
+    spectrum = variant["spectrum"]
+    point = {"T": 20, "T0": 20, "lam": 0.0, "sigma": 1.0, "sigma0": 1.0, "w0_norm": 1.0, **overrides}
+    if spectrum == "given":
+        point.setdefault("eigenvalues", list(ANISOTROPIC))
+    else:
+        point.setdefault("d", 5)
+        if spectrum == "power-law":
+            point.setdefault("beta", 1.5)
     if point["lam"] != 0:
-        raise ValueError("ridge.test_error is exact only at lam = 0; lam > 0 needs a convergence study (not yet implemented)")
-    variant = {**variant, "spectrum": "given"}
+        return _ridge_study(claim_id, variant, point)
     gens = _gens(point, "n", (0, 1, 5, 10))
+    if spectrum == "isotropic":
+        eig = [1.0] * point["d"]
+    else:  # the claim's own spectrum: the given eigenvalues, or the normalised power law
+        eig = [float(e) for e in CLAIMS[claim_id].validate(**point, **variant, n=0)["eigenvalues"]]
     sim = _sim("ridge", regression.simulate_dohmatob, T=point["T"], T0=point["T0"], lam=point["lam"], sigma=point["sigma"],
-               sigma0=point["sigma0"], generations=max(gens), eigenvalues=point["eigenvalues"])
+               sigma0=point["sigma0"], generations=max(gens), eigenvalues=eig)
     return Check(claim_id, variant, point, "n", gens, tuple(gens), sim, lambda out: out["test_error"],
-                 note="exact at lam = 0 (any covariance); anisotropic Sigma")
+                 note=f"exact at lam = 0 (any covariance); {spectrum} spectrum")
+
+
+#: The proportional ladder of the ridge study: d, with T = 3d and T0 = 2.5d (FORMULAS.md's ratios).
+RIDGE_LADDER = (10, 20, 40)
+
+
+def _ridge_study(claim_id: str, variant: dict, point: dict) -> Check:
+    if variant["spectrum"] != "isotropic":
+        raise ValueError("the lam > 0 convergence study is implemented for the isotropic spectrum only")
+    gens = _gens(point, "n", (0, 1, 3))
+    sizes = tuple(point.pop("sizes", RIDGE_LADDER))
+    point.pop("d", None), point.pop("T", None), point.pop("T0", None)
+    base = {k: v for k, v in point.items() if k in ("lam", "sigma", "sigma0")}
+    sim = _sim("ridge", regression.simulate_dohmatob, share=0.25, generations=max(gens), **base,
+               **{"d": sizes[0], "T": 3 * sizes[0], "T0": int(2.5 * sizes[0])})
+    return Check(claim_id, variant, point, "n", gens, tuple(gens), sim, lambda out: out["test_error"],
+                 statistic="discrepancy", kind="asymptotic", sizes=sizes,
+                 size_kwargs=lambda d: {"d": d, "T": 3 * d, "T0": int(2.5 * d)},
+                 size_point=lambda d: {"d": d, "T": 3 * d, "T0": int(2.5 * d)},
+                 note=f"random-matrix equivalent: simulation minus theory at d = {', '.join(map(str, sizes))} "
+                      "(T = 3d, T0 = 2.5d), extrapolated to d -> oo as a + b/d; a quarter of the trials")
 
 
 def _overparam(claim_id: str, variant: dict, overrides: dict) -> Check:
@@ -258,9 +293,9 @@ NOT_SIMULATED = {
     "universality.accumulate_fraction": "synthetic batches of alpha n: not simulated yet",
     "ridge.df": "a deterministic quantity of the spectrum (nothing random to simulate)",
     "ridge.kappa": "a fixed point of the spectrum (nothing random to simulate)",
-    "ridge.bias": "random-matrix equivalent: needs a convergence study (not yet implemented)",
-    "ridge.variance": "random-matrix equivalent: needs a convergence study (not yet implemented)",
-    "ridge.rho": "checked through ridge.test_error at lam = 0; lam > 0 needs a convergence study",
+    "ridge.bias": "checked through ridge.test_error (n = 0 is bias + variance), by its lam > 0 convergence study",
+    "ridge.variance": "checked through ridge.test_error (n = 0 is bias + variance), by its lam > 0 convergence study",
+    "ridge.rho": "checked through ridge.test_error (its growth in n), exactly at lam = 0 and by the lam > 0 study",
     "ridge.rho_lowdim": "an approximation: no simulation can confirm it",
 }
 
@@ -273,7 +308,9 @@ def make_check(claim_id: str, variant: dict | None = None, **overrides) -> Check
     if family not in FACTORIES:
         raise ValueError(f"{claim_id} has no simulator yet: {why_not(claim_id)}")
     check = FACTORIES[family](claim_id, variant, dict(overrides))
-    claim.validate(**{**check.point, **check.variant, **({check.generation: check.generations[0]} if check.generation else {})})
+    at = {check.generation: check.generations[0]} if check.generation else {}
+    for size in (check.sizes if check.size_point else (None,)):
+        claim.validate(**check.point, **check.variant, **at, **(check.size_point(size) if size is not None else {}))
     return check
 
 
@@ -297,6 +334,8 @@ def default_checks(patterns: Iterable[str] = ()) -> tuple[list[Check], dict[str,
         for variant in CLAIMS[cid].variants():
             try:
                 checks.append(make_check(cid, variant))
+                if cid == "ridge.test_error" and variant["spectrum"] == "isotropic":
+                    checks.append(make_check(cid, variant, lam=0.1, sigma=0.5))  # the random-matrix regime
             except ValueError as e:  # a variant without a simulator
                 skipped[f"{cid} ({', '.join(variant.values())})"] = str(e)
     return checks, skipped
@@ -332,8 +371,8 @@ def run(checks: list[Check], trials: int = DEFAULT_TRIALS, seed: int = 0, progre
             out = sim.run(block.size, block.rng)
             for c, size in consumers:
                 values = c.extract(out)
-                if size is None:
-                    acc.setdefault((id(c), None), Moments()).add(values[:, list(c.columns)])
+                if size is None or c.statistic == "discrepancy":
+                    acc.setdefault((id(c), size), Moments()).add(values[:, list(c.columns)])
                 else:
                     acc.setdefault((id(c), size), RatioMoments()).add(values[:, list(c.columns)], values[:, 0])
         if progress:
@@ -344,6 +383,19 @@ def run(checks: list[Check], trials: int = DEFAULT_TRIALS, seed: int = 0, progre
     rows = []
     for c in checks:
         alternative = {"exact": "two-sided", "asymptotic": "two-sided", "lower": "greater", "upper": "less"}[c.kind]
+        if c.statistic == "discrepancy":
+            stats_ = [acc[(id(c), size)].mean() for size in c.sizes]
+            for i, gen in enumerate(c.generations):
+                theory = [c.theory(gen, c.size_point(size)) for size in c.sizes]
+                gaps = [m[0][i] - th for m, th in zip(stats_, theory)]
+                fit = extrapolate(c.sizes, gaps, [m[1][i] for m in stats_])
+                rows.append(Row(claim=c.claim, variant=dict(c.variant), point=dict(c.point), generation=gen, kind=c.kind,
+                                statistic="discrepancy", theory=0.0, estimate=fit["a"], se=fit["se_a"],
+                                trials=_trials(trials, c.sim), seed=seed, alternative=alternative,
+                                note=f"{c.note}; simulation - theory {', '.join(f'{g:+.4f}' for g in gaps)}; "
+                                     f"chi2 {fit['chi2']:.2f} on {fit['dof']} dof",
+                                extra={"sizes": list(c.sizes), "theory": theory, "gaps": [float(g) for g in gaps]}))
+            continue
         if c.sizes:
             ratios = [acc[(id(c), size)].ratio() for size in c.sizes]
             for i, gen in enumerate(c.generations):

@@ -94,6 +94,20 @@ def test_variance_rows_below_the_calibrated_trial_count_are_skipped():
     assert {r.verdict for r in rows} == {"pass"}
 
 
+def test_ridge_study_rejects_a_shifted_claim():
+    """The lam > 0 convergence study has power: the random-matrix test error plus 0.05 n is rejected."""
+    check = make_check("ridge.test_error", {"spectrum": "isotropic"}, lam=0.1, sigma=0.5)
+    check.expression = CLAIMS["ridge.test_error"].form(spectrum="isotropic").closed_expr() + sp.Rational(1, 20) * S.n
+    verdicts = [r.verdict for r in run([check], seed=0)]
+    assert verdicts[0] == "pass" and verdicts[-1] == "FAIL"  # n = 0 unchanged; n = 3 shifted by 0.15
+
+
+def test_every_ridge_spectrum_is_checked_exactly_at_lam_0():
+    checks, _ = default_checks(["ridge.test_error"])
+    kinds = sorted((c.variant["spectrum"], c.kind) for c in checks)
+    assert kinds == [("given", "exact"), ("isotropic", "asymptotic"), ("isotropic", "exact"), ("power-law", "exact")]
+
+
 def test_extrapolation_recovers_the_limit():
     from numerics.stats import extrapolate
 
