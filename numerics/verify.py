@@ -12,7 +12,7 @@ import fnmatch
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -348,7 +348,6 @@ def _trials(trials: int, sim: Simulation) -> int:
     return max(2, int(trials * sim.share))
 
 
-
 def run(checks: list[Check], trials: int = DEFAULT_TRIALS, seed: int = 0, progress: bool | None = None,
         alpha: float = ALPHA) -> list[Row]:
     """Simulate every check's procedure with ``trials`` trials and return the tested, corrected table."""
@@ -413,7 +412,7 @@ def run(checks: list[Check], trials: int = DEFAULT_TRIALS, seed: int = 0, progre
         for i, gen in enumerate(c.generations):
             row = Row(claim=c.claim, variant=dict(c.variant), point=dict(c.point), generation=gen, kind=c.kind,
                       statistic=c.statistic, theory=c.theory(gen), estimate=float(est[i]), se=float(se[i]),
-                      trials=trials, seed=seed, alternative=alternative, note=c.note)
+                      trials=_trials(trials, c.sim), seed=seed, alternative=alternative, note=c.note)
             if c.statistic == "variance" and trials < MIN_TRIALS_VARIANCE:
                 row.verdict = "skip"
                 row.note = f"variance comparisons are calibrated from {MIN_TRIALS_VARIANCE} trials on"

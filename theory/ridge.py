@@ -23,7 +23,7 @@ import mpmath
 import sympy as sp
 
 from ._core import Aux, Form, Param, Source, Step, choice, register, size
-from .symbols import T, T0, beta, d, eigenvalues, j, kappa, lam, m, n, sigma, sigma0, w0, w0_norm
+from .symbols import T, T0, d, eigenvalues, j, kappa, lam, m, n, sigma, sigma0, w0, w0_norm
 
 DOHMATOB = Source(
     authors="Dohmatob, Feng, Kempe",

@@ -5,7 +5,7 @@ import pytest
 
 from theory import CLAIMS
 from theory.gaussian import c4, chi2_moment_derivation, moment, _at_constant_T
-from theory.symbols import T, d, g, i, n, sigma, sigma2, t
+from theory.symbols import T, d, g, n, sigma, sigma2, t
 
 
 def same(a, b):
