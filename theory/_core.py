@@ -193,10 +193,6 @@ Constraint = Callable[[Mapping[str, Any]], "str | None"]
 # --------------------------------------------------------------------------------------------------
 
 
-class ScheduleError(ValueError):
-    pass
-
-
 def _is_real_number(x: Any) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 

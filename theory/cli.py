@@ -43,12 +43,9 @@ def parse_value(text: str) -> Any:
     if text.replace("-", "").replace("_", "").isalpha() and text not in ("i", "pi", "E"):
         return text  # a choice such as 'mle' or 'accumulate-subsample'
     try:
-        value = sp.sympify(text, locals={"i": symbols.i})
+        return sp.sympify(text, locals={"i": symbols.i})  # a number like 1/3, or a schedule in i
     except (sp.SympifyError, SyntaxError, TypeError):
         raise UsageError(f"cannot read the value {text!r}") from None
-    if value.is_number:
-        return value
-    return value
 
 
 def parse_assignments(items: list[str]) -> dict[str, Any]:
