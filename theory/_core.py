@@ -751,3 +751,7 @@ ESTIMATOR = choice(
     "unbiased",
     "mle",
 )
+
+#: The data workflows the claims distinguish (Kazdan et al.; Dey & Donoho), one choice for all of them.
+WORKFLOWS = ("replace", "accumulate", "accumulate-subsample", "accumulate-subsample-replacement")
+WORKFLOW = choice("workflow", "data workflow: " + ", ".join(WORKFLOWS), *WORKFLOWS)

@@ -14,17 +14,16 @@ scikit-learn's rules refitted on the data of each fit, which are not scale-adapt
 
 from __future__ import annotations
 
+import dataclasses
+
 import sympy as sp
 
-from ._core import Form, Param, Recursion, Source, Step, choice, register, size
+from ._core import Form, Param, Recursion, Step, choice, register, size
+from .mvgaussian import KAZDAN as KAZDAN_GAUSSIAN
 from .symbols import h, h_sched, n, sigma, t
 
-KAZDAN = Source(
-    authors="Kazdan, Schaeffer, Dey, Gerstgrasser, Rafailov, Donoho, Koyejo",
-    year=2024,
-    title="Collapse or Thrive? Perils and Promises of Synthetic Data in a Self-Generating World",
-    arxiv="2410.16713",
-    where="kernel density estimation experiments; recursions derived here (FORMULAS.md sec. 5)",
+KAZDAN = dataclasses.replace(
+    KAZDAN_GAUSSIAN, where="kernel density estimation experiments; recursions derived here (FORMULAS.md sec. 5)"
 )
 
 BANDWIDTH = choice(

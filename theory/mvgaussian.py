@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ._core import ESTIMATOR, Form, Param, Recursion, Source, Step, choice, register, size
+from ._core import ESTIMATOR, WORKFLOW, Form, Param, Recursion, Source, Step, register, size
 from .symbols import d, i, k, n, sigma2, t
 
 KAZDAN = Source(
@@ -33,8 +33,6 @@ KAZDAN = Source(
     where="multivariate Gaussian experiments (Sec. 2); exact recursions derived here (FORMULAS.md sec. 5)",
 )
 
-WORKFLOWS = ("replace", "accumulate", "accumulate-subsample", "accumulate-subsample-replacement")
-WORKFLOW = choice("workflow", "data workflow: " + ", ".join(WORKFLOWS), *WORKFLOWS)
 
 TR0 = d * sigma2  # Tr Sigma_0 for the isotropic covariance sigma2 * I_d
 

@@ -23,7 +23,7 @@ import functools
 
 import sympy as sp
 
-from ._core import Form, Param, Source, Step, choice, register, size
+from ._core import WORKFLOW, Form, Param, Source, Step, choice, register, size
 from .symbols import alpha, j, k, l
 
 DEY_DONOHO = Source(
@@ -34,8 +34,6 @@ DEY_DONOHO = Source(
     where="the sequential Gaussian-process limit for AAL estimators; survey (Arulandu 2024) sec. 5, Fig. 6",
 )
 
-WORKFLOWS = ("replace", "accumulate", "accumulate-subsample", "accumulate-subsample-replacement")
-WORKFLOW = choice("workflow", "data workflow: " + ", ".join(WORKFLOWS), *WORKFLOWS)
 FIRST_FIT = choice(
     "first_fit",
     "the first fit uses the n real points as they are ('real') or a bootstrap resample of them "
