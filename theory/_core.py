@@ -95,19 +95,26 @@ class Recursion:
         return eqs
 
     def run(self, env: dict, stop: int) -> mpmath.mpf:
+        return self.run_many(env, [stop])[0]
+
+    def run_many(self, env: dict, stops: Sequence[int]) -> list[mpmath.mpf]:
+        """The output at each index of ``stops``, from one pass of the recursion."""
         env = dict(env)
+        wanted = set(stops)
+        last = max(stops)
         state = [mp_eval(v, env) for v in self.initial]
-        out = None
-        for idx in range(self.start, stop + 1):
+        out = {}
+        for idx in range(self.start, last + 1):
             env[self.index] = mpmath.mpf(idx)
             env.update(zip(self.state, state))
             for sym, val in self.where:
                 env[sym] = mp_eval(val, env)
-            if idx == stop:
-                out = mp_eval(self.output, env)
+            if idx in wanted:
+                out[idx] = mp_eval(self.output, env)
+            if idx == last:
                 break
             state = [mp_eval(u, env) for u in self.update]
-        return out
+        return [out[s] for s in stops]
 
 
 @dataclass(frozen=True)
@@ -618,6 +625,31 @@ class Claim:
                 rec = form.recursion
                 return +rec.run(env, int(point[rec.index.name]))
             return +mp_eval(expr, env)
+
+    def evaluate_along(self, index: str, at: Sequence[int], **values: Any) -> list[float]:
+        """The claim's values at each value of the parameter ``index`` (e.g. the generation).
+
+        The same numbers as :meth:`evaluate` at each point; a claim known through a recursion over
+        ``index`` is run once, up to the largest value, instead of once per value.
+        """
+        at = list(at)
+        if not at:
+            return []
+        form = self.form(**{k: v for k, v in values.items() if k in self.choices})
+        rec = form.recursion
+        if rec is None or rec.index.name != index or any(isinstance(v, list) for v in values.values()):
+            return [self.evaluate(**values, **{index: a}) for a in at]
+        points = [self.validate(**values, **{index: a}) for a in at]
+        point = points[-1]
+        with mpmath.workdps(DPS):
+            env: dict = {}
+            for name, v in point.items():
+                if name in self.choices or v is None or name == index:
+                    continue
+                env[getattr(S, name)] = mpmath.mpf(v)
+            for aux in form.where:
+                env[aux.symbol] = aux.compute(env)
+            return [float(v) for v in rec.run_many(env, [int(p[index]) for p in points])]
 
     def evaluate(self, **values: Any) -> float:
         """The claim's value at a point (mpmath at 40 digits, returned as a float).
