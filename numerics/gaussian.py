@@ -3,12 +3,24 @@
 One simulator serves the 1-D chain (Shumailov et al.; d = 1) and the multivariate workflows (Kazdan et
 al.). The real data are N(0, sigma^2 I_d). Every generation fits the sample mean and the covariance
 (``estimator``: 'unbiased' divides the scatter by m - 1, 'mle' by m) to the training set the workflow
-gives, and samples the next batch of n points from N(mu_t, Sigma_t) as mu_t + Sigma_t^{1/2} z.
+gives, and samples the next batch of n points from N(mu_t, Sigma_t) as mu_t + L z with L L^T = Sigma_t
+(the Cholesky factor; the symmetric root when Sigma_t is singular, as it is when fitted to m <= d points).
 
 Shortcut (exact, named): under ``accumulate`` the pool's mean and scatter matrix are merged batch by
 batch with Chan et al.'s update, scatter = S_pool + S_batch + (N m / (N + m)) delta delta^T, which is
 the same arithmetic as refitting on the stacked pool, in flat memory. Every other workflow draws its
 training set from an actual pool of points (numerics.workflows.Pool).
+
+Fast mode (``sampler='sufficient'``, for sweeps; exact in distribution, but it skips the points): a
+fit reads a batch of m Gaussian points only through its mean and scatter matrix, which are independent,
+the mean N(mu, Sigma / m) and the scatter Wishart_d(m - 1, Sigma). They are drawn directly: the scatter
+as L A A^T L^T, L a square root of Sigma (Bartlett's decomposition: A lower triangular,
+A_ii^2 ~ chi^2(m - i), A_ij ~ N(0, 1) below the diagonal), d(d + 1)/2 numbers instead of m d; when
+m - 1 < d (a singular Wishart) as L Z Z^T L^T with Z a d x (m - 1) standard normal matrix. This serves ``replace`` and ``accumulate``
+(which read whole batches); the subsample and real-data workflows pick individual points, so they
+need the points. ``sampler='auto'`` takes the fast mode where it is exact and the points elsewhere.
+The verification path (`collapse verify`) always draws the points: those laws are part of what the
+claims assert.
 """
 
 from __future__ import annotations
@@ -20,36 +32,43 @@ from .workflows import Pool, check_workflow
 #: Per-trial quantities recorded at every generation, each of shape (R, G).
 QUANTITIES = ("mean_sq_error", "trace", "det", "w2", "sigma", "log_var", "marginal_var")
 
+#: How batches are drawn: the points themselves, or their mean and scatter matrix (see above).
+SAMPLERS = ("points", "sufficient", "auto")
 
-def _fit(x: np.ndarray, ddof: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sample mean (R, d) and covariance (R, d, d) of x (R, m, d)."""
+#: The workflows a fit can read through whole-batch sufficient statistics.
+SUFFICIENT_WORKFLOWS = ("replace", "accumulate")
+
+
+def _fit(x: np.ndarray, ddof: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Sample mean (R, d) and covariance (R, d, d) of x (R, m, d), and a square root of the covariance
+    when it is singular by construction (m <= d): the centred data, C^T / sqrt(m - ddof), (R, d, m)."""
     mu = x.mean(axis=1)
     c = x - mu[:, None, :]
-    return mu, (c.swapaxes(1, 2) @ c) / (x.shape[1] - ddof)
+    m, d = x.shape[1:]
+    root = c.swapaxes(1, 2) / np.sqrt(m - ddof) if m <= d else None
+    return mu, (c.swapaxes(1, 2) @ c) / (m - ddof), root
 
 
-def _sqrt_psd(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric square root of each covariance, and its eigenvalues (clipped at 0)."""
+def _root(cov: np.ndarray) -> np.ndarray:
+    """A square root L of each covariance (L L^T = cov): its Cholesky factor, or where that fails (a
+    singular covariance, as one fitted to m <= d points, or one collapsed to numerical singularity) its
+    symmetric root from the eigendecomposition, eigenvalues clipped at 0."""
     if cov.shape[-1] == 1:
-        ev = np.maximum(cov[:, :, 0], 0.0)
-        return np.sqrt(ev)[:, :, None], ev
-    ev, vec = np.linalg.eigh(cov)
-    ev = np.maximum(ev, 0.0)
-    return (vec * np.sqrt(ev)[:, None, :]) @ vec.swapaxes(1, 2), ev
+        return np.sqrt(np.maximum(cov, 0.0))
+    try:
+        return np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:  # some are singular: the symmetric root for those only
+        out = np.empty_like(cov)
+        for r, c in enumerate(cov):
+            try:
+                out[r] = np.linalg.cholesky(c)
+            except np.linalg.LinAlgError:
+                ev, vec = np.linalg.eigh(c)
+                out[r] = (vec * np.sqrt(np.maximum(ev, 0.0))) @ vec.T
+        return out
 
 
-def simulate(trials: int, rng: np.random.Generator, *, d: int, n: int, generations: int, estimator: str,
-             workflow: str, sigma: float = 1.0, real_fraction: float | None = None) -> dict[str, np.ndarray]:
-    """Run ``trials`` independent chains; return each quantity of :data:`QUANTITIES` as (trials, G).
-
-    ``mean_sq_error`` is ||mu_t - mu_0||^2, ``trace`` Tr Sigma_t, ``det`` det Sigma_t, ``w2`` the squared
-    W2 distance from N(mu_t, Sigma_t) to N(0, sigma^2 I) (closed form for Gaussians), ``sigma`` and
-    ``log_var`` sqrt(Sigma_t) and log(Sigma_t / sigma^2) (d = 1), and ``marginal_var`` the variance of a
-    point drawn from model t about mu_0 per coordinate, E[||X_t - mu_0||^2 | model] / d =
-    (||mu_t - mu_0||^2 + Tr Sigma_t) / d (its conditional expectation given the fitted model, so no
-    extra draw is needed).
-    """
-    check_workflow(workflow)
+def _check(trials, d, n, generations, estimator, sigma) -> None:
     if estimator not in ("unbiased", "mle"):
         raise ValueError(f"estimator must be 'unbiased' or 'mle', got {estimator!r}")
     for name, value, low in (("d", d, 1), ("n", n, 2), ("generations", generations, 1), ("trials", trials, 1)):
@@ -57,9 +76,87 @@ def simulate(trials: int, rng: np.random.Generator, *, d: int, n: int, generatio
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     if not np.isfinite(sigma) or sigma <= 0:
         raise ValueError(f"sigma must be positive, got {sigma!r}")
+
+
+def _record(out: dict, t: int, mu: np.ndarray, cov: np.ndarray, sigma: float) -> None:
+    """Store generation t's quantities (those ``out`` asks for) from the fitted mean (R, d) and
+    covariance: (R, d, d), or (R, r, r) in an orthonormal basis of an r-dimensional subspace that holds
+    it (then it is singular when r < d, and its trace and nonzero eigenvalues are those of the r x r)."""
+    d = mu.shape[1]
+    mse = (mu * mu).sum(axis=1)
+    tr = np.trace(cov, axis1=1, axis2=2)
+    out["mean_sq_error"][:, t] = mse
+    out["trace"][:, t] = tr
+    out["marginal_var"][:, t] = (mse + tr) / d
+    if "det" in out:  # through the log: a product of d eigenvalues under- or overflows before its exp does
+        sign, logdet = np.linalg.slogdet(cov)
+        out["det"][:, t] = np.where(sign > 0, np.exp(logdet), 0.0) if cov.shape[-1] == d else 0.0
+    if "w2" in out:  # W2^2 = ||mu - 0||^2 + Tr Sigma + d sigma^2 - 2 sigma Tr Sigma^{1/2}
+        ev = np.maximum(np.linalg.eigvalsh(cov), 0.0) if d > 1 else np.maximum(cov[:, 0, :], 0.0)
+        out["w2"][:, t] = mse + tr + d * sigma**2 - 2 * sigma * np.sqrt(ev).sum(axis=1)
+    if "sigma" in out:
+        v = np.maximum(cov[:, 0, 0], 0.0) if d == 1 else np.full(len(mu), np.nan)
+        out["sigma"][:, t] = np.sqrt(v)
+        with np.errstate(divide="ignore"):
+            out["log_var"][:, t] = np.log(v / sigma**2)
+
+
+def _outputs(R: int, G: int, quantities) -> dict[str, np.ndarray]:
+    wanted = QUANTITIES if quantities is None else tuple(quantities)
+    unknown = set(wanted) - set(QUANTITIES)
+    if unknown:
+        raise ValueError(f"quantities must be among {', '.join(QUANTITIES)}; got {sorted(unknown)[0]!r}")
+    if "sigma" in wanted or "log_var" in wanted:
+        wanted = (*wanted, "sigma", "log_var")
+    return {q: np.empty((R, G)) for q in ("mean_sq_error", "trace", "marginal_var", *wanted)}
+
+
+def _wishart_factor(rng: np.random.Generator, R: int, r: int, k: int) -> np.ndarray:
+    """F (R, r, min(r, k)) with F F^T ~ Wishart_r(k, I): Bartlett's lower-triangular A (A_ii^2 ~
+    chi^2(k - i), A_ij ~ N(0, 1) below the diagonal) when k >= r, else an r x k standard normal matrix."""
+    if k < r:
+        return rng.standard_normal((R, r, k))
+    a = np.zeros((R, r, r))
+    rows, cols = np.tril_indices(r, -1)
+    a[:, rows, cols] = rng.standard_normal((R, rows.size))
+    diag = np.arange(r)
+    a[:, diag, diag] = np.sqrt(rng.chisquare(k - diag, size=(R, r)))
+    return a
+
+
+def resolve_sampler(sampler: str, workflow: str) -> str:
+    """'points' or 'sufficient' for this workflow ('auto': sufficient where it is exact)."""
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}; got {sampler!r}")
+    if sampler == "auto":
+        return "sufficient" if workflow in SUFFICIENT_WORKFLOWS else "points"
+    if sampler == "sufficient" and workflow not in SUFFICIENT_WORKFLOWS:
+        raise ValueError(f"sampler='sufficient' serves workflow {' and '.join(SUFFICIENT_WORKFLOWS)} only; "
+                         f"{workflow!r} picks individual points (use sampler='auto' or 'points')")
+    return sampler
+
+
+def simulate(trials: int, rng: np.random.Generator, *, d: int, n: int, generations: int, estimator: str,
+             workflow: str, sigma: float = 1.0, real_fraction: float | None = None,
+             sampler: str = "points", quantities=None) -> dict[str, np.ndarray]:
+    """Run ``trials`` independent chains; return each quantity of :data:`QUANTITIES` as (trials, G).
+
+    ``mean_sq_error`` is ||mu_t - mu_0||^2, ``trace`` Tr Sigma_t, ``det`` det Sigma_t, ``w2`` the squared
+    W2 distance from N(mu_t, Sigma_t) to N(0, sigma^2 I) (closed form for Gaussians), ``sigma`` and
+    ``log_var`` sqrt(Sigma_t) and log(Sigma_t / sigma^2) (d = 1), and ``marginal_var`` the variance of a
+    point drawn from model t about mu_0 per coordinate, E[||X_t - mu_0||^2 | model] / d =
+    (||mu_t - mu_0||^2 + Tr Sigma_t) / d (its conditional expectation given the fitted model, so no
+    extra draw is needed). ``sampler`` chooses how batches are drawn (see the module docstring);
+    ``quantities`` (default: all) limits what is recorded (``w2`` costs an eigendecomposition per fit).
+    """
+    check_workflow(workflow)
+    if resolve_sampler(sampler, workflow) == "sufficient":
+        return _simulate_sufficient(trials, rng, d=d, n=n, generations=generations, estimator=estimator,
+                                    workflow=workflow, sigma=sigma, quantities=quantities)
+    _check(trials, d, n, generations, estimator, sigma)
     ddof = 1 if estimator == "unbiased" else 0
     R, G = trials, generations
-    out = {q: np.empty((R, G)) for q in QUANTITIES}
+    out = _outputs(R, G, quantities)
     real = sigma * rng.standard_normal((R, n, d))
     pool = Pool(workflow, real, rng, G, real_fraction=real_fraction)
     if workflow == "accumulate":
@@ -68,27 +165,14 @@ def simulate(trials: int, rng: np.random.Generator, *, d: int, n: int, generatio
         scatter = c.swapaxes(1, 2) @ c
     for t in range(G):
         if workflow == "accumulate":
-            mu, cov = mean, scatter / (count - ddof)
+            mu, cov, root = mean, scatter / (count - ddof), None
         else:
-            mu, cov = _fit(pool.training_set(), ddof)
-        root, ev = _sqrt_psd(cov)
-        mse = (mu * mu).sum(axis=1)
-        tr = ev.sum(axis=1)
-        out["mean_sq_error"][:, t] = mse
-        out["trace"][:, t] = tr
-        out["det"][:, t] = ev.prod(axis=1)
-        out["w2"][:, t] = mse + tr + d * sigma**2 - 2 * sigma * np.sqrt(ev).sum(axis=1)
-        out["marginal_var"][:, t] = (mse + tr) / d
-        if d == 1:
-            out["sigma"][:, t] = np.sqrt(ev[:, 0])
-            with np.errstate(divide="ignore"):
-                out["log_var"][:, t] = np.log(ev[:, 0] / sigma**2)
-        else:
-            out["sigma"][:, t] = np.nan
-            out["log_var"][:, t] = np.nan
+            mu, cov, root = _fit(pool.training_set(), ddof)
+        _record(out, t, mu, cov, sigma)
         if t == G - 1:
             break
-        batch = mu[:, None, :] + rng.standard_normal((R, n, d)) @ root  # root is symmetric
+        root = _root(cov) if root is None else root  # x = mu + L z, L L^T = cov (L is d x r)
+        batch = mu[:, None, :] + rng.standard_normal((R, n, root.shape[2])) @ root.swapaxes(1, 2)
         if workflow == "accumulate":  # Chan et al.'s merge: the stacked-pool fit, in flat memory
             b_mean = batch.mean(axis=1)
             bc = batch - b_mean[:, None, :]
@@ -98,4 +182,46 @@ def simulate(trials: int, rng: np.random.Generator, *, d: int, n: int, generatio
             count += n
         else:
             pool.add(batch)
+    return out
+
+
+def _simulate_sufficient(trials: int, rng: np.random.Generator, *, d: int, n: int, generations: int, estimator: str,
+                         workflow: str, sigma: float, quantities=None) -> dict[str, np.ndarray]:
+    """:func:`simulate` for replace and accumulate, each batch drawn as its mean and scatter matrix.
+
+    A batch of m points from N(mu, L L^T) has mean mu + L z / sqrt(m) and scatter L W L^T, W ~
+    Wishart(m - 1, I). Every later mean and scatter stays in the span S of the real data's scatter
+    (each batch's spread is L (...) with L in S, and so is each mean's step), which has dimension
+    r = min(d, n - 1). When r < d the scatter matrices are kept as r x r matrices in an orthonormal basis
+    of S (exact, and much cheaper than d x d matrices of rank r).
+    """
+    _check(trials, d, n, generations, estimator, sigma)
+    ddof = 1 if estimator == "unbiased" else 0
+    R, G = trials, generations
+    out = _outputs(R, G, quantities)
+    r = min(d, n - 1)
+    mean = sigma * rng.standard_normal((R, d)) / np.sqrt(n)  # the real data: N(0, sigma^2 I_d)
+    factor = sigma * _wishart_factor(rng, R, d, n - 1)  # (R, d, r)
+    basis = None
+    if r < d:
+        basis, factor = np.linalg.qr(factor)  # (R, d, r) orthonormal, (R, r, r)
+    scatter = factor @ factor.swapaxes(1, 2)
+    count = n
+    for t in range(G):
+        cov = scatter / (count - ddof)  # in the basis of S
+        _record(out, t, mean, cov, sigma)
+        if t == G - 1:
+            break
+        # replace: the fit's covariance is F F^T / (n - ddof), so F / sqrt(n - ddof) is a root of it
+        root = factor / np.sqrt(n - ddof) if workflow == "replace" else _root(cov)
+        shift = (rng.standard_normal((R, 1, r)) @ root.swapaxes(1, 2))[:, 0, :] / np.sqrt(n)  # batch mean - mu
+        factor = root @ _wishart_factor(rng, R, r, n - 1)
+        b_scatter = factor @ factor.swapaxes(1, 2)
+        step = shift if basis is None else (basis @ shift[:, :, None])[:, :, 0]
+        if workflow == "replace":
+            mean, scatter = mean + step, b_scatter
+        else:  # accumulate: Chan et al.'s merge, as in simulate(); delta = batch mean - pool mean = step
+            scatter = scatter + b_scatter + (count * n / (count + n)) * (shift[:, :, None] * shift[:, None, :])
+            mean = mean + step * (n / (count + n))
+            count += n
     return out

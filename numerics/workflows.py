@@ -34,11 +34,36 @@ def check_workflow(workflow: str) -> str:
     return workflow
 
 
+def distinct_indices(rng: np.random.Generator, R: int, N: int, k: int) -> np.ndarray:
+    """k distinct indices of range(N) per trial, (R, k): a uniformly random k-subset, in random order.
+
+    The first k distinct values of an i.i.d. uniform sequence on range(N) (each new value is uniform
+    over the values not yet taken, so the subset is uniform), found for all trials at once: draw a
+    chunk, mark each value's first occurrence with a stable sort, and draw more while a trial has
+    fewer than k. About k (1 + k / 2N) draws and a sort of them per trial, instead of N random keys.
+    """
+    extra = int(k * k / (2 * (N - k + 1))) + int(3 * np.sqrt(k)) + 8  # expected excess + a margin
+    draws = rng.integers(0, N, size=(R, k + extra))
+    while True:
+        order = np.argsort(draws, axis=1, kind="stable")  # equal values keep their order in the draws
+        ranked = np.take_along_axis(draws, order, axis=1)
+        new = np.ones(ranked.shape, dtype=bool)
+        new[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
+        first = np.empty_like(new)
+        np.put_along_axis(first, order, new, axis=1)
+        seen = np.cumsum(first, axis=1)
+        if (seen[:, -1] >= k).all():
+            break
+        draws = np.concatenate([draws, rng.integers(0, N, size=(R, k))], axis=1)
+    return draws[first & (seen <= k)].reshape(R, k)
+
+
 def subsample(data: np.ndarray, size: int, rng: np.random.Generator, replace: bool, count: int | None = None) -> np.ndarray:
     """``size`` points per trial from the first ``count`` points of ``data`` (R, N, ...).
 
-    Without replacement: the points with the ``size`` smallest of N uniform keys, a uniformly random
-    subset (argpartition, O(N) per trial).
+    Without replacement: a uniformly random subset of the N points, by :func:`distinct_indices` when
+    size <= N / 2 (the accumulate workflows: N grows with the generations), otherwise the points with
+    the ``size`` smallest of N uniform keys (argpartition, O(N) per trial).
     """
     R, N = data.shape[:2]
     N = N if count is None else count
@@ -47,8 +72,11 @@ def subsample(data: np.ndarray, size: int, rng: np.random.Generator, replace: bo
     else:
         if size > N:
             raise ValueError(f"cannot draw {size} points without replacement from a pool of {N}")
-        keys = rng.random((R, N))
-        idx = np.argpartition(keys, size - 1, axis=1)[:, :size] if size < N else np.argsort(keys, axis=1)
+        if 2 * size <= N:
+            idx = distinct_indices(rng, R, N, size)
+        else:
+            keys = rng.random((R, N))
+            idx = np.argpartition(keys, size - 1, axis=1)[:, :size] if size < N else np.argsort(keys, axis=1)
     idx = idx.reshape(idx.shape + (1,) * (data.ndim - 2))
     return np.take_along_axis(data[:, :N], idx, axis=1)
 

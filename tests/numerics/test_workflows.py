@@ -67,3 +67,26 @@ def test_real_fraction_and_real_plus_synthetic():
         Pool("real-fraction", ids(), rng, 3, real_fraction=1.5)
     with pytest.raises(ValueError, match="workflow must be one of"):
         Pool("replace-all", ids(), rng, 3)
+
+
+@pytest.mark.parametrize("N, k", [(6, 3), (7, 2), (40, 20)])
+def test_distinct_indices_are_a_uniform_subset(N, k):
+    """Every k-subset equally likely (chi-square over all subsets, or over single inclusions at N = 40)."""
+    import itertools
+    from math import comb
+
+    from numerics.workflows import distinct_indices
+
+    R = 30_000
+    idx = distinct_indices(np.random.default_rng(N), R, N, k)
+    assert idx.shape == (R, k) and idx.min() >= 0 and idx.max() < N
+    srt = np.sort(idx, axis=1)
+    assert np.all(srt[:, 1:] != srt[:, :-1])  # distinct within each trial
+    if comb(N, k) <= 50:
+        index = {s: i for i, s in enumerate(itertools.combinations(range(N), k))}
+        counts = np.bincount([index[tuple(r)] for r in srt], minlength=len(index))
+    else:
+        counts = np.bincount(idx.ravel(), minlength=N)
+    assert stats.chisquare(counts).pvalue > 1e-3
+    # the order is random too: the first index is uniform over range(N)
+    assert stats.chisquare(np.bincount(idx[:, 0], minlength=N)).pvalue > 1e-3
