@@ -46,12 +46,18 @@ class Block:
 
 
 def blocks(trials: int, seed: np.random.SeedSequence, key: tuple[int, ...] = (), first: int = 0,
-           count: int | None = None) -> Iterator[Block]:
-    """The blocks of a run of ``trials`` trials (or ``count`` of them from block ``first``)."""
+           count: int | None = None, size: int = BLOCK) -> Iterator[Block]:
+    """The blocks of a run of ``trials`` trials (or ``count`` of them from block ``first``).
+
+    ``size`` is the number of trials per block (the last may be smaller); it is part of what the
+    numbers depend on, like the seed and the key.
+    """
     if trials < 1:
         raise ValueError(f"trials must be >= 1, got {trials}")
-    n_blocks = -(-trials // BLOCK)
+    if size < 1:
+        raise ValueError(f"block size must be >= 1, got {size}")
+    n_blocks = -(-trials // size)
     last = n_blocks if count is None else min(n_blocks, first + count)
     for b in range(first, last):
         ss = np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + tuple(key) + (b,))
-        yield Block(b * BLOCK, min((b + 1) * BLOCK, trials), np.random.default_rng(ss))
+        yield Block(b * size, min((b + 1) * size, trials), np.random.default_rng(ss))

@@ -131,6 +131,38 @@ def finish(rows: list[Row], alpha: float = ALPHA) -> list[Row]:
     return rows
 
 
+@dataclass
+class MeanVar:
+    """Count, mean and centred sum of squares per column, for results computed in pieces.
+
+    Each piece (a block of trials) is summarised on its own; :meth:`merge` combines two summaries
+    exactly (Chan, Golub & LeVeque's pairwise update). Merged in a fixed order, the pieces give the same
+    bits wherever they were computed.
+    """
+
+    n: int
+    mean: np.ndarray
+    m2: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> MeanVar:
+        values = np.asarray(values, dtype=float)
+        mean = values.mean(axis=0)
+        c = values - mean
+        return cls(values.shape[0], mean, (c * c).sum(axis=0))
+
+    def merge(self, other: MeanVar) -> MeanVar:
+        n = self.n + other.n
+        delta = other.mean - self.mean
+        return MeanVar(n, self.mean + delta * (other.n / n), self.m2 + other.m2 + delta**2 * (self.n * other.n / n))
+
+    def estimate(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sample mean and its standard error, per column (nan standard error for a single trial)."""
+        if self.n < 2:
+            return self.mean, np.full_like(self.mean, np.nan)
+        return self.mean, np.sqrt(self.m2 / (self.n - 1) / self.n)
+
+
 class RatioMoments:
     """Column-wise sums for ratios of means, mean(a_k) / mean(b), with delta-method standard errors."""
 
@@ -144,6 +176,14 @@ class RatioMoments:
         block = np.stack([a.sum(0), b.sum(0), (a * a).sum(0), (b * b).sum(0), (a * b).sum(0)])
         self.sums = block if self.sums is None else self.sums + block
         self.n += a.shape[0]
+
+    def merge(self, other: RatioMoments) -> RatioMoments:
+        merged = RatioMoments()
+        merged.n, merged.sums = self.n + other.n, self.sums + other.sums
+        return merged
+
+    def estimate(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.ratio()
 
     def ratio(self) -> tuple[np.ndarray, np.ndarray]:
         n = self.n
