@@ -6,11 +6,10 @@ import argparse
 import csv
 import io
 import json
-import os
 import sys
-import tempfile
 
 from .stats import ALPHA
+from .store import write_atomically
 
 FORMATS = ("table", "markdown", "csv", "json", "latex")
 COLUMNS = ("claim", "variant", "point", "gen", "kind", "theory", "estimate", "se", "z", "p_adj", "verdict")
@@ -51,22 +50,6 @@ def render(rows, fmt: str, meta: dict) -> str:
     lines = ["  ".join(h.ljust(w) for h, w in zip(COLUMNS, widths))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in table]
     return "\n".join(lines) + "\n"
-
-
-def write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".collapse-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _summary(rows, skipped: dict, seconds: float) -> str:
@@ -165,6 +148,120 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", metavar="PATH", help="write the table here (atomically) instead of to stdout")
 
 
+def _where(items: list[str] | None) -> dict:
+    from theory.cli import UsageError, parse_value
+
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UsageError(f"--where takes NAME=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        out.setdefault(k.strip(), []).extend(parse_value(x) for x in v.split(","))
+    return out
+
+
+def select(table, where: dict, metrics: list[str] | None = None):
+    """Rows of a results table whose columns take the given values (the CLI's --where and --metric)."""
+    from theory.cli import UsageError
+
+    for k, values in where.items():
+        if k not in table.columns:
+            raise UsageError(f"--where {k}: the results have no column {k!r} (columns: {', '.join(table.columns)})")
+        table = table[table[k].isin(values)]
+    if metrics:
+        unknown = set(metrics) - set(table["metric"])
+        if unknown:
+            raise UsageError(f"--metric {sorted(unknown)[0]}: not in the results (metrics: {', '.join(table['metric'].unique())})")
+        table = table[table["metric"].isin(metrics)]
+    if table.empty:
+        raise UsageError("no rows match --where / --metric")
+    return table
+
+
+SHOW_FORMATS = ("table", "csv", "markdown", "json")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from theory.cli import UsageError
+
+    from .store import Store, StoreError
+    from .sweep import Config, ConfigError, default_output, run_sweep
+
+    if args.show:
+        try:
+            table = Store(args.target).read()
+        except StoreError as e:
+            raise UsageError(str(e)) from None
+        table = select(table, _where(args.where), args.metric)
+        if args.generation:
+            table = table[table["generation"].isin(args.generation)]
+        _emit(show(table, args.format), args.output)
+        return 0
+    try:
+        config = Config.from_toml(args.target)
+        output = args.output or default_output(config)
+        table = run_sweep(config, output, jobs=args.jobs, scheduler=args.scheduler, workers=args.workers,
+                          progress=None if args.progress is None else args.progress, overwrite=args.overwrite)
+    except (ConfigError, StoreError) as e:
+        raise UsageError(str(e)) from None
+    meta = table.attrs.get("metadata", {})
+    if meta.get("resumed"):
+        print(f"resumed: {meta['resumed']} of {meta['cells']} cells were already done", file=sys.stderr)
+    print(f"{meta.get('cells', '?')} cells, {len(table)} rows in {Store(output).path} "
+          f"(sidecar {Store(output).sidecar.name}); {meta.get('seconds', 0):.0f} s", file=sys.stderr)
+    return 0
+
+
+def show(table, fmt: str) -> str:
+    """A results table as text: the varying settings, then generation, metric, estimate, se, theory, z."""
+    import numpy as np
+
+    settings = [c for c in table.columns[: list(table.columns).index("generation")] if c != "cell"]
+    varying = [c for c in settings if table[c].astype(str).nunique() > 1]
+    cols = varying + ["generation", "metric", "statistic", "estimate", "se", "trials", "theory", "z", "claim"]
+    t = table.assign(z=(table["estimate"] - table["theory"]) / table["se"].where(table["se"] > 0))
+    t = t[cols]
+    if fmt == "csv":
+        return t.to_csv(index=False)
+    if fmt == "json":
+        return t.to_json(orient="records", indent=1) + "\n"
+    text = t.astype(object).where(t.notna(), "-")
+    for c in ("estimate", "theory"):
+        text[c] = [f"{x:.6g}" if isinstance(x, float) else x for x in text[c]]
+    for c in ("se",):
+        text[c] = [f"{x:.2g}" if isinstance(x, float) else x for x in text[c]]
+    text["z"] = [f"{x:.2f}" if isinstance(x, float) and np.isfinite(x) else "-" for x in text["z"]]
+    rows = [[str(v) for v in r] for r in text.itertuples(index=False)]
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(cols)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(cols, widths))]
+    return "\n".join(lines + ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]) + "\n"
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from theory.cli import UsageError
+
+    from .plot import plot
+    from .store import Store, StoreError
+
+    store = Store(args.results)
+    try:
+        table = store.read()
+    except StoreError as e:
+        raise UsageError(str(e)) from None
+    table = select(table, _where(args.where), args.metric)
+    try:
+        written = plot(table, args.output or store.path.with_suffix(""), hue=args.hue, facet=args.facet, formats=args.formats.split(","),
+                       title=args.title)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("verify", help="hold claims against simulations of their procedures")
     p.add_argument("patterns", nargs="*", help="claim ids or glob patterns (default: all)")
@@ -177,3 +274,35 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--at", nargs="+", action="extend", metavar="NAME=VALUE", help="choices and parameter values")
     _common(p)
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("sweep", help="run a grid of simulations from a TOML file into a results store (or --show one)",
+                       description="Run (or resume) the sweep of CONFIG.toml into a Parquet results store with a "
+                                   "JSON sidecar; with --show, print a results store.")
+    p.add_argument("target", metavar="CONFIG.toml | RESULTS", help="a sweep configuration, or with --show a results file")
+    p.add_argument("--show", action="store_true", help="print the results table of RESULTS")
+    p.add_argument("-o", "--output", metavar="PATH",
+                   help="results file (default results/<config name>.parquet); with --show, where to write the text")
+    run = p.add_argument_group("running")
+    run.add_argument("--jobs", type=int, metavar="N", help="local worker processes (default: one per core; 1 runs in this process)")
+    run.add_argument("--workers", type=int, metavar="N", help="start a local Dask cluster of N worker processes")
+    run.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing dask.distributed cluster (tcp://host:8786)")
+    run.add_argument("--overwrite", action="store_true", help="discard results of a different configuration at the output path")
+    run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="progress bar on stderr (default: when stderr is a terminal)")
+    sel = p.add_argument_group("showing")
+    sel.add_argument("--where", nargs="+", action="extend", metavar="NAME=VALUE[,VALUE]", help="keep rows with these settings")
+    sel.add_argument("--metric", nargs="+", action="extend", help="keep these metrics")
+    sel.add_argument("--generation", nargs="+", action="extend", type=int, help="keep these generations")
+    sel.add_argument("--format", choices=SHOW_FORMATS, default="table")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("plot", help="figures from a results store: each metric against generation, theory and simulation")
+    p.add_argument("results", metavar="RESULTS", help="a results file written by collapse sweep")
+    p.add_argument("-o", "--output", metavar="PATH", help="figure path without suffix (default: beside RESULTS)")
+    p.add_argument("--formats", default="png,pdf", help="comma-separated: png, pdf, svg (default png,pdf)")
+    p.add_argument("--where", nargs="+", action="extend", metavar="NAME=VALUE[,VALUE]", help="plot only these cells")
+    p.add_argument("--metric", nargs="+", action="extend", help="plot only these metrics")
+    p.add_argument("--hue", metavar="SETTING", help="the setting drawn in colours (default: chosen from the varying ones)")
+    p.add_argument("--facet", metavar="SETTING", help="the setting drawn in columns of panels (default: workflow when it varies)")
+    p.add_argument("--title", help="figure title (default: the sweep's description)")
+    p.set_defaults(func=cmd_plot)

@@ -1,0 +1,161 @@
+"""Figures from a results store: each metric against generation, simulation and theory together.
+
+One row of panels per metric and one column per value of the ``facet`` setting (the workflow, by
+default); one colour per value of the ``hue`` setting. Simulation is drawn as points with 95%
+intervals (estimate +- 1.96 standard errors), the claim's theory as a line of the same colour, and the
+claim's limit over generations (pi^2/6, ...) as a dashed line where it has a finite, non-zero one. The
+y axis is logarithmic where the metric spans more than two decades.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .store import write_atomically
+
+#: Limits worth naming in a legend.
+NAMED_LIMITS = {
+    math.pi**2 / 6: "π²/6",
+    math.pi**2 / 2 - 2: "π²/2 − 2",
+    math.pi**2 / 3 - 0.25: "π²/3 − 1/4",
+    math.pi**2 / 3: "π²/3",
+}
+
+FORMATS = ("png", "pdf", "svg")
+
+
+def _limit_label(value: float) -> str:
+    for v, name in NAMED_LIMITS.items():
+        if abs(value - v) < 1e-12 * v:
+            return name
+    return f"{value:.4g}"
+
+
+def settings_of(table) -> list[str]:
+    """The cell-setting columns of a results table (those before ``generation``, except ``cell``)."""
+    cols = list(table.columns)
+    return [c for c in cols[: cols.index("generation")] if c != "cell"]
+
+
+def _layout(table, hue: str | None, facet: str | None) -> tuple[str | None, str | None]:
+    settings = settings_of(table)
+    for name, value in (("--hue", hue), ("--facet", facet)):
+        if value is not None and value not in settings:
+            raise ValueError(f"{name} {value}: not a setting of these results (settings: {', '.join(settings)})")
+    varying = [c for c in settings if table[c].astype(str).nunique() > 1]
+    if facet is None and "workflow" in varying and hue != "workflow" and len(varying) > 1:
+        facet = "workflow"
+    rest = [c for c in varying if c not in (hue, facet)]
+    if hue is None and rest:
+        hue = rest.pop(0)
+    if rest:
+        raise ValueError(f"{', '.join(rest)} also vary: keep one value with --where (e.g. --where "
+                         f"{rest[0]}={table[rest[0]].iloc[0]}), or draw it with --hue / --facet")
+    return hue, facet
+
+
+def _values(table, col: str | None) -> list:
+    if col is None:
+        return [None]
+    return list(dict.fromkeys(table[col]))  # first-appearance order (the grid's order)
+
+
+def plot(table, output: str | Path | None = None, *, hue: str | None = None, facet: str | None = None,
+         formats=("png", "pdf"), title: str | None = None) -> list[Path]:
+    """Draw ``table`` (a results DataFrame) and save it in each format; the paths written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    formats = [f.strip().lower() for f in formats]
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise ValueError(f"format {bad[0]!r} not supported (choose from {', '.join(FORMATS)})")
+    meta = table.attrs.get("metadata", {})
+    if output is None:
+        output = Path(meta.get("path", "figure"))
+    output = Path(output)
+    if output.suffix.lower().lstrip(".") in FORMATS:
+        output = output.with_suffix("")
+    hue, facet = _layout(table, hue, facet)
+    metrics = list(dict.fromkeys(table["metric"]))
+    facets = _values(table, facet)
+    hues = _values(table, hue)
+    colours = plt.get_cmap("viridis" if len(hues) > 4 else "tab10")
+    colour = {h: colours(i / max(len(hues) - 1, 1) if len(hues) > 4 else i) for i, h in enumerate(hues)}
+
+    fig, axes = plt.subplots(len(metrics), len(facets), figsize=(3.6 * len(facets) + 1.2, 2.9 * len(metrics)),
+                             squeeze=False, sharex=True)
+    for r, metric in enumerate(metrics):
+        rows = table[table["metric"] == metric]
+        positive = rows["estimate"][rows["estimate"] > 0]
+        log = len(positive) > 0 and (rows["estimate"] >= 0).all() and positive.max() / positive.min() > 100
+        for c, fv in enumerate(facets):
+            ax = axes[r, c]
+            sub = rows if facet is None else rows[rows[facet] == fv]
+            limits = {}
+            for h in hues:
+                part = (sub if hue is None else sub[sub[hue] == h]).sort_values("generation")
+                if part.empty:
+                    continue
+                g = part["generation"].to_numpy()
+                est, se = part["estimate"].to_numpy(float), part["se"].to_numpy(float)
+                keep = est > 0 if log else np.isfinite(est)
+                label = None if hue is None else f"{hue} = {h}"
+                ax.errorbar(g[keep], est[keep], yerr=1.96 * np.nan_to_num(se[keep]), fmt="o", ms=2.5, lw=0.8,
+                            color=colour[h], label=label, zorder=3)
+                th = part["theory"].to_numpy(float)
+                ok = np.isfinite(th) & ((th > 0) if log else True)
+                if ok.any():
+                    ax.plot(g[ok], th[ok], "-", lw=1.2, color=colour[h], alpha=0.8, zorder=2)
+                lim = part["limit"].iloc[0]
+                if np.isfinite(lim) and lim != 0:
+                    limits.setdefault(round(float(lim), 12), []).append(h)
+            for lim, who in limits.items():
+                shared = len(who) > 1 or hue is None
+                ax.axhline(lim, ls="--", lw=0.9, color="0.4" if shared else colour[who[0]], alpha=0.8, zorder=1)
+                if shared or len(limits) <= 3:
+                    ax.annotate(_limit_label(lim), (1.0, lim), xycoords=("axes fraction", "data"), fontsize=7,
+                                ha="right", va="bottom", color="0.3")
+            if log:
+                ax.set_yscale("log")
+            if r == 0 and facet is not None:
+                ax.set_title(f"{facet} = {fv}", fontsize=9)
+            if c == 0:
+                stat = rows["statistic"].iloc[0]
+                ax.set_ylabel(metric + (" (ratio to gen. 1)" if stat == "ratio" else ""), fontsize=9)
+            if r == len(metrics) - 1:
+                ax.set_xlabel("generation", fontsize=9)
+            ax.tick_params(labelsize=8)
+            ax.grid(alpha=0.25, lw=0.5)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    from matplotlib.lines import Line2D
+
+    handles += [Line2D([], [], color="0.3", marker="o", ls="", ms=3), Line2D([], [], color="0.3", lw=1.2),
+                Line2D([], [], color="0.4", ls="--", lw=0.9)]
+    labels += ["simulation (95% interval)", "theory", "limit over generations"]
+    fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
+    config = meta.get("config", {})
+    fixed = {k: v for k, v in settings_of_meta(table).items() if k not in (hue, facet)}
+    subtitle = f"{config.get('trials', '?')} trials per cell; " + ", ".join(f"{k}={v}" for k, v in fixed.items())
+    fig.suptitle((title or config.get("description") or "") + "\n" + subtitle, fontsize=9)
+    fig.tight_layout(rect=(0, 0, 0.83 if len(facets) > 1 else 0.72, 1))
+    written = []
+    output.parent.mkdir(parents=True, exist_ok=True)
+    for fmt in formats:
+        path = output.with_suffix(f".{fmt}")
+        write_atomically(path, lambda p, fmt=fmt: fig.savefig(p, format=fmt, dpi=130))
+        written.append(path)
+    plt.close(fig)
+    return written
+
+
+def settings_of_meta(table) -> dict:
+    """The settings that take one value across the table (shown under the title)."""
+    return {c: table[c].iloc[0] for c in settings_of(table) if table[c].astype(str).nunique() == 1
+            and not (isinstance(table[c].iloc[0], float) and math.isnan(table[c].iloc[0]))
+            and table[c].iloc[0] is not None}
