@@ -157,6 +157,10 @@ def simulate(trials: int, rng: np.random.Generator, *, d: int, n: int, generatio
     ddof = 1 if estimator == "unbiased" else 0
     R, G = trials, generations
     out = _outputs(R, G, quantities)
+    # Every synthetic point lies in the affine hull of the n real points (each model's mean is in it and
+    # its covariance spans the hull's directions), so with n <= d every fit is singular, in every
+    # workflow: its determinant is exactly 0 (computed, it would be rounding noise).
+    singular = n <= d
     real = sigma * rng.standard_normal((R, n, d))
     pool = Pool(workflow, real, rng, G, real_fraction=real_fraction)
     if workflow == "accumulate":
@@ -169,6 +173,8 @@ def simulate(trials: int, rng: np.random.Generator, *, d: int, n: int, generatio
         else:
             mu, cov, root = _fit(pool.training_set(), ddof)
         _record(out, t, mu, cov, sigma)
+        if singular and "det" in out:
+            out["det"][:, t] = 0.0
         if t == G - 1:
             break
         root = _root(cov) if root is None else root  # x = mu + L z, L L^T = cov (L is d x r)

@@ -3,8 +3,10 @@
 One row of panels per metric and one column per value of the ``facet`` setting (the workflow, by
 default); one colour per value of the ``hue`` setting. Simulation is drawn as points with 95%
 intervals (estimate +- 1.96 standard errors), the claim's theory as a line of the same colour, and the
-claim's limit over generations (pi^2/6, ...) as a dashed line where it has a finite, non-zero one. The
-y axis is logarithmic where the metric spans more than two decades.
+claim's limit over generations (pi^2/6, ...) as a dashed line where it has a finite, non-zero one. A
+panel's y axis is logarithmic where its values span more than two decades; there the interval drawn is
+that of the log of the mean (delta method: estimate times exp(+-1.96 se / estimate)), which stays
+positive where estimate - 1.96 se would not.
 """
 
 from __future__ import annotations
@@ -88,15 +90,15 @@ def plot(table, output: str | Path | None = None, *, hue: str | None = None, fac
     colours = plt.get_cmap("viridis" if len(hues) > 4 else "tab10")
     colour = {h: colours(i / max(len(hues) - 1, 1) if len(hues) > 4 else i) for i, h in enumerate(hues)}
 
-    fig, axes = plt.subplots(len(metrics), len(facets), figsize=(3.6 * len(facets) + 1.2, 2.9 * len(metrics)),
-                             squeeze=False, sharex=True)
+    fig, axes = plt.subplots(len(metrics), len(facets), figsize=(3.6 * len(facets) + 2.6, 2.7 * len(metrics) + 0.8),
+                             squeeze=False, sharex=True, layout="constrained")
     for r, metric in enumerate(metrics):
         rows = table[table["metric"] == metric]
-        positive = rows["estimate"][rows["estimate"] > 0]
-        log = len(positive) > 0 and (rows["estimate"] >= 0).all() and positive.max() / positive.min() > 100
         for c, fv in enumerate(facets):
             ax = axes[r, c]
             sub = rows if facet is None else rows[rows[facet] == fv]
+            positive = sub["estimate"][sub["estimate"] > 0]
+            log = len(positive) > 0 and (sub["estimate"] >= 0).all() and positive.max() / positive.min() > 100
             limits = {}
             for h in hues:
                 part = (sub if hue is None else sub[sub[hue] == h]).sort_values("generation")
@@ -106,8 +108,14 @@ def plot(table, output: str | Path | None = None, *, hue: str | None = None, fac
                 est, se = part["estimate"].to_numpy(float), part["se"].to_numpy(float)
                 keep = est > 0 if log else np.isfinite(est)
                 label = None if hue is None else f"{hue} = {h}"
-                ax.errorbar(g[keep], est[keep], yerr=1.96 * np.nan_to_num(se[keep]), fmt="o", ms=2.5, lw=0.8,
-                            color=colour[h], label=label, zorder=3)
+                g, est, se = g[keep], est[keep], np.nan_to_num(se[keep])
+                if log:  # the interval of log(mean), log(est) +- 1.96 se / est (delta method): positive
+                    spread = np.exp(1.96 * se / est)
+                    yerr = np.vstack([est - est / spread, est * spread - est])
+                else:
+                    yerr = 1.96 * se
+                ax.errorbar(g, est, yerr=yerr, fmt="o", ms=2.5, lw=0.8, color=colour[h], label=label, zorder=3)
+                g = part["generation"].to_numpy()
                 th = part["theory"].to_numpy(float)
                 ok = np.isfinite(th) & ((th > 0) if log else True)
                 if ok.any():
@@ -115,12 +123,13 @@ def plot(table, output: str | Path | None = None, *, hue: str | None = None, fac
                 lim = part["limit"].iloc[0]
                 if np.isfinite(lim) and lim != 0:
                     limits.setdefault(round(float(lim), 12), []).append(h)
-            for lim, who in limits.items():
+            for i, (lim, who) in enumerate(sorted(limits.items())):
                 shared = len(who) > 1 or hue is None
                 ax.axhline(lim, ls="--", lw=0.9, color="0.4" if shared else colour[who[0]], alpha=0.8, zorder=1)
-                if shared or len(limits) <= 3:
-                    ax.annotate(_limit_label(lim), (1.0, lim), xycoords=("axes fraction", "data"), fontsize=7,
-                                ha="right", va="bottom", color="0.3")
+                if len(limits) <= 4:  # labels alternate between the two ends, so close limits do not collide
+                    right = i % 2 == 0
+                    ax.annotate(_limit_label(lim), (0.99 if right else 0.01, lim), xycoords=("axes fraction", "data"),
+                                fontsize=7, ha="right" if right else "left", va="bottom", color="0.25")
             if log:
                 ax.set_yscale("log")
             if r == 0 and facet is not None:
@@ -138,12 +147,14 @@ def plot(table, output: str | Path | None = None, *, hue: str | None = None, fac
     handles += [Line2D([], [], color="0.3", marker="o", ls="", ms=3), Line2D([], [], color="0.3", lw=1.2),
                 Line2D([], [], color="0.4", ls="--", lw=0.9)]
     labels += ["simulation (95% interval)", "theory", "limit over generations"]
-    fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
+    fig.legend(handles, labels, loc="outside right center", fontsize=8, frameon=False)
     config = meta.get("config", {})
     fixed = {k: v for k, v in settings_of_meta(table).items() if k not in (hue, facet)}
     subtitle = f"{config.get('trials', '?')} trials per cell; " + ", ".join(f"{k}={v}" for k, v in fixed.items())
-    fig.suptitle((title or config.get("description") or "") + "\n" + subtitle, fontsize=9)
-    fig.tight_layout(rect=(0, 0, 0.83 if len(facets) > 1 else 0.72, 1))
+    import textwrap
+
+    heading = textwrap.fill(title or config.get("description") or "", 40 + 30 * len(facets))
+    fig.suptitle(heading + "\n" + textwrap.fill(subtitle, 50 + 30 * len(facets)), fontsize=9)
     written = []
     output.parent.mkdir(parents=True, exist_ok=True)
     for fmt in formats:

@@ -66,7 +66,7 @@ REQUIRED = object()
 
 @dataclass(frozen=True)
 class Param:
-    kind: str  # int, float, choice, floats
+    kind: str  # int, float, choice
     default: object = REQUIRED
     options: tuple = ()
     doc: str = ""
@@ -405,9 +405,8 @@ def run_blocks(simulator: str, settings: dict, generations: int, metrics: tuple,
 @dataclass
 class Task:
     cell: int
-    first: int
-    count: int
-    cost: float
+    block: int
+    cost: float  # an estimate (bytes touched), for ordering only
 
 
 def _tasks(config: Config, cells: list[dict], todo: list[int]) -> list[Task]:
@@ -418,7 +417,7 @@ def _tasks(config: Config, cells: list[dict], todo: list[int]) -> list[Task]:
         size = block_size(config.simulator, cells[i], config.generations)
         per_trial = sim.bytes_per_trial(cells[i], config.generations) * config.generations
         for b in range(-(-config.trials // size)):
-            tasks.append(Task(i, b, 1, per_trial * (min(config.trials, (b + 1) * size) - b * size)))
+            tasks.append(Task(i, b, per_trial * (min(config.trials, (b + 1) * size) - b * size)))
     return sorted(tasks, key=lambda t: -t.cost)
 
 
@@ -511,7 +510,7 @@ def cell_table(config: Config, index: int, settings: dict, summaries: list[dict]
             "claim": claim, "theory": np.asarray(curve, dtype=float), "theory_kind": kind, "limit": limit,
         }))
     table = pd.concat(frames, ignore_index=True)
-    columns = {"cell": index, **{k: v for k, v in settings.items()}}
+    columns = {"cell": index, **settings}
     for k, v in reversed(list(columns.items())):
         table.insert(0, k, [v] * len(table))
     return table
@@ -659,6 +658,13 @@ def run_sweep(config: Config, output: str | os.PathLike | None = None, *, jobs: 
     entropy = meta["entropy"]
     if done:
         meta["resumed"] = len(done)
+        now = {"git": git_revision(), "versions": versions()}
+        changed = [k for k in now if now[k] != meta.get(k)]
+        if changed:  # the cells already done came from other code; say so, and keep both records
+            print(f"warning: resuming a sweep started with a different {' and '.join(changed)} "
+                  f"({', '.join(str(meta.get(k)) for k in changed)}); its {len(done)} finished cells are kept",
+                  file=sys.stderr)
+            meta["resumed_with"] = now
     todo = [i for i in range(len(cells)) if i not in done]
     tasks = _tasks(config, cells, todo)
     per_cell: dict[int, list[Task]] = {}
@@ -668,19 +674,19 @@ def run_sweep(config: Config, output: str | os.PathLike | None = None, *, jobs: 
     bar = Progress(sum(t.cost for t in tasks), len(cells), len(done), progress)
     bar.update()
     theory = Theory()
-    pending: dict[int, dict[int, list]] = {i: {} for i in per_cell}
+    pending: dict[int, dict[int, dict]] = {i: {} for i in per_cell}
     start = time.monotonic()
     runner = backend(jobs, scheduler, workers) if tasks else _Serial()
     try:
         calls = [(config.simulator, cells[t.cell], config.generations, config.metrics, config.trials, entropy,
-                  t.first, t.count) for t in tasks]
+                  t.block, 1) for t in tasks]
         for k, summaries in runner.results(calls):
             t = tasks[k]
-            pending[t.cell][t.first] = summaries
+            pending[t.cell][t.block] = summaries[0]
             cell_done = len(pending[t.cell]) == len(per_cell[t.cell])
-            if cell_done:  # tasks cover disjoint, contiguous block ranges: merge in block order
+            if cell_done:  # merge the block summaries in block order, whatever order they came in
                 parts = pending.pop(t.cell)
-                ordered = [s for first in sorted(parts) for s in parts[first]]
+                ordered = [parts[b] for b in sorted(parts)]
                 store.write_cell(t.cell, cell_table(config, t.cell, cells[t.cell], ordered, theory))
             bar.update(t.cost, int(cell_done))
     finally:
@@ -688,3 +694,8 @@ def run_sweep(config: Config, output: str | os.PathLike | None = None, *, jobs: 
         bar.close()
     meta["seconds"] = round(time.monotonic() - start, 3)
     return store.finish(meta, len(cells))
+
+
+def read_results(path: str | os.PathLike):
+    """A finished sweep's table as a pandas DataFrame (its sidecar in ``.attrs['metadata']``)."""
+    return Store(path).read()

@@ -73,7 +73,7 @@ def test_accumulate_shortcut_equals_refitting_on_the_stacked_pool():
     real = rng.standard_normal((50, 6, 3))
     pool = [real]
     for t in range(4):
-        mu, cov = _fit(np.concatenate(pool, axis=1), 1)
+        mu, cov, _ = _fit(np.concatenate(pool, axis=1), 1)
         np.testing.assert_allclose((mu * mu).sum(1), fast["mean_sq_error"][:, t], rtol=1e-10)
         np.testing.assert_allclose(np.trace(cov, axis1=1, axis2=2), fast["trace"][:, t], rtol=1e-10)
         if t == 3:

@@ -372,3 +372,26 @@ def test_plot_asks_which_setting_to_draw_when_two_vary(tmp_path):
     table = run_sweep(config(), tmp_path / "r", jobs=1, progress=False)
     with pytest.raises(ValueError, match="n also vary: keep one value with --where"):
         plot(table, tmp_path / "f")
+
+
+# -- properties ----------------------------------------------------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.lists(st.integers(1, 40), min_size=1, max_size=6), st.integers(0, 2**32 - 1), st.floats(-1e6, 1e6))
+def test_merged_block_summaries_equal_the_whole(sizes, seed, offset):
+    """MeanVar merged block by block agrees with the summary of all trials at once (to rounding)."""
+    from numerics.stats import MeanVar
+
+    rng = np.random.default_rng(seed)
+    parts = [offset + rng.standard_normal((m, 3)) * rng.uniform(0.1, 10) for m in sizes]
+    merged = MeanVar.of(parts[0])
+    for p in parts[1:]:
+        merged = merged.merge(MeanVar.of(p))
+    whole = MeanVar.of(np.concatenate(parts))
+    assert merged.n == whole.n
+    scale = max(abs(offset), 1.0)
+    np.testing.assert_allclose(merged.mean, whole.mean, rtol=1e-12, atol=1e-12 * scale)
+    np.testing.assert_allclose(merged.m2, whole.m2, rtol=1e-9, atol=1e-9)

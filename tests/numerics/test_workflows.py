@@ -90,3 +90,18 @@ def test_distinct_indices_are_a_uniform_subset(N, k):
     assert stats.chisquare(counts).pvalue > 1e-3
     # the order is random too: the first index is uniform over range(N)
     assert stats.chisquare(np.bincount(idx[:, 0], minlength=N)).pvalue > 1e-3
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.integers(1, 30), st.integers(1, 200), st.data())
+def test_distinct_indices_are_distinct_and_in_range(R, N, data):
+    from numerics.workflows import distinct_indices
+
+    k = data.draw(st.integers(1, max(1, N // 2)))
+    idx = distinct_indices(np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))), R, N, min(k, N))
+    assert idx.shape == (R, min(k, N))
+    assert idx.min() >= 0 and idx.max() < N
+    assert all(len(set(row)) == len(row) for row in idx.tolist())
