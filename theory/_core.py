@@ -607,24 +607,30 @@ class Claim:
         point = self.validate(**values)
         form = _build(self, tuple(sorted((k, point[k]) for k in self.choices)))
         with mpmath.workdps(dps):
-            env: dict = {}
-            expr = form.expr
-            for name, v in point.items():
-                if name in self.choices or v is None:
-                    continue
-                if isinstance(v, list):
-                    base, offset = S.INDEXED[name]
-                    env[base] = _Seq(v, offset)
-                    if name in S.SCHEDULED:
-                        expr = form.schedule_expr
-                else:
-                    env[getattr(S, name)] = mpmath.mpf(v)
-            for aux in form.where:
-                env[aux.symbol] = aux.compute(env)
+            env, expr = self._env(form, point)
             if form.recursion is not None:
                 rec = form.recursion
                 return +rec.run(env, int(point[rec.index.name]))
             return +mp_eval(expr, env)
+
+    def _env(self, form: Form, point: dict, skip: str | None = None) -> tuple[dict, sp.Expr]:
+        """The evaluation environment of a validated point (at the working precision), and the
+        expression to evaluate in it (the schedule form where a schedule was given)."""
+        env: dict = {}
+        expr = form.expr
+        for name, v in point.items():
+            if name in self.choices or v is None or name == skip:
+                continue
+            if isinstance(v, list):
+                base, offset = S.INDEXED[name]
+                env[base] = _Seq(v, offset)
+                if name in S.SCHEDULED:
+                    expr = form.schedule_expr
+            else:
+                env[getattr(S, name)] = mpmath.mpf(v)
+        for aux in form.where:
+            env[aux.symbol] = aux.compute(env)
+        return env, expr
 
     def evaluate_along(self, index: str, at: Sequence[int], **values: Any) -> list[float]:
         """The claim's values at each value of the parameter ``index`` (e.g. the generation).
@@ -637,18 +643,12 @@ class Claim:
             return []
         form = self.form(**{k: v for k, v in values.items() if k in self.choices})
         rec = form.recursion
-        if rec is None or rec.index.name != index or any(isinstance(v, list) for v in values.values()):
+        if rec is None or rec.index.name != index:
             return [self.evaluate(**values, **{index: a}) for a in at]
         points = [self.validate(**values, **{index: a}) for a in at]
-        point = points[-1]
+        last = max(points, key=lambda p: p[index])  # schedules are expanded to the longest length
         with mpmath.workdps(DPS):
-            env: dict = {}
-            for name, v in point.items():
-                if name in self.choices or v is None or name == index:
-                    continue
-                env[getattr(S, name)] = mpmath.mpf(v)
-            for aux in form.where:
-                env[aux.symbol] = aux.compute(env)
+            env, _ = self._env(form, last, skip=index)
             return [float(v) for v in rec.run_many(env, [int(p[index]) for p in points])]
 
     def evaluate(self, **values: Any) -> float:
