@@ -159,7 +159,9 @@ def plot(table, output: str | Path | None = None, *, hue: str | None = None, fac
     output.parent.mkdir(parents=True, exist_ok=True)
     for fmt in formats:
         path = output.with_suffix(f".{fmt}")
-        write_atomically(path, lambda p, fmt=fmt: fig.savefig(p, format=fmt, dpi=130))
+        meta = {"CreationDate": None} if fmt == "pdf" else {"Date": None} if fmt == "svg" else {}  # reproducible files
+        with plt.rc_context({"svg.hashsalt": "model-collapse"}):  # fixed SVG ids
+            write_atomically(path, lambda p, fmt=fmt, meta=meta: fig.savefig(p, format=fmt, dpi=130, metadata=meta))
         written.append(path)
     plt.close(fig)
     return written

@@ -421,3 +421,17 @@ def test_merged_block_summaries_equal_the_whole(sizes, seed, offset):
     scale = max(abs(offset), 1.0)
     np.testing.assert_allclose(merged.mean, whole.mean, rtol=1e-12, atol=1e-12 * scale)
     np.testing.assert_allclose(merged.m2, whole.m2, rtol=1e-9, atol=1e-9)
+
+
+def test_figures_are_reproducible_files(tmp_path):
+    """The same results give byte-identical PNG, PDF and SVG files (no dates, fixed SVG ids)."""
+    from numerics.plot import plot
+
+    table = run_sweep(config(grid={"d": [1], "n": [5, 20], "workflow": ["replace", "accumulate"]}), tmp_path / "r",
+                      jobs=1, progress=False)
+    formats = ("png", "pdf", "svg")
+    first = plot(table, tmp_path / "a", formats=formats)
+    second = plot(table, tmp_path / "b", formats=formats)
+    assert [p.name for p in first] == ["a.png", "a.pdf", "a.svg"]
+    for a, b in zip(first, second):
+        assert a.read_bytes() == b.read_bytes(), a.name
