@@ -187,6 +187,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .store import Store, StoreError
     from .sweep import Config, ConfigError, default_output, run_sweep
 
+    if args.list:
+        from .sweep import describe
+
+        sys.stdout.write(describe())
+        return 0
+    if args.target is None:
+        raise UsageError("give a configuration (CONFIG.toml), --show RESULTS, or --list")
     if args.show:
         try:
             table = Store(args.target).read()
@@ -278,8 +285,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="run a grid of simulations from a TOML file into a results store (or --show one)",
                        description="Run (or resume) the sweep of CONFIG.toml into a Parquet results store with a "
                                    "JSON sidecar; with --show, print a results store.")
-    p.add_argument("target", metavar="CONFIG.toml | RESULTS", help="a sweep configuration, or with --show a results file")
+    p.add_argument("target", nargs="?", metavar="CONFIG.toml | RESULTS", help="a sweep configuration, or with --show a results file")
     p.add_argument("--show", action="store_true", help="print the results table of RESULTS")
+    p.add_argument("--list", action="store_true", help="list the simulators a sweep can run, their settings and metrics")
     p.add_argument("-o", "--output", metavar="PATH",
                    help="results file (default results/<config name>.parquet); with --show, where to write the text")
     run = p.add_argument_group("running")

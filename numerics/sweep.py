@@ -22,9 +22,9 @@ of the cell's settings alone (a memory budget per block), and each block is summ
 (numerics.stats.MeanVar, RatioMoments) and merged in block order. So the numbers depend on the seed and
 the cell only: not on the other cells of the grid, on how many processes run it, or on the backend.
 
-The table has one row per cell, generation and metric: the cell's settings, ``generation``,
-``metric``, ``statistic`` (``mean``, or ``ratio``: the mean at generation k over the mean at
-generation 1), ``estimate``, ``se``, ``trials``, and, wherever a claim predicts the quantity,
+The table has one row per cell, generation and metric: the cell's settings, ``generation`` (1 to
+``generations``; from 0, before any synthetic data, for ``ridge``), ``metric``, ``statistic``
+(``mean``, or ``ratio``: the mean at generation k over the mean at the first generation), ``estimate``, ``se``, ``trials``, and, wherever a claim predicts the quantity,
 ``claim``, ``theory``, ``theory_kind`` (exact or asymptotic) and ``limit`` (the claim's limit over
 generations, where it has one).
 """
@@ -109,6 +109,7 @@ class Sweepable:
     params: dict
     metrics: dict
     generations: str = "generations"  # the simulator's keyword for the number of generations
+    first: int = 1  # the generation of the simulator's first column (0: a column before any synthetic data)
     bytes_per_trial: Callable[[dict, int], float] = lambda p, G: 1e4
     selective: bool = False  # takes quantities=... (what the metrics need)
 
@@ -238,7 +239,56 @@ SIMULATORS: dict[str, Sweepable] = {
         },
         bytes_per_trial=lambda p, G: 8.0 * 4 * p["n"] * (G if p["workflow"].startswith("accumulate") else 2) * 6,
     ),
+    "ridge": Sweepable(
+        regression.simulate_dohmatob,
+        "ridge on data labelled by a chain of refitted OLS generators, isotropic design (Dohmatob et al.)",
+        params={
+            "d": Param("int", doc="dimension"),
+            "T": Param("int", doc="downstream training samples"),
+            "T0": Param("int", doc="generator training samples per generation"),
+            "lam": Param("float", 0.0, doc="ridge penalty"),
+            "sigma": Param("float", 1.0, doc="downstream label noise"),
+            "sigma0": Param("float", 1.0, doc="generator label noise"),
+        },
+        metrics={
+            "test_error": Metric("(w - w0)^T Sigma (w - w0) of the downstream ridge, n = 0 on clean data",
+                                 lambda o, p: o["test_error"],
+                                 theory=lambda p: ("ridge.test_error", {"spectrum": "isotropic", "w0_norm": 1.0, **p}, "n")),
+        },
+        first=0,
+        bytes_per_trial=lambda p, G: 8.0 * p["d"] * (p["T"] + p["T0"] + p["d"]) * 4,
+    ),
+    "min-norm": Sweepable(
+        regression.simulate_min_norm,
+        "minimum-norm interpolators refitted on fresh over-parametrised designs, noise-free (Dohmatob et al.)",
+        params={
+            "d": Param("int", doc="dimension"),
+            "T0": Param("int", doc="samples per generation (T0 < d)"),
+            "w0_norm": Param("float", 1.0, doc="norm of the true weights"),
+        },
+        metrics={
+            "error": Metric("||w_n - w0||^2", lambda o, p: o["error"],
+                            theory=lambda p: ("ridge.overparam_noise_free", dict(p), "n")),
+        },
+        bytes_per_trial=lambda p, G: 8.0 * p["d"] * p["T0"] * 4,
+    ),
 }
+
+
+def describe() -> str:
+    """Every simulator a sweep can run: its settings (with defaults) and metrics (`collapse sweep --list`)."""
+    lines = []
+    for name, sim in SIMULATORS.items():
+        lines.append(f"{name}: {sim.doc}")
+        lines.append("  settings:")
+        for k, p in sim.params.items():
+            default = "required" if p.default is REQUIRED else f"default {p.default}"
+            options = f"; one of {', '.join(map(str, p.options))}" if p.options else ""
+            lines.append(f"    {k:<15} {p.doc} ({p.kind}, {default}{options})")
+        lines.append("  metrics:")
+        for k, m in sim.metrics.items():
+            lines.append(f"    {k:<15} {m.doc}" + (" [ratio to the first generation]" if m.statistic == "ratio" else ""))
+    return "\n".join(lines) + "\n"
 
 
 # -- configuration ------------------------------------------------------------------------------
@@ -491,8 +541,8 @@ def cell_table(config: Config, index: int, settings: dict, summaries: list[dict]
     import pandas as pd
 
     sim = SIMULATORS[config.simulator]
-    G = config.generations
-    generations = list(range(1, G + 1))
+    G = config.generations + (1 - sim.first)  # columns: generations first .. config.generations
+    generations = list(range(sim.first, sim.first + G))
     frames = []
     for m in config.metrics:
         acc = summaries[0][m]

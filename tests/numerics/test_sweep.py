@@ -163,12 +163,18 @@ def test_exact_claims_hold_in_a_sweep(tmp_path, sampler):
       "grid": {"workflow": ["accumulate"]}}, "universality.logistic"),
     ({"simulator": "gaussian", "metrics": ["w2", "sigma2", "log_var"], "fixed": {"n": 20, "estimator": "unbiased"},
       "grid": {"workflow": ["replace"]}}, "gaussian.w2_risk"),
+    ({"simulator": "ridge", "metrics": ["test_error"], "fixed": {"d": 4, "T": 15, "T0": 12}, "grid": {"lam": [0.0]}},
+     "ridge.test_error"),
+    ({"simulator": "min-norm", "metrics": ["error"], "fixed": {"d": 20, "T0": 10}, "grid": {"w0_norm": [2.0]}},
+     "ridge.overparam_noise_free"),
 ])
 def test_every_simulator_sweeps_with_its_theory(tmp_path, data, claim):
+    """Each simulator in a sweep, with the claim of its metric as the theory column (exact claims tested)."""
     table = run_sweep(Config.from_dict({"generations": 3, "trials": 2000, "seed": 4, **data}), tmp_path / "r",
                       jobs=1, progress=False)
     rows = table[table.claim == claim]
-    assert len(rows) == 3 and rows.theory.notna().all()
+    assert rows.generation.tolist() == ([0, 1, 2, 3] if data["simulator"] == "ridge" else [1, 2, 3])
+    assert rows.theory.notna().all()
     if claim == "universality.logistic":  # asymptotic in n: not tested against the simulation here
         return
     z = (rows.estimate - rows.theory) / rows.se
@@ -368,6 +374,16 @@ def test_sweep_show_and_plot_from_the_command_line(tmp_path):
     rc, out, err = collapse("plot", results, "--formats", "svg", "--hue", "n")
     assert rc == 0, err
     assert (tmp_path / "results" / "tiny.svg").exists()
+
+
+def test_sweep_list_names_every_simulator_setting_and_metric():
+    from numerics.sweep import SIMULATORS
+
+    rc, out, err = collapse("sweep", "--list")
+    assert rc == 0, err
+    for name, sim in SIMULATORS.items():
+        assert f"{name}: " in out
+        assert all(f"    {k} " in out for k in [*sim.params, *sim.metrics])
 
 
 @pytest.fixture(scope="module")
