@@ -38,17 +38,24 @@ def render(rows, fmt: str, meta: dict) -> str:
         w.writerows(table)
         return buf.getvalue()
     if fmt == "markdown":
-        lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in table]
-        return "\n".join(lines) + "\n"
+        return _text_table(COLUMNS, table, markdown=True)
     if fmt == "latex":
         esc = lambda s: s.replace("_", r"\_").replace("&", r"\&").replace("%", r"\%")  # noqa: E731
         lines = [r"\begin{tabular}{" + "l" * 5 + "r" * 5 + "l}", " & ".join(COLUMNS).replace("_", r"\_") + r" \\ \hline"]
         lines += [" & ".join(esc(c) for c in row) + r" \\" for row in table]
         return "\n".join(lines + [r"\end{tabular}"]) + "\n"
-    widths = [max(len(h), *(len(row[i]) for row in table)) if table else len(h) for i, h in enumerate(COLUMNS)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(COLUMNS, widths))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in table]
+    return _text_table(COLUMNS, table)
+
+
+def _text_table(columns, rows: list[list[str]], markdown: bool = False) -> str:
+    """Rows of strings as aligned columns, or as a Markdown table."""
+    if markdown:
+        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+        return "\n".join(lines) + "\n"
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(columns)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(columns, widths))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -160,8 +167,8 @@ def _where(items: list[str] | None) -> dict:
     return out
 
 
-def select(table, where: dict, metrics: list[str] | None = None):
-    """Rows of a results table whose columns take the given values (the CLI's --where and --metric)."""
+def select(table, where: dict, metrics: list[str] | None = None, generations: list[int] | None = None):
+    """Rows of a results table whose columns take the given values (--where, --metric, --generation)."""
     from theory.cli import UsageError
 
     for k, values in where.items():
@@ -173,8 +180,10 @@ def select(table, where: dict, metrics: list[str] | None = None):
         if unknown:
             raise UsageError(f"--metric {sorted(unknown)[0]}: not in the results (metrics: {', '.join(table['metric'].unique())})")
         table = table[table["metric"].isin(metrics)]
+    if generations:
+        table = table[table["generation"].isin(generations)]
     if table.empty:
-        raise UsageError("no rows match --where / --metric")
+        raise UsageError("no rows match --where / --metric / --generation")
     return table
 
 
@@ -199,18 +208,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             table = Store(args.target).read()
         except StoreError as e:
             raise UsageError(str(e)) from None
-        table = select(table, _where(args.where), args.metric)
-        if args.generation:
-            table = table[table["generation"].isin(args.generation)]
+        table = select(table, _where(args.where), args.metric, args.generation)
         _emit(show(table, args.format), args.output)
         return 0
     try:
         config = Config.from_toml(args.target)
         output = args.output or default_output(config)
         table = run_sweep(config, output, jobs=args.jobs, scheduler=args.scheduler, workers=args.workers,
-                          progress=None if args.progress is None else args.progress, overwrite=args.overwrite)
+                          progress=args.progress, overwrite=args.overwrite)
     except (ConfigError, StoreError) as e:
         raise UsageError(str(e)) from None
+    except RuntimeError as e:  # a worker died: the finished cells are kept for the next run
+        print(f"collapse sweep: {e}", file=sys.stderr)
+        return 1
     meta = table.attrs.get("metadata", {})
     if meta.get("resumed"):
         print(f"resumed: {meta['resumed']} of {meta['cells']} cells were already done", file=sys.stderr)
@@ -223,8 +233,9 @@ def show(table, fmt: str) -> str:
     """A results table as text: the varying settings, then generation, metric, estimate, se, theory, z."""
     import numpy as np
 
-    settings = [c for c in table.columns[: list(table.columns).index("generation")] if c != "cell"]
-    varying = [c for c in settings if table[c].astype(str).nunique() > 1]
+    from .sweep import settings_columns
+
+    varying = [c for c in settings_columns(table) if table[c].astype(str).nunique() > 1]
     cols = varying + ["generation", "metric", "statistic", "estimate", "se", "trials", "theory", "z", "claim"]
     t = table.assign(z=(table["estimate"] - table["theory"]) / table["se"].where(table["se"] > 0))
     t = t[cols]
@@ -239,12 +250,7 @@ def show(table, fmt: str) -> str:
         text[c] = [f"{x:.2g}" if isinstance(x, float) else x for x in text[c]]
     text["z"] = [f"{x:.2f}" if isinstance(x, float) and np.isfinite(x) else "-" for x in text["z"]]
     rows = [[str(v) for v in r] for r in text.itertuples(index=False)]
-    if fmt == "markdown":
-        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(cols)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(cols, widths))]
-    return "\n".join(lines + ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]) + "\n"
+    return _text_table(cols, rows, markdown=fmt == "markdown")
 
 
 def cmd_plot(args: argparse.Namespace) -> int:

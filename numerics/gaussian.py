@@ -3,8 +3,9 @@
 One simulator serves the 1-D chain (Shumailov et al.; d = 1) and the multivariate workflows (Kazdan et
 al.). The real data are N(0, sigma^2 I_d). Every generation fits the sample mean and the covariance
 (``estimator``: 'unbiased' divides the scatter by m - 1, 'mle' by m) to the training set the workflow
-gives, and samples the next batch of n points from N(mu_t, Sigma_t) as mu_t + L z with L L^T = Sigma_t
-(the Cholesky factor; the symmetric root when Sigma_t is singular, as it is when fitted to m <= d points).
+gives, and samples the next batch of n points from N(mu_t, Sigma_t) as mu_t + L z with L L^T = Sigma_t:
+the Cholesky factor; for a fit to m <= d points, the centred points themselves, C^T / sqrt(m - ddof)
+(d x m); where Cholesky fails numerically (a collapsed covariance), the symmetric root.
 
 Shortcut (exact, named): under ``accumulate`` the pool's mean and scatter matrix are merged batch by
 batch with Chan et al.'s update, scatter = S_pool + S_batch + (N m / (N + m)) delta delta^T, which is
@@ -16,11 +17,12 @@ fit reads a batch of m Gaussian points only through its mean and scatter matrix,
 the mean N(mu, Sigma / m) and the scatter Wishart_d(m - 1, Sigma). They are drawn directly: the scatter
 as L A A^T L^T, L a square root of Sigma (Bartlett's decomposition: A lower triangular,
 A_ii^2 ~ chi^2(m - i), A_ij ~ N(0, 1) below the diagonal), d(d + 1)/2 numbers instead of m d; when
-m - 1 < d (a singular Wishart) as L Z Z^T L^T with Z a d x (m - 1) standard normal matrix. This serves ``replace`` and ``accumulate``
-(which read whole batches); the subsample and real-data workflows pick individual points, so they
-need the points. ``sampler='auto'`` takes the fast mode where it is exact and the points elsewhere.
-The verification path (`collapse verify`) always draws the points: those laws are part of what the
-claims assert.
+m - 1 < d (a singular Wishart) as L Z Z^T L^T with Z a d x (m - 1) standard normal matrix; and with
+n <= d in the (n - 1)-dimensional span of the real data, where every later fit lies. This serves
+``replace`` and ``accumulate`` (which read whole batches); the subsample and real-data workflows pick
+individual points, so they need the points. ``sampler='auto'`` takes the fast mode where it is exact
+and the points elsewhere. The verification path (`collapse verify`) always draws the points: those
+laws are part of what the claims assert.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .store import write_atomically
+from .sweep import settings_columns
 
 #: Limits worth naming in a legend.
 NAMED_LIMITS = {
@@ -36,14 +37,8 @@ def _limit_label(value: float) -> str:
     return f"{value:.4g}"
 
 
-def settings_of(table) -> list[str]:
-    """The cell-setting columns of a results table (those before ``generation``, except ``cell``)."""
-    cols = list(table.columns)
-    return [c for c in cols[: cols.index("generation")] if c != "cell"]
-
-
 def _layout(table, hue: str | None, facet: str | None) -> tuple[str | None, str | None]:
-    settings = settings_of(table)
+    settings = settings_columns(table)
     for name, value in (("--hue", hue), ("--facet", facet)):
         if value is not None and value not in settings:
             raise ValueError(f"{name} {value}: not a setting of these results (settings: {', '.join(settings)})")
@@ -149,7 +144,7 @@ def plot(table, output: str | Path | None = None, *, hue: str | None = None, fac
     labels += ["simulation (95% interval)", "theory", "limit over generations"]
     fig.legend(handles, labels, loc="outside right center", fontsize=8, frameon=False)
     config = meta.get("config", {})
-    fixed = {k: v for k, v in settings_of_meta(table).items() if k not in (hue, facet)}
+    fixed = {k: v for k, v in _constant_settings(table).items() if k not in (hue, facet)}
     subtitle = f"{config.get('trials', '?')} trials per cell; " + ", ".join(f"{k}={v}" for k, v in fixed.items())
     import textwrap
 
@@ -167,8 +162,8 @@ def plot(table, output: str | Path | None = None, *, hue: str | None = None, fac
     return written
 
 
-def settings_of_meta(table) -> dict:
+def _constant_settings(table) -> dict:
     """The settings that take one value across the table (shown under the title)."""
-    return {c: table[c].iloc[0] for c in settings_of(table) if table[c].astype(str).nunique() == 1
+    return {c: table[c].iloc[0] for c in settings_columns(table) if table[c].astype(str).nunique() == 1
             and not (isinstance(table[c].iloc[0], float) and math.isnan(table[c].iloc[0]))
             and table[c].iloc[0] is not None}

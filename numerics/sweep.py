@@ -24,22 +24,23 @@ the cell only: not on the other cells of the grid, on how many processes run it,
 
 The table has one row per cell, generation and metric: the cell's settings, ``generation`` (1 to
 ``generations``; from 0, before any synthetic data, for ``ridge``), ``metric``, ``statistic``
-(``mean``, or ``ratio``: the mean at generation k over the mean at the first generation), ``estimate``, ``se``, ``trials``, and, wherever a claim predicts the quantity,
-``claim``, ``theory``, ``theory_kind`` (exact or asymptotic) and ``limit`` (the claim's limit over
-generations, where it has one).
+(``mean``, or ``ratio``: the mean at generation k over the mean at the first generation),
+``estimate``, ``se``, ``trials``, and, wherever a claim predicts the quantity, ``claim``, ``theory``,
+``theory_kind`` (exact or asymptotic) and ``limit`` (the claim's limit over generations, where it has
+one).
 """
 
 from __future__ import annotations
 
 import itertools
-import logging
 import json
+import logging
 import math
 import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,7 @@ import numpy as np
 from . import gaussian, kde, logistic, regression
 from .rng import BLOCK, blocks, seed_sequence, stable_key
 from .stats import MeanVar, RatioMoments
-from .store import Store, StoreError, git_revision, versions
+from .store import Store, git_revision, versions
 from .workflows import WORKFLOWS
 
 #: Memory a block of trials may take (an estimate per simulator). A constant, not a property of the
@@ -593,10 +594,17 @@ class _Processes:
 
     def results(self, calls):
         from concurrent.futures import as_completed
+        from concurrent.futures.process import BrokenProcessPool
 
         futures = {self.pool.submit(run_blocks, *args): i for i, args in enumerate(calls)}
-        for f in as_completed(futures):
-            yield futures[f], f.result()
+        try:
+            for f in as_completed(futures):
+                yield futures[f], f.result()
+        except BrokenProcessPool:
+            raise RuntimeError(
+                "a sweep worker process died (killed, out of memory, or it could not start: spawned workers "
+                "re-import the main script, which fails for code read from stdin); the finished cells are "
+                "kept: run again to resume, or use jobs=1 to run in this process") from None
 
     def close(self) -> None:
         self.pool.shutdown(cancel_futures=True)
@@ -744,6 +752,12 @@ def run_sweep(config: Config, output: str | os.PathLike | None = None, *, jobs: 
         bar.close()
     meta["seconds"] = round(time.monotonic() - start, 3)
     return store.finish(meta, len(cells))
+
+
+def settings_columns(table) -> list[str]:
+    """The cell-setting columns of a results table: those before ``generation``, except ``cell``."""
+    cols = list(table.columns)
+    return [c for c in cols[: cols.index("generation")] if c != "cell"]
 
 
 def read_results(path: str | os.PathLike):
