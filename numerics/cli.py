@@ -222,6 +222,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"collapse sweep: {e}", file=sys.stderr)
         return 1
     meta = table.attrs.get("metadata", {})
+    if table.attrs.get("cells_run") == 0:
+        print(f"{Store(output).path}: already complete ({meta.get('cells', '?')} cells, {len(table)} rows; "
+              f"ran in {meta.get('seconds', 0):.0f} s)", file=sys.stderr)
+        return 0
     if meta.get("resumed"):
         print(f"resumed: {meta['resumed']} of {meta['cells']} cells were already done", file=sys.stderr)
     print(f"{meta.get('cells', '?')} cells, {len(table)} rows in {Store(output).path} "
@@ -300,7 +304,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--jobs", type=int, metavar="N", help="local worker processes (default: one per core; 1 runs in this process)")
     run.add_argument("--workers", type=int, metavar="N", help="start a local Dask cluster of N worker processes")
     run.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing dask.distributed cluster (tcp://host:8786)")
-    run.add_argument("--overwrite", action="store_true", help="discard results of a different configuration at the output path")
+    run.add_argument("--overwrite", action="store_true", help="discard results of a different configuration at the output path (the same configuration's are kept)")
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar on stderr (default: when stderr is a terminal)")
     sel = p.add_argument_group("showing")

@@ -32,7 +32,7 @@ import numpy as np
 from .workflows import Pool, check_workflow
 
 #: Per-trial quantities recorded at every generation, each of shape (R, G).
-QUANTITIES = ("mean_sq_error", "trace", "det", "w2", "sigma", "log_var", "marginal_var")
+QUANTITIES = ("mean_sq_error", "trace", "det", "log_det", "w2", "sigma", "log_var", "marginal_var")
 
 #: How batches are drawn: the points themselves, or their mean and scatter matrix (see above).
 SAMPLERS = ("points", "sufficient", "auto")
@@ -80,19 +80,29 @@ def _check(trials, d, n, generations, estimator, sigma) -> None:
         raise ValueError(f"sigma must be positive, got {sigma!r}")
 
 
-def _record(out: dict, t: int, mu: np.ndarray, cov: np.ndarray, sigma: float) -> None:
+def _record(out: dict, t: int, mu: np.ndarray, cov: np.ndarray, sigma: float,
+            logdet: np.ndarray | None = None) -> None:
     """Store generation t's quantities (those ``out`` asks for) from the fitted mean (R, d) and
     covariance: (R, d, d), or (R, r, r) in an orthonormal basis of an r-dimensional subspace that holds
-    it (then it is singular when r < d, and its trace and nonzero eigenvalues are those of the r x r)."""
+    it (then it is singular when r < d, and its trace and nonzero eigenvalues are those of the r x r).
+    ``logdet``, where the caller has it from a factor of the covariance, replaces slogdet(cov): a
+    collapsed covariance is too ill-conditioned for its determinant's sign to survive rounding."""
     d = mu.shape[1]
     mse = (mu * mu).sum(axis=1)
     tr = np.trace(cov, axis1=1, axis2=2)
     out["mean_sq_error"][:, t] = mse
     out["trace"][:, t] = tr
     out["marginal_var"][:, t] = (mse + tr) / d
-    if "det" in out:  # through the log: a product of d eigenvalues under- or overflows before its exp does
-        sign, logdet = np.linalg.slogdet(cov)
-        out["det"][:, t] = np.where(sign > 0, np.exp(logdet), 0.0) if cov.shape[-1] == d else 0.0
+    if "det" in out or "log_det" in out:  # through the log: a product of d eigenvalues under- or overflows
+        if cov.shape[-1] < d:
+            logdet = np.full(len(mu), -np.inf)
+        elif logdet is None:
+            sign, logdet = np.linalg.slogdet(cov)
+            logdet = np.where(sign > 0, logdet, -np.inf)
+        if "det" in out:
+            out["det"][:, t] = np.exp(logdet)
+        if "log_det" in out:  # kept apart: det itself underflows to 0 below exp(-745)
+            out["log_det"][:, t] = logdet
     if "w2" in out:  # W2^2 = ||mu - 0||^2 + Tr Sigma + d sigma^2 - 2 sigma Tr Sigma^{1/2}
         ev = np.maximum(np.linalg.eigvalsh(cov), 0.0) if d > 1 else np.maximum(cov[:, 0, :], 0.0)
         out["w2"][:, t] = mse + tr + d * sigma**2 - 2 * sigma * np.sqrt(ev).sum(axis=1)
@@ -143,7 +153,8 @@ def simulate(trials: int, rng: np.random.Generator, *, d: int, n: int, generatio
              sampler: str = "points", quantities=None) -> dict[str, np.ndarray]:
     """Run ``trials`` independent chains; return each quantity of :data:`QUANTITIES` as (trials, G).
 
-    ``mean_sq_error`` is ||mu_t - mu_0||^2, ``trace`` Tr Sigma_t, ``det`` det Sigma_t, ``w2`` the squared
+    ``mean_sq_error`` is ||mu_t - mu_0||^2, ``trace`` Tr Sigma_t, ``det`` det Sigma_t and ``log_det`` its
+    log (-inf when singular; computed apart, as det underflows first), ``w2`` the squared
     W2 distance from N(mu_t, Sigma_t) to N(0, sigma^2 I) (closed form for Gaussians), ``sigma`` and
     ``log_var`` sqrt(Sigma_t) and log(Sigma_t / sigma^2) (d = 1), and ``marginal_var`` the variance of a
     point drawn from model t about mu_0 per coordinate, E[||X_t - mu_0||^2 | model] / d =
@@ -164,7 +175,8 @@ def simulate(trials: int, rng: np.random.Generator, *, d: int, n: int, generatio
     # workflow: its determinant is exactly 0 (computed, it would be rounding noise).
     singular = n <= d
     real = sigma * rng.standard_normal((R, n, d))
-    pool = Pool(workflow, real, rng, G, real_fraction=real_fraction)
+    # accumulate keeps only the pool's mean and scatter (below), not the pool
+    pool = None if workflow == "accumulate" else Pool(workflow, real, rng, G, real_fraction=real_fraction)
     if workflow == "accumulate":
         count = n
         mean, c = real.mean(axis=1), real - real.mean(axis=1, keepdims=True)
@@ -175,8 +187,10 @@ def simulate(trials: int, rng: np.random.Generator, *, d: int, n: int, generatio
         else:
             mu, cov, root = _fit(pool.training_set(), ddof)
         _record(out, t, mu, cov, sigma)
-        if singular and "det" in out:
-            out["det"][:, t] = 0.0
+        if singular:
+            for q, zero in (("det", 0.0), ("log_det", -np.inf)):
+                if q in out:
+                    out[q][:, t] = zero
         if t == G - 1:
             break
         root = _root(cov) if root is None else root  # x = mu + L z, L L^T = cov (L is d x r)
@@ -217,7 +231,10 @@ def _simulate_sufficient(trials: int, rng: np.random.Generator, *, d: int, n: in
     count = n
     for t in range(G):
         cov = scatter / (count - ddof)  # in the basis of S
-        _record(out, t, mean, cov, sigma)
+        logdet = None
+        if workflow == "replace":  # scatter = F F^T: log det from F, whose condition number is the root of cov's
+            logdet = 2 * np.linalg.slogdet(factor)[1] - r * np.log(count - ddof) if factor.shape[2] == r else None
+        _record(out, t, mean, cov, sigma, logdet)
         if t == G - 1:
             break
         # replace: the fit's covariance is F F^T / (n - ddof), so F / sqrt(n - ddof) is a root of it

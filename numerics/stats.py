@@ -148,13 +148,15 @@ class MeanVar:
     def of(cls, values: np.ndarray) -> MeanVar:
         values = np.asarray(values, dtype=float)
         mean = values.mean(axis=0)
-        c = values - mean
+        with np.errstate(invalid="ignore"):  # a column with infinite values: mean +-inf, m2 (and se) nan
+            c = values - mean
         return cls(values.shape[0], mean, (c * c).sum(axis=0))
 
     def merge(self, other: MeanVar) -> MeanVar:
         n = self.n + other.n
-        delta = other.mean - self.mean
-        return MeanVar(n, self.mean + delta * (other.n / n), self.m2 + other.m2 + delta**2 * (self.n * other.n / n))
+        with np.errstate(invalid="ignore"):
+            delta = other.mean - self.mean
+            return MeanVar(n, self.mean + delta * (other.n / n), self.m2 + other.m2 + delta**2 * (self.n * other.n / n))
 
     def estimate(self) -> tuple[np.ndarray, np.ndarray]:
         """Sample mean and its standard error, per column (nan standard error for a single trial)."""

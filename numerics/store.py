@@ -118,30 +118,32 @@ class Store:
     def begin(self, config: dict, overwrite: bool = False) -> tuple[dict, set[int]]:
         """Start or resume a sweep of ``config``: the run's metadata and the cells already done.
 
-        ``config`` is the canonical configuration (a JSON-able dict). A sweep in progress or finished
-        with a different configuration is an error unless ``overwrite``.
+        ``config`` is the canonical configuration (a JSON-able dict). Results of the same configuration
+        are kept (finished, or resumed). Results of a different configuration, finished or in
+        progress, are an error, unless ``overwrite``: then they are discarded.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         state = self.parts / "run.json"
-        if overwrite:
-            self.clear()
-        elif self.complete():
+        if self.complete():
             meta = self.metadata()
-            if meta.get("config") != config:
-                raise StoreError(f"{self.path} holds the results of a different configuration; "
-                                 "give another output path or --overwrite")
-            return meta, set(range(meta["cells"]))
+            if meta.get("config") == config:
+                return meta, set(range(meta["cells"]))
+            what = f"{self.path} holds the results of a different configuration"
         elif self.parts.exists() and state.exists():
             meta = json.loads(state.read_text())
-            if meta.get("config") != config:
-                raise StoreError(f"{self.parts} holds an interrupted sweep of a different configuration; "
-                                 "give another output path or --overwrite")
-            for tmp in self.parts.glob(".collapse-*.tmp"):  # left by a write the kill interrupted
-                tmp.unlink()
-            return meta, self.done()
+            if meta.get("config") == config:
+                for tmp in self.parts.glob(".collapse-*.tmp"):  # left by a write the kill interrupted
+                    tmp.unlink()
+                return meta, self.done()
+            what = f"{self.parts} holds an interrupted sweep of a different configuration"
         elif self.path.exists():
-            raise StoreError(f"{self.path} exists but has no sidecar {self.sidecar.name}; "
-                             "give another output path or --overwrite")
+            what = f"{self.path} exists but has no sidecar {self.sidecar.name}"
+        else:
+            what = None
+        if what is not None:
+            if not overwrite:
+                raise StoreError(f"{what}; give another output path or --overwrite")
+            self.clear()
         self.parts.mkdir(parents=True, exist_ok=True)
         return {"config": config}, set()
 

@@ -172,6 +172,10 @@ SIMULATORS: dict[str, Sweepable] = {
                                   theory=_mv("mvgaussian.trace_ratio")),
             "det_ratio": Metric("det Sigma_t / det Sigma_0", lambda o, p: o["det"] / p["sigma"] ** (2 * p["d"]),
                                 needs=("det",), theory=_mv("mvgaussian.det_ratio", ("replace",))),
+            "log_det_ratio": Metric("log(det Sigma_t / det Sigma_0) (-inf when n <= d)",
+                                    lambda o, p: o["log_det"] - 2 * p["d"] * np.log(p["sigma"]), needs=("log_det",),
+                                    theory=lambda p: _mv("mvgaussian.log_det_ratio", ("replace",))(p)
+                                    if p["n"] > p["d"] else None),
             "w2": Metric("W2^2 from the fitted Gaussian to the real one", lambda o, p: o["w2"], needs=("w2",),
                          theory=lambda p: _gaussian_1d("gaussian.w2_risk", p)),
             "sigma2": Metric("fitted variance (d = 1)", lambda o, p: o["trace"] / p["d"],
@@ -708,7 +712,9 @@ def run_sweep(config: Config, output: str | os.PathLike | None = None, *, jobs: 
     meta, done = store.begin(config.canonical(), overwrite=overwrite)
     cells = config.cells()
     if store.complete():
-        return store.read()
+        table = store.read()
+        table.attrs["cells_run"] = 0
+        return table
     if "entropy" not in meta:
         meta.update(entropy=int(seed_sequence(config.seed).entropy), versions=versions(), git=git_revision(),
                     started=time.strftime("%Y-%m-%dT%H:%M:%S%z"), simulator_doc=SIMULATORS[config.simulator].doc)
@@ -751,7 +757,9 @@ def run_sweep(config: Config, output: str | os.PathLike | None = None, *, jobs: 
         runner.close()
         bar.close()
     meta["seconds"] = round(time.monotonic() - start, 3)
-    return store.finish(meta, len(cells))
+    table = store.finish(meta, len(cells))
+    table.attrs["cells_run"] = len(todo)
+    return table
 
 
 def settings_columns(table) -> list[str]:

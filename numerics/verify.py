@@ -161,6 +161,7 @@ def _mvgaussian(claim_id: str, variant: dict, overrides: dict) -> Check:
         "mean_sq_error": (lambda out: out["mean_sq_error"], "exact"),
         "trace_ratio": (lambda out: out["trace"] / (d * s2), "exact"),
         "det_ratio": (lambda out: out["det"] / s2**d, "exact"),
+        "log_det_ratio": (lambda out: out["log_det"] - d * np.log(s2), "exact"),
         "w2_risk_lower_bound": (lambda out: out["w2"], "lower"),
     }[name]
     return Check(claim_id, variant, point, "t", gens, tuple(g - 1 for g in gens), sim, extract, kind=kind)

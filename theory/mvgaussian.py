@@ -14,7 +14,7 @@ The covariance estimator is the MLE (divide by the sample size, Kazdan et al.'s 
 ``bias=True``) or the unbiased one; f = (n-1)/n for the MLE and 1 for the unbiased estimator.
 
 Every result here is an exact second-moment recursion: it holds for any data distribution with finite
-second moments (Gaussianity enters only through ``det_ratio``), and depends on Sigma_0 only through
+second moments (Gaussianity enters only through ``det_ratio`` and ``log_det_ratio``), and depends on Sigma_0 only through
 Tr Sigma_0 = d * sigma2.
 """
 
@@ -145,6 +145,33 @@ def _det_ratio(estimator: str, workflow: str) -> Form:
     )
 
 
+def _log_det_ratio(estimator: str, workflow: str) -> Form:
+    if workflow != "replace":
+        raise ValueError("mvgaussian.log_det_ratio is stated for workflow='replace' only")
+    # Sigma_t = L W L^T / c with W ~ Wishart_d(n - 1, I) independent of the past (c = n or n - 1), so
+    # log det Sigma_t = log det Sigma_{t-1} + log det W - d log c; by Bartlett, det W is a product of
+    # independent chi^2_{n-k}, k = 1..d, and E log chi^2_nu = digamma(nu/2) + log 2.
+    c = n if estimator == "mle" else n - 1
+    per_fit = sp.Sum(sp.digamma((n - k) / 2) + sp.log(2) - sp.log(c), (k, 1, d))
+    expr = t * per_fit
+    return Form(
+        expr=expr,
+        limit=-sp.oo,
+        monotone="nonincreasing",
+        derivation=(
+            Step("E log det of a Wishart_d(n-1, I) matrix over c^d, per fit (Bartlett: chi-squares)", per_fit),
+            Step("each fit adds an independent term", expr),
+        ),
+    )
+
+
+def _n_above_d(values) -> str | None:
+    if values["n"] <= values["d"]:
+        return (f"n must be greater than d (a covariance fitted to n <= d points is singular: its log "
+                f"determinant is -oo); got n={values['n']}, d={values['d']}")
+    return None
+
+
 def _bound(estimator: str, workflow: str) -> Form:
     base = _mean_sq_error(estimator, workflow)
     return Form(
@@ -166,7 +193,7 @@ _PARAMS = (
 )
 _ASSUMPTIONS = (
     "data with mean mu_0 and covariance Sigma_0 = sigma2 I_d (only Tr Sigma_0 enters, and only finite "
-    "second moments are needed, except for det_ratio, which assumes Gaussian data)",
+    "second moments are needed, except for det_ratio and log_det_ratio, which assume Gaussian data)",
     "mean fitted by the sample mean, covariance by the MLE or the unbiased estimator",
     "n new points sampled from the latest model at each iteration; iteration 1 uses the real data",
 )
@@ -213,6 +240,18 @@ _claim(
     _det_ratio,
     note="Replace only: [prod_{k=1}^{d} (n-k)/n]^t for the MLE, [prod_{k=1}^{d} (n-k)/(n-1)]^t unbiased. "
     "Collapses geometrically for either estimator (and is 0 once n <= d).",
+)
+_claim(
+    "log_det_ratio",
+    "Log-determinant drift E log(det Sigma_t / det Sigma_0) (replace)",
+    "E[log(det Sigma_t / det Sigma_0)]",
+    _log_det_ratio,
+    constraints=(_n_above_d,),
+    note="Derived here (not in Kazdan et al.): t sum_{k=1}^{d} [digamma((n-k)/2) + log(2/c)], c = n for "
+    "the MLE and n - 1 unbiased. The log-scale companion of det_ratio, whose mean is carried by rare "
+    "large values (a heavy-tailed product); this one averages well over few chains. For d = 1 it is "
+    "gaussian.log_sigma2_drift with T = n. Needs n > d.",
+    related=("mvgaussian.det_ratio", "gaussian.log_sigma2_drift"),
 )
 _claim(
     "w2_risk_lower_bound",

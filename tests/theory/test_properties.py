@@ -99,6 +99,8 @@ def points(draw, cid: str, variant: tuple = (), caps: dict | None = None):
             out[p.name] = draw(st.integers(max(lo, p.minimum), hi))
     if cid.startswith("regression"):
         out["T"] = out["d"] + 2 + draw(st.integers(0, 60))
+    if cid == "mvgaussian.log_det_ratio":  # needs n > d
+        out["n"] = out["d"] + 1 + draw(st.integers(0, 60))
     return out
 
 
@@ -112,7 +114,7 @@ def test_value_is_finite_with_the_right_sign(cid, variant, data):
     point = data.draw(points(cid, variant))
     value = CLAIMS[cid].evaluate(**point)
     assert math.isfinite(value)
-    if cid == "gaussian.log_sigma2_drift":
+    if cid in ("gaussian.log_sigma2_drift", "mvgaussian.log_det_ratio"):
         assert value <= 0
     elif cid.startswith("universality."):
         assert value >= 1 - 1e-15 if cid != "universality.gaussian_process" else value > 0
