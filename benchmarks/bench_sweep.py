@@ -6,7 +6,7 @@
 
 1. Wall time and peak memory of `collapse sweep` on each shipped config, as a user runs it (a fresh
    process; the default backend, one worker process per core). Peak memory is the largest resident
-   set of any one process (the parent or a worker); the sweep's total is at most parent + workers.
+   set of any one process of that sweep (the parent or a worker); its total is at most parent + workers.
 2. The floor of the Kazdan grid: its accumulate-subsample cells must draw every point (n d normal
    numbers per trial and generation); the time to draw those numbers alone, per core.
 3. The fast sampler: one replace cell (d = 100, n = 1000) drawn as points and as sufficient statistics.
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -34,11 +33,13 @@ def sweep(name: str, *extra: str) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "collapse", "sweep", str(ROOT / "configs" / f"{name}.toml"),
                "-o", os.path.join(tmp, "r.parquet"), "--no-progress", *extra]
+        # A fresh parent per sweep, so that its children's peak RSS is this sweep's alone.
+        probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+                 "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
         start = time.monotonic()
-        subprocess.run(cmd, check=True, capture_output=True)
+        out = subprocess.run([sys.executable, "-c", probe, *cmd], check=True, capture_output=True, text=True)
         wall = time.monotonic() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # kB on Linux
-    return wall, peak
+    return wall, int(out.stdout.split()[-1]) / 1024  # kB on Linux
 
 
 def floor() -> tuple[float, float]:
