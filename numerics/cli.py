@@ -118,7 +118,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         claim = CLAIMS[args.quantity]
     except KeyError as e:
         raise UsageError(str(e.args[0])) from None
-    from theory._core import NamedFunction
+    from theory.evaluation import NamedFunction
 
     names = {p.name: p.symbol for p in claim.params if p.kind != "choice"}
     functions = {cls.pretty_name or cls.__name__: cls for cls in NamedFunction.__subclasses__()}  # c4, ...

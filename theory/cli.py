@@ -13,7 +13,7 @@ import mpmath
 import sympy as sp
 
 from . import CLAIMS, symbols
-from ._core import Claim, Form
+from .claim import Claim, Form
 
 
 class UsageError(Exception):

@@ -21,7 +21,10 @@ import functools
 
 import sympy as sp
 
-from ._core import ESTIMATOR, Form, NamedFunction, Param, Source, Step, register
+from .claim import Form, Source, Step
+from .evaluation import NamedFunction
+from .registry import register
+from .validation import ESTIMATOR, Param
 from .symbols import T, T_sched, g, i, k, sigma
 
 SHUMAILOV = Source(

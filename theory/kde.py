@@ -18,7 +18,9 @@ import dataclasses
 
 import sympy as sp
 
-from ._core import Form, Param, Recursion, Step, choice, register, size
+from .claim import Form, Recursion, Step
+from .registry import register
+from .validation import Param, choice, size
 from .mvgaussian import KAZDAN as KAZDAN_GAUSSIAN
 from .symbols import h, h_sched, n, sigma, t
 

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ._core import ESTIMATOR, WORKFLOW, Form, Param, Recursion, Source, Step, register, size
+from .claim import Form, Recursion, Source, Step
+from .registry import register
+from .validation import ESTIMATOR, WORKFLOW, Param, size
 from .symbols import d, i, k, n, sigma2, t
 
 KAZDAN = Source(

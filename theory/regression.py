@@ -19,7 +19,9 @@ import functools
 
 import sympy as sp
 
-from ._core import Form, Param, Source, Step, register, size
+from .claim import Form, Source, Step
+from .registry import register
+from .validation import Param, size
 from .symbols import T, d, k, n, sigma
 
 GERSTGRASSER = Source(

@@ -22,7 +22,9 @@ from __future__ import annotations
 import mpmath
 import sympy as sp
 
-from ._core import Aux, Form, Param, Source, Step, choice, register, size
+from .claim import Aux, Form, Source, Step
+from .registry import register
+from .validation import Param, choice, size
 from .symbols import T, T0, d, eigenvalues, j, kappa, lam, m, n, sigma, sigma0, w0, w0_norm
 
 DOHMATOB = Source(

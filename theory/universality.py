@@ -23,7 +23,9 @@ import functools
 
 import sympy as sp
 
-from ._core import WORKFLOW, Form, Param, Source, Step, choice, register, size
+from .claim import Form, Source, Step
+from .registry import register
+from .validation import WORKFLOW, Param, choice, size
 from .symbols import alpha, j, k, l
 
 DEY_DONOHO = Source(

@@ -1,37 +1,25 @@
-"""The claim registry: what a claim is, how its parameters are checked and how it is evaluated.
+"""What a claim is: its source, its forms (one per discrete choice), and how it is evaluated.
 
 A :class:`Claim` is one published (or derived) result. Claims whose expression depends on a discrete
 choice (the variance ``estimator``, the data ``workflow``) hold one :class:`Form` per choice, built on
-first use by the claim's builder function; ``claim.expr`` is the form of the default choices.
-
-Numeric evaluation walks the SymPy tree: ``Sum`` and ``Product`` nodes become loops, everything else is
-lambdified to mpmath and evaluated at 40 significant digits, so results carry at least 15 correct
-digits. The same code evaluates constant-size forms and sample-size schedules.
+first use by the claim's builder function and kept; ``claim.expr`` is the form of the default choices.
 """
 
 from __future__ import annotations
 
 import difflib
-import functools
 import math
-import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import mpmath
 import sympy as sp
-from sympy.printing.numpy import SciPyPrinter
 
 from . import symbols as S
-
-#: Working precision (decimal digits) of :meth:`Claim.evaluate`.
-DPS = 40
-
-# --------------------------------------------------------------------------------------------------
-# Pieces of a claim
-# --------------------------------------------------------------------------------------------------
-
+from .evaluation import DPS, _for_mpmath, _Printer, _Seq, check_terms, mp_eval
+from .validation import (Constraint, Param, _as_int, _as_nonnegative, _as_positive, _as_schedule, _as_vector,
+                         _expand_schedule)
 
 @dataclass(frozen=True)
 class Source:
@@ -102,6 +90,7 @@ class Recursion:
         env = dict(env)
         wanted = set(stops)
         last = max(stops)
+        check_terms(f"the recursion over {self.index}", last - self.start + 1)
         state = [mp_eval(v, env) for v in self.initial]
         out = {}
         for idx in range(self.start, last + 1):
@@ -170,293 +159,6 @@ class Form:
             expr = expr.xreplace({aux.symbol: aux.value})
         return expr
 
-
-@dataclass(frozen=True)
-class Param:
-    """One parameter of a claim: its symbol, what values it takes, and what it means."""
-
-    name: str
-    #: "size" (integer >= minimum), "positive", "nonnegative" (reals), "choice" (one of ``options``),
-    #: "schedule" (a size, or a sequence of sizes / an expression in i), "positive_schedule" (a positive
-    #: number or a sequence of them), "vector" (a sequence of finite reals), "positive_vector".
-    kind: str
-    doc: str
-    minimum: int = 0
-    options: tuple[str, ...] = ()
-    #: An optional parameter may be left out; the claim's constraints say when it is needed.
-    optional: bool = False
-
-    @property
-    def symbol(self) -> sp.Basic | None:
-        return None if self.kind == "choice" else getattr(S, self.name)
-
-
-#: A check on a whole parameter point: returns an error message, or None when the point is valid.
-Constraint = Callable[[Mapping[str, Any]], "str | None"]
-
-
-# --------------------------------------------------------------------------------------------------
-# Validation
-# --------------------------------------------------------------------------------------------------
-
-
-def _is_real_number(x: Any) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
-
-
-def _check_finite(name: str, value: Any) -> None:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if math.isnan(f):
-        raise ValueError(f"{name} must be a number, got NaN")
-    if math.isinf(f):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-
-
-def _as_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not (_is_real_number(value) or isinstance(value, sp.Number)):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    _check_finite(name, value)
-    if isinstance(value, sp.Number):
-        if not value.is_integer:
-            raise ValueError(f"{name} must be an integer, got {value}")
-        value = int(value)
-    elif not float(value).is_integer():
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
-def _as_positive(name: str, value: Any) -> mpmath.mpf:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    if isinstance(value, sp.Basic):
-        if not value.is_number:
-            raise ValueError(f"{name} must be a positive number, got {value}")
-        value = mpmath.mpf(sp.N(value, DPS + 5))
-    elif isinstance(value, str):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    _check_finite(name, value)
-    v = mpmath.mpf(value)
-    if not v > 0:
-        raise ValueError(f"{name} must be positive, got {value!r}")
-    return v
-
-
-def _as_schedule(name: str, value: Any, minimum: int) -> int | tuple[int, ...] | sp.Expr:
-    """A size, or a schedule: a sequence of sizes, or a SymPy expression in the index ``i``."""
-    if isinstance(value, str):
-        raise ValueError(f"{name} must be an integer or a schedule, got the string {value!r}")
-    if isinstance(value, sp.Expr) and not value.is_number:
-        extra = value.free_symbols - {S.i}
-        if extra:
-            names = ", ".join(sorted(s.name for s in extra))
-            raise ValueError(f"{name} schedule may depend only on the generation index i, not on {names}")
-        return value
-    if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
-        seq = list(value)
-        if not seq:
-            raise ValueError(f"{name} schedule is empty")
-        return tuple(_as_int(f"{name}[{idx}]", v, minimum) for idx, v in enumerate(seq))
-    return _as_int(name, value, minimum)
-
-
-def _as_nonnegative(name: str, value: Any) -> mpmath.mpf:
-    if isinstance(value, (bool, str)):
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-    if isinstance(value, sp.Basic):
-        if not value.is_number:
-            raise ValueError(f"{name} must be a non-negative number, got {value}")
-        value = mpmath.mpf(sp.N(value, DPS + 5))
-    _check_finite(name, value)
-    v = mpmath.mpf(value)
-    if v < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return v
-
-
-def _as_vector(name: str, value: Any, positive: bool) -> list:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ValueError(f"{name} must be a sequence of numbers, got {value!r}")
-    seq = list(value)
-    if not seq:
-        raise ValueError(f"{name} is empty")
-    if positive:
-        return [_as_positive(f"{name}[{idx}]", v) for idx, v in enumerate(seq)]
-    out = []
-    for idx, v in enumerate(seq):
-        if isinstance(v, (bool, str)):
-            raise ValueError(f"{name}[{idx}] must be a number, got {v!r}")
-        _check_finite(f"{name}[{idx}]", v)
-        out.append(mpmath.mpf(sp.N(v, DPS + 5)) if isinstance(v, sp.Basic) else mpmath.mpf(v))
-    return out
-
-
-def _expand_schedule(name: str, sched: tuple | sp.Expr, length: int, minimum: int) -> list:
-    if isinstance(sched, tuple):
-        if len(sched) < length:
-            raise ValueError(f"{name} schedule has {len(sched)} entries but {length} generations need {length}")
-        return list(sched[:length])
-    return [_as_int(f"{name}[{idx}]", sched.subs(S.i, idx), minimum) for idx in range(length)]
-
-
-# --------------------------------------------------------------------------------------------------
-# Numeric evaluation
-# --------------------------------------------------------------------------------------------------
-
-
-class _Seq:
-    """A schedule or a vector as the lambdified code sees it: indexable by mpmath integers.
-
-    ``offset`` is the index of the first value (0 for schedules T_0, T_1, ...; 1 for vectors and h_t).
-    """
-
-    __slots__ = ("values", "offset")
-
-    def __init__(self, values: Sequence, offset: int = 0):
-        self.values = [mpmath.mpf(v) for v in values]
-        self.offset = offset
-
-    def __getitem__(self, idx: Any) -> mpmath.mpf:
-        return self.values[int(idx) - self.offset]
-
-
-def _harmonic_as_zeta(e: sp.harmonic) -> sp.Expr:
-    # H_n^(m) = zeta(m) - zeta(m, n + 1); for m = 1, H_n = digamma(n + 1) + EulerGamma.
-    nn, m = (e.args + (sp.S.One,))[:2]
-    if m == 1:
-        return sp.polygamma(0, nn + 1) + sp.EulerGamma
-    return sp.zeta(m) - sp.zeta(m, nn + 1)
-
-
-class NamedFunction(sp.Function):
-    """A special function that prints under its own name but evaluates through its definition.
-
-    Subclasses implement ``definition(*args)`` (an expression in elementary and gamma functions) and
-    set ``latex_name`` / ``pretty_name``.
-    """
-
-    latex_name = ""
-    pretty_name = ""
-
-    @classmethod
-    def definition(cls, *args: sp.Expr) -> sp.Expr:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def expand_definition(self) -> sp.Expr:
-        return self.definition(*self.args)
-
-    def _eval_rewrite_as_gamma(self, *args, **kwargs):
-        return self.definition(*args)
-
-    def _latex(self, printer, exp=None):
-        body = rf"{self.latex_name}\left({', '.join(printer._print(a) for a in self.args)}\right)"
-        return rf"{body}^{{{exp}}}" if exp else body
-
-    def _sympystr(self, printer):
-        return f"{self.pretty_name or self.func.__name__}({', '.join(printer._print(a) for a in self.args)})"
-
-    def _pretty(self, printer):
-        from sympy.printing.pretty.stringpict import prettyForm
-
-        name = prettyForm(self.pretty_name or self.func.__name__)
-        args = printer._print_seq(self.args, "(", ")")
-        return prettyForm(*name.right(args))
-
-    def _eval_evalf(self, prec):
-        return self.expand_definition()._eval_evalf(prec)
-
-
-def expand_named(expr: sp.Expr) -> sp.Expr:
-    """Replace every :class:`NamedFunction` by its definition."""
-    return expr.replace(lambda e: isinstance(e, NamedFunction), lambda e: e.expand_definition())
-
-
-def _for_mpmath(expr: sp.Expr) -> sp.Expr:
-    """Rewrite functions that SymPy's mpmath printer lacks."""
-    expr = expand_named(expr)
-    return expr.replace(lambda e: isinstance(e, sp.harmonic), _harmonic_as_zeta)
-
-
-@functools.lru_cache(maxsize=4096)
-def _compile(expr: sp.Expr):
-    """Split ``expr`` into a lambdified skeleton and its Sum/Product children (evaluated by loops)."""
-    loops: list[tuple[sp.Dummy, sp.Expr]] = []
-
-    def is_loop(e):
-        return isinstance(e, (sp.Sum, sp.Product))
-
-    def cut(e):
-        if is_loop(e):
-            dummy = sp.Dummy("L")
-            loops.append((dummy, e))
-            return dummy
-        if not e.args or not e.has(sp.Sum, sp.Product):
-            return e
-        return e.func(*[cut(a) for a in e.args])
-
-    skeleton = cut(_for_mpmath(expr)) if not is_loop(expr) else None
-    if skeleton is None:
-        return None, [], None
-    args = sorted(skeleton.free_symbols, key=lambda s: s.sort_key())
-    bases = sorted({ix.base for ix in skeleton.atoms(sp.Indexed)}, key=lambda b: str(b))
-    # Indexed objects' own symbols (the base label) appear in free_symbols: keep the bases instead.
-    labels = {b.label for b in bases}
-    args = [a for a in args if a not in labels and not isinstance(a, sp.Indexed)]
-    fn = sp.lambdify(args + bases, skeleton, modules="mpmath")
-    return fn, loops, args + bases
-
-
-def mp_eval(expr: sp.Expr, env: Mapping) -> mpmath.mpf:
-    """Evaluate ``expr`` with mpmath, given values for its free symbols (and schedule bases)."""
-    if isinstance(expr, (sp.Sum, sp.Product)):
-        # The last limit is the outermost loop.
-        var, lo, hi = expr.limits[-1]
-        lo, hi = int(mp_eval(lo, env)), int(mp_eval(hi, env))
-        body = expr.func(expr.function, *expr.limits[:-1]) if len(expr.limits) > 1 else expr.function
-        local = dict(env)
-        if isinstance(expr, sp.Sum):
-            acc = mpmath.mpf(0)
-            for idx in range(lo, hi + 1):
-                local[var] = mpmath.mpf(idx)
-                acc += mp_eval(body, local)
-        else:
-            acc = mpmath.mpf(1)
-            for idx in range(lo, hi + 1):
-                local[var] = mpmath.mpf(idx)
-                acc *= mp_eval(body, local)
-        return acc
-    if isinstance(expr, sp.Number) or expr in (sp.oo, -sp.oo):
-        return mpmath.mpf(sp.N(expr, DPS + 5)) if expr.is_finite else mpmath.inf * (1 if expr.is_positive else -1)
-    fn, loops, args = _compile(expr)
-    local = dict(env)
-    for dummy, sub in loops:
-        local[dummy] = mp_eval(sub, env)
-    try:
-        return fn(*[local[a] for a in args])
-    except KeyError as e:  # pragma: no cover - a claim author's error
-        raise RuntimeError(f"no value for symbol {e} in {expr}") from None
-
-
-class _Printer(SciPyPrinter):
-    """SciPy printer that also prints Product as a loop (SymPy's prints only Sum)."""
-
-    def _print_Product(self, expr):
-        loops = " ".join(
-            f"for {self._print(v)} in range({self._print(lo)}, {self._print(hi)}+1)" for v, lo, hi in expr.limits
-        )
-        return f"(math.prod({self._print(expr.function)} {loops}))"
-
-
-# --------------------------------------------------------------------------------------------------
-# The claim
-# --------------------------------------------------------------------------------------------------
-
-
 @dataclass(eq=False)
 class Claim:
     """A registered result. See the module docstring and the README for the conventions."""
@@ -477,6 +179,8 @@ class Claim:
     related: tuple[str, ...] = ()
     #: Turns a validated point into what the expression needs (e.g. a spectrum into its eigenvalues).
     prepare: Callable[[dict], dict] | None = None
+    #: The forms built so far, by their sorted choices.
+    _forms: dict = field(default_factory=dict, repr=False, compare=False)
 
     # -- structure -------------------------------------------------------------------------------
     @property
@@ -703,13 +407,12 @@ class Claim:
         return f"<Claim {self.id}: {self.title}>"
 
 
-@functools.lru_cache(maxsize=None)
-def _build_cached(claim_id: str, choices: tuple) -> Form:
-    return REGISTRY[claim_id].builder(**dict(choices))
-
-
 def _build(claim: Claim, choices: tuple) -> Form:
-    return _build_cached(claim.id, choices)
+    """The claim's form for these (sorted) choices, built on first use and kept."""
+    form = claim._forms.get(choices)
+    if form is None:
+        form = claim._forms[choices] = claim.builder(**dict(choices))
+    return form
 
 
 def _unknown_msg(claim: Claim, unknown: Iterable[str]) -> str:
@@ -720,70 +423,3 @@ def _unknown_msg(claim: Claim, unknown: Iterable[str]) -> str:
         parts.append(f"{u}" + (f" (did you mean {close[0]}?)" if close else ""))
     return f"{claim.id}: unknown parameter {', '.join(parts)}; it takes {', '.join(names)}"
 
-
-# --------------------------------------------------------------------------------------------------
-# The registry
-# --------------------------------------------------------------------------------------------------
-
-
-class Registry(Mapping[str, Claim]):
-    """Read-only mapping from claim id to :class:`Claim`, with helpful errors for unknown ids."""
-
-    def __init__(self) -> None:
-        self._claims: dict[str, Claim] = {}
-
-    def add(self, claim: Claim) -> Claim:
-        if claim.id in self._claims:
-            raise ValueError(f"claim {claim.id} registered twice")
-        self._claims[claim.id] = claim
-        return claim
-
-    def __getitem__(self, key: str) -> Claim:
-        try:
-            return self._claims[key]
-        except KeyError:
-            close = difflib.get_close_matches(str(key), list(self._claims), n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise KeyError(f"unknown claim id {key!r}{hint}") from None
-
-    def __iter__(self):
-        return iter(self._claims)
-
-    def __len__(self) -> int:
-        return len(self._claims)
-
-    def __repr__(self) -> str:
-        return f"<{len(self)} claims: {', '.join(self._claims)}>"
-
-
-REGISTRY = Registry()
-
-
-def register(**kwargs: Any) -> Claim:
-    """Create a claim and add it to the registry."""
-    return REGISTRY.add(Claim(**kwargs))
-
-
-# Parameter templates shared by several claims.
-def size(name: str, doc: str, minimum: int = 1) -> Param:
-    return Param(name, "size", doc, minimum=minimum)
-
-
-def positive(name: str, doc: str) -> Param:
-    return Param(name, "positive", doc)
-
-
-def choice(name: str, doc: str, *options: str) -> Param:
-    return Param(name, "choice", doc, options=tuple(options))
-
-
-ESTIMATOR = choice(
-    "estimator",
-    "variance estimator: 'unbiased' (ddof=1, Shumailov) or 'mle' (ddof=0, Kazdan)",
-    "unbiased",
-    "mle",
-)
-
-#: The data workflows the claims distinguish (Kazdan et al.; Dey & Donoho), one choice for all of them.
-WORKFLOWS = ("replace", "accumulate", "accumulate-subsample", "accumulate-subsample-replacement")
-WORKFLOW = choice("workflow", "data workflow: " + ", ".join(WORKFLOWS), *WORKFLOWS)
