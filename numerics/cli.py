@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
+import os
 import sys
+from pathlib import Path
 
-from .stats import ALPHA
-from .store import write_atomically
+from theory.cli import UsageError
+
+from .defaults import ALPHA, CALIBRATED_TRIALS, DEFAULT_TRIALS
 
 FORMATS = ("table", "markdown", "csv", "json", "latex")
-COLUMNS = ("claim", "variant", "point", "gen", "kind", "theory", "estimate", "se", "z", "p_adj", "verdict")
+COLUMNS = ("claim", "variant", "point", "gen", "kind", "theory", "estimate", "se", "test", "z", "p_adj", "verdict")
 
 
 def _fmt(x: float, digits: int = 6) -> str:
@@ -24,39 +25,16 @@ def _cells(r) -> list[str]:
     point = " ".join(f"{k}={_fmt(v, 4) if not isinstance(v, (list, tuple)) else '[..]'}" for k, v in r.point.items()) or "-"
     stat = {"mean": "", "variance": " (var)", "ratio": " (ratio, n->oo)", "discrepancy": " (sim-theory, d->oo)"}[r.statistic]
     return [r.claim + stat, variant, point, "-" if r.generation is None else str(r.generation), r.kind,
-            _fmt(r.theory), _fmt(r.estimate), _fmt(r.se, 2), f"{r.z:.2f}", _fmt(r.p_adjusted, 2), r.verdict]
+            _fmt(r.theory), _fmt(r.estimate), _fmt(r.se, 2), r.test, f"{r.z:.2f}", _fmt(r.p_adjusted, 2), r.verdict]
 
 
 def render(rows, fmt: str, meta: dict) -> str:
+    """The verification table in one of FORMATS."""
     if fmt == "json":
         return json.dumps({"meta": meta, "rows": [r.as_dict() for r in rows]}, indent=1, default=str) + "\n"
-    table = [_cells(r) for r in rows]
-    if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(COLUMNS)
-        w.writerows(table)
-        return buf.getvalue()
-    if fmt == "markdown":
-        return _text_table(COLUMNS, table, markdown=True)
-    if fmt == "latex":
-        esc = lambda s: s.replace("_", r"\_").replace("&", r"\&").replace("%", r"\%")  # noqa: E731
-        lines = [r"\begin{tabular}{" + "l" * 5 + "r" * 5 + "l}", " & ".join(COLUMNS).replace("_", r"\_") + r" \\ \hline"]
-        lines += [" & ".join(esc(c) for c in row) + r" \\" for row in table]
-        return "\n".join(lines + [r"\end{tabular}"]) + "\n"
-    return _text_table(COLUMNS, table)
+    from .tables import render as table
 
-
-def _text_table(columns, rows: list[list[str]], markdown: bool = False) -> str:
-    """Rows of strings as aligned columns, or as a Markdown table."""
-    if markdown:
-        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
-        return "\n".join(lines) + "\n"
-    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(columns)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(columns, widths))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
-    return "\n".join(lines) + "\n"
+    return table(COLUMNS, [_cells(r) for r in rows], fmt)
 
 
 def _summary(rows, skipped: dict, seconds: float) -> str:
@@ -74,70 +52,119 @@ def _summary(rows, skipped: dict, seconds: float) -> str:
     return "\n".join(lines)
 
 
+def check_output(path: str | None) -> None:
+    """Refuse an --output path that cannot be written, before any work is done."""
+    if not path:
+        return
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise UsageError(f"--output {path}: is a folder; give a file name")
+    if not folder.is_dir():
+        raise UsageError(f"--output {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"--output {path}: the folder {folder} is not writable")
+
+
 def _emit(text: str, output: str | None) -> None:
     if output:
-        write_atomically(output, text)
+        from .store import write_atomically
+
+        try:
+            write_atomically(output, text)
+        except OSError as e:
+            raise UsageError(f"--output {output}: {e.strerror or e}") from None
     else:
         sys.stdout.write(text)
+
+
+def _warn(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _check_trials(trials: int) -> None:
+    if trials < 2:
+        raise UsageError(f"--trials must be an integer >= 2 (a standard error needs two trials), got {trials}")
+    if trials < CALIBRATED_TRIALS:
+        _warn(f"warning: with {trials} trials the table's tests are not calibrated (they are from about "
+              f"{CALIBRATED_TRIALS} trials on): correct claims may be rejected")
+
+
+def _runner(args):
+    from .execute import backend
+
+    return backend(args.jobs, args.scheduler, args.workers)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     import time
 
-    from theory.cli import UsageError
+    from .verify import default_items, run
 
-    from .verify import default_checks, run
-
-    try:
-        checks, skipped = default_checks(args.patterns)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    if not checks:
+    check_output(args.output)
+    _check_trials(args.trials)
+    items, skipped = default_items(args.patterns)
+    if not items:
         raise UsageError(f"no simulated claim matches {' '.join(args.patterns)}"
                          + (f" ({'; '.join(f'{k}: {v}' for k, v in skipped.items())})" if skipped else ""))
     start = time.monotonic()
+    runner = _runner(args)
     try:
-        rows = run(checks, trials=args.trials, seed=args.seed)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+        rows = run(items, trials=args.trials, seed=args.seed, progress=_progress(args), runner=runner, warn=_warn)
+    finally:
+        runner.close()
     meta = {"trials": args.trials, "seed": args.seed, "alpha": ALPHA, "correction": "holm", "not_simulated": skipped}
     _emit(render(rows, args.format, meta), args.output)
     print(_summary(rows, skipped, time.monotonic() - start), file=sys.stderr)
     return 0 if all(r.verdict != "FAIL" for r in rows) else 1
 
 
+def parse_expression(text: str, claim) -> object:
+    """A user's expression for a claim's quantity: the claim's parameter names, i, and the safe functions."""
+    from theory import symbols
+    from theory.expressions import parse
+
+    names = {p.name: p.symbol for p in claim.params if p.kind != "choice"}
+    index = {s: getattr(symbols, s) for s in ("i", "j", "k", "l") if s not in names}
+    expr = parse(text, {**index, **names})
+    stray = {s.name for s in expr.free_symbols - set(names.values())}
+    if stray:
+        raise UsageError(f"the expression uses {', '.join(sorted(stray))}; {claim.id} has parameters "
+                         f"{', '.join(names) or 'none'}")
+    return expr
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    import sympy as sp
+    from theory import CLAIMS
+    from theory.cli import parse_assignments
 
-    from theory import CLAIMS, symbols
-    from theory.cli import UsageError, parse_assignments
+    from .verify import make_item, run
 
-    from .verify import make_check, run
-
+    check_output(args.output)
+    _check_trials(args.trials)
     try:
         claim = CLAIMS[args.quantity]
     except KeyError as e:
         raise UsageError(str(e.args[0])) from None
-    from theory.evaluation import NamedFunction
-
-    names = {p.name: p.symbol for p in claim.params if p.kind != "choice"}
-    functions = {cls.pretty_name or cls.__name__: cls for cls in NamedFunction.__subclasses__()}  # c4, ...
-    try:
-        expr = sp.sympify(args.expr, locals={**functions, **names, "i": symbols.i})
-    except (sp.SympifyError, SyntaxError, TypeError) as e:
-        raise UsageError(f"cannot read the expression {args.expr!r}: {e}") from None
-    stray = {s.name for s in expr.free_symbols - set(names.values())}
-    if stray:
-        raise UsageError(f"the expression uses {', '.join(sorted(stray))}; {args.quantity} has parameters {', '.join(names)}")
+    expr = parse_expression(args.expr, claim)
     values = parse_assignments(args.at or [])
     variant = {k: v for k, v in values.items() if k in claim.choices}
     overrides = {k: v for k, v in values.items() if k not in claim.choices}
     try:
-        check = make_check(args.quantity, variant, **overrides)
+        item = make_item(args.quantity, variant, **overrides)
     except (ValueError, KeyError) as e:
-        raise UsageError(str(e)) from None
-    check.expression = expr
-    rows = run([check], trials=args.trials, seed=args.seed)
+        raise UsageError(str(e).strip("'\"")) from None
+    item.expression = expr
+    for gen in item.generations:  # evaluate once before simulating: a bad expression fails now, not later
+        try:
+            item.theory(gen)
+        except ValueError as e:
+            raise UsageError(f"{args.expr}: {e}") from None
+    runner = _runner(args)
+    try:
+        rows = run([item], trials=args.trials, seed=args.seed, progress=_progress(args), runner=runner, warn=_warn)
+    finally:
+        runner.close()
     meta = {"expression": str(expr), "quantity": args.quantity, "trials": args.trials, "seed": args.seed}
     _emit(render(rows, args.format, meta), args.output)
     rejected = [r for r in rows if r.verdict == "FAIL"]
@@ -146,17 +173,47 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if rejected else 0
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    from .verify import DEFAULT_TRIALS
+def _progress(args) -> bool:
+    return sys.stderr.isatty() if getattr(args, "progress", None) is None else args.progress
 
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _nonnegative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value}")
+    return value
+
+
+def _backend_args(p: argparse.ArgumentParser) -> None:
+    run = p.add_argument_group("running")
+    run.add_argument("--jobs", type=_positive_int, metavar="N",
+                     help="local worker processes (default: one per core; 1 runs in this process)")
+    run.add_argument("--workers", type=_positive_int, metavar="N", help="start a local Dask cluster of N worker processes")
+    run.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing dask.distributed cluster (tcp://host:8786)")
+    run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="progress bar on stderr (default: when stderr is a terminal)")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trials", type=int, default=DEFAULT_TRIALS, help=f"trials per simulation (default {DEFAULT_TRIALS})")
-    p.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
+    p.add_argument("--seed", type=_nonnegative_int, default=0, help="seed of the run (default 0)")
     p.add_argument("--format", choices=FORMATS, default="table")
     p.add_argument("--output", metavar="PATH", help="write the table here (atomically) instead of to stdout")
+    _backend_args(p)
 
 
 def _where(items: list[str] | None) -> dict:
-    from theory.cli import UsageError, parse_value
+    from theory.cli import parse_value
 
     out = {}
     for item in items or []:
@@ -169,8 +226,6 @@ def _where(items: list[str] | None) -> dict:
 
 def select(table, where: dict, metrics: list[str] | None = None, generations: list[int] | None = None):
     """Rows of a results table whose columns take the given values (--where, --metric, --generation)."""
-    from theory.cli import UsageError
-
     for k, values in where.items():
         if k not in table.columns:
             raise UsageError(f"--where {k}: the results have no column {k!r} (columns: {', '.join(table.columns)})")
@@ -187,14 +242,12 @@ def select(table, where: dict, metrics: list[str] | None = None, generations: li
     return table
 
 
-SHOW_FORMATS = ("table", "csv", "markdown", "json")
+SHOW_FORMATS = ("table", "csv", "markdown", "json", "latex")
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from theory.cli import UsageError
-
-    from .store import Store, StoreError
-    from .sweep import Config, ConfigError, default_output, run_sweep
+    from .store import Store
+    from .sweep import Config, default_output, run_sweep
 
     if args.list:
         from .sweep import describe
@@ -204,23 +257,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.target is None:
         raise UsageError("give a configuration (CONFIG.toml), --show RESULTS, or --list")
     if args.show:
-        try:
-            table = Store(args.target).read()
-        except StoreError as e:
-            raise UsageError(str(e)) from None
+        table = Store(args.target).read()
         table = select(table, _where(args.where), args.metric, args.generation)
+        check_output(args.output)
         _emit(show(table, args.format), args.output)
         return 0
-    try:
-        config = Config.from_toml(args.target)
-        output = args.output or default_output(config)
-        table = run_sweep(config, output, jobs=args.jobs, scheduler=args.scheduler, workers=args.workers,
-                          progress=args.progress, overwrite=args.overwrite)
-    except (ConfigError, StoreError) as e:
-        raise UsageError(str(e)) from None
-    except RuntimeError as e:  # a worker died: the finished cells are kept for the next run
-        print(f"collapse sweep: {e}", file=sys.stderr)
-        return 1
+    config = Config.from_toml(args.target)
+    output = args.output or default_output(config)
+    cells = len(config.cells())
+    print(f"{config.simulator}: {cells} cell{'s' if cells > 1 else ''} x {config.trials} trials x "
+          f"{config.generations} generations -> {Store(output).path}", file=sys.stderr)
+    table = run_sweep(config, output, jobs=args.jobs, scheduler=args.scheduler, workers=args.workers,
+                      progress=_progress(args), overwrite=args.overwrite, warn=_warn)
     meta = table.attrs.get("metadata", {})
     if table.attrs.get("cells_run") == 0:
         print(f"{Store(output).path}: already complete ({meta.get('cells', '?')} cells, {len(table)} rows; "
@@ -254,24 +302,20 @@ def show(table, fmt: str) -> str:
         text[c] = [f"{x:.2g}" if isinstance(x, float) else x for x in text[c]]
     text["z"] = [f"{x:.2f}" if isinstance(x, float) and np.isfinite(x) else "-" for x in text["z"]]
     rows = [[str(v) for v in r] for r in text.itertuples(index=False)]
-    return _text_table(cols, rows, markdown=fmt == "markdown")
+    from .tables import render as table_text
+
+    return table_text(cols, rows, fmt)
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from theory.cli import UsageError
-
     from .plot import plot
-    from .store import Store, StoreError
+    from .store import Store
 
     store = Store(args.results)
+    table = select(store.read(), _where(args.where), args.metric)
     try:
-        table = store.read()
-    except StoreError as e:
-        raise UsageError(str(e)) from None
-    table = select(table, _where(args.where), args.metric)
-    try:
-        written = plot(table, args.output or store.path.with_suffix(""), hue=args.hue, facet=args.facet, formats=args.formats.split(","),
-                       title=args.title)
+        written = plot(table, args.output or store.path.with_suffix(""), hue=args.hue, facet=args.facet,
+                       formats=args.formats.split(","), title=args.title)
     except ValueError as e:
         raise UsageError(str(e)) from None
     for path in written:
@@ -300,13 +344,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--list", action="store_true", help="list the simulators a sweep can run, their settings and metrics")
     p.add_argument("-o", "--output", metavar="PATH",
                    help="results file (default results/<config name>.parquet); with --show, where to write the text")
-    run = p.add_argument_group("running")
-    run.add_argument("--jobs", type=int, metavar="N", help="local worker processes (default: one per core; 1 runs in this process)")
-    run.add_argument("--workers", type=int, metavar="N", help="start a local Dask cluster of N worker processes")
-    run.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing dask.distributed cluster (tcp://host:8786)")
-    run.add_argument("--overwrite", action="store_true", help="discard results of a different configuration at the output path (the same configuration's are kept)")
-    run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                     help="progress bar on stderr (default: when stderr is a terminal)")
+    _backend_args(p)
+    p.add_argument("--overwrite", action="store_true",
+                   help="discard what is at the output path (another configuration's results, or a damaged store)")
     sel = p.add_argument_group("showing")
     sel.add_argument("--where", nargs="+", action="extend", metavar="NAME=VALUE[,VALUE]", help="keep rows with these settings")
     sel.add_argument("--metric", nargs="+", action="extend", help="keep these metrics")

@@ -3,7 +3,7 @@
 Covariates are N(0, I_d) (drawn afresh for every synthetic batch, from the same distribution as the
 real ones); labels are Bernoulli(sigmoid(x . theta)) with theta the latest fit (theta0 for the real
 data). Each generation fits the maximum-likelihood theta to the training set the workflow gives
-(numerics.workflows.Pool), by batched Newton steps (IRLS) warm-started from the previous fit.
+(through numerics.driver), by batched Newton steps (IRLS) warm-started from the previous fit.
 
 Separation (a training set on which the MLE does not exist) makes Newton diverge. It is detected
 (|theta| beyond ``MAX_NORM`` or no convergence) and reported, never silently dropped: the simulator
@@ -16,7 +16,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from .workflows import Pool, check_workflow
+from . import driver
+from .driver import Family
+from .workflows import Workflow, check_workflow
 
 THETA0 = (0.5, -0.5, 0.25)
 MAX_NORM = 50.0
@@ -51,29 +53,46 @@ def _batch(rng, R, n, theta):
     return np.concatenate([x, y[:, :, None]], axis=2)
 
 
+class LogisticFamily(Family):
+    """Logistic regression through the origin; a batch is (R, m, d + 1): covariates, then the label."""
+
+    def __init__(self, theta0: np.ndarray, n: int):
+        self.theta0, self.n = theta0, n
+        self.fits = 0
+
+    def real(self, trials, rng):
+        return _batch(rng, trials, self.n, np.broadcast_to(self.theta0, (trials, self.theta0.size)))
+
+    def fit(self, train, rng, previous):
+        d = self.theta0.size
+        start = np.broadcast_to(self.theta0, (train.shape[0], d)).copy() if previous is None else previous
+        theta, ok = fit(train[:, :, :d], train[:, :, d], start)
+        self.fits += 1
+        if not ok.all():
+            raise ValueError(
+                f"logistic MLE did not exist or did not converge in {int((~ok).sum())} of {len(ok)} trials at "
+                f"generation {self.fits} (separation; n={self.n} is too small for this theta0)"
+            )
+        return theta
+
+    def measure(self, model, rng):
+        diff = model - self.theta0
+        return {"sq_error": (diff * diff).sum(axis=1)}
+
+    def sample(self, model, size, rng):
+        return _batch(rng, len(model), size, model)
+
+
 def simulate(trials: int, rng: np.random.Generator, *, n: int, generations: int, workflow: str,
-             theta0=THETA0) -> dict[str, np.ndarray]:
-    """{'sq_error': (trials, generations)}: ||theta_k - theta0||^2 after k fits."""
+             theta0=THETA0, real_fraction: float | None = None, train_size: int | None = None,
+             synthetic: int | None = None) -> dict[str, np.ndarray]:
+    """{'sq_error': (trials, generations)}: ||theta_k - theta0||^2 after k fits (the workflow's sizes as
+    for numerics.gaussian.simulate)."""
     check_workflow(workflow)
     theta0 = np.asarray(theta0, dtype=float)
     d = theta0.size
-    if int(n) != n or n <= d or int(generations) != generations or generations < 1:
+    if isinstance(n, bool) or int(n) != n or n <= d or int(generations) != generations or generations < 1:
         raise ValueError(f"n must be an integer > d = {d} and generations >= 1, got n={n!r}, generations={generations!r}")
-    R = trials
-    truth = np.broadcast_to(theta0, (R, d))
-    pool = Pool(workflow, _batch(rng, R, n, truth), rng, generations)
-    out = np.empty((R, generations))
-    theta = truth.copy()
-    for k in range(generations):
-        train = pool.training_set()
-        theta, ok = fit(train[:, :, :d], train[:, :, d], theta)
-        if not ok.all():
-            raise ValueError(
-                f"logistic MLE did not exist or did not converge in {int((~ok).sum())} of {R} trials at "
-                f"generation {k + 1} (separation; n={n} is too small for this theta0)"
-            )
-        diff = theta - theta0
-        out[:, k] = (diff * diff).sum(axis=1)
-        if k < generations - 1:
-            pool.add(_batch(rng, R, n, theta))
-    return {"sq_error": out}
+    family = LogisticFamily(theta0, n)
+    flow = Workflow(workflow, n_real=n, train_size=train_size, synthetic=synthetic, real_fraction=real_fraction)
+    return driver.run(family, flow, generations, trials, rng)

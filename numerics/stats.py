@@ -1,15 +1,23 @@
-"""Estimates, standard errors and tests for holding a claim against simulation.
+"""Estimates, standard errors and tests for holding a claim against simulation (or deep runs).
 
-Per-trial values are reduced block by block into power sums (shifted by the first block's mean, so
-that a mean far from zero loses no precision), so memory stays flat however many trials run.
+One mergeable summary of per-trial values, :class:`Summary`, serves `collapse verify`, `collapse
+check`, sweeps and the deep experiments alike. Each block of trials is summarised on its own (count,
+mean, central moments to the fourth order, and co-moments with a reference column), and summaries
+merge exactly by Pebay's pairwise update (the higher-order generalisation of Chan, Golub & LeVeque's):
+merged in a fixed order, the blocks give the same bits wherever they were computed, and memory stays
+flat however many trials run. From a summary:
 
-* a mean: estimate the sample mean, standard error s / sqrt(N);
-* a variance (e.g. Var W2^2): estimate the sample variance, standard error sqrt((m4 - m2^2) / N) from
-  the fourth central moment (the delta method; valid for finite fourth moments).
+* a mean: the sample mean, standard error s / sqrt(N);
+* a variance (e.g. Var W2^2): the sample variance, standard error sqrt((m4 - m2^2) / N) from the fourth
+  central moment (the delta method; valid for finite fourth moments);
+* a ratio of means mean(a) / mean(b) (b a reference column, e.g. generation 1): the delta method.
 
-Tests are z-tests (normal approximation, N in the thousands): two-sided for an exact claim, one-sided
-for a bound. p-values are corrected across the whole table by Holm's method, which controls the
-family-wise error rate under any dependence (successive generations of one chain are dependent).
+Tests: a row's statistic is compared with its theory by a z-test, or by Student's t with N - 1 degrees
+of freedom where the row has few trials (N < :data:`T_TEST_BELOW`: deep experiments run 3-30 seeds, for
+which the normal approximation rejects too often); each row records the test it used. Exact claims are
+tested two-sided, bounds one-sided. p-values are corrected across a whole table by Holm's method,
+which controls the family-wise error rate under any dependence (successive generations of one chain
+are dependent). A row whose theory, estimate or standard error is not a number never passes.
 """
 
 from __future__ import annotations
@@ -19,53 +27,131 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-#: Family-wise significance level of `collapse verify`.
-ALPHA = 0.01
+from .defaults import ALPHA
+
+#: Rows with fewer trials than this are tested with Student's t (N - 1 degrees of freedom), others by z.
+T_TEST_BELOW = 100
 
 
-class Moments:
-    """Column-wise power sums (orders 1-4) of per-trial values, about a fixed shift."""
+@dataclass
+class Summary:
+    """Column-wise count, mean and central sums of per-trial values, mergeable exactly.
 
-    def __init__(self) -> None:
-        self.n = 0
-        self.shift: np.ndarray | None = None
-        self.s = None  # (4, C)
+    ``m2``, ``m3``, ``m4`` are the sums of (x - mean)^p over trials; with a reference column b (for
+    ratios), ``ref_mean``, ``ref_m2`` are b's and ``co`` the sum of (x - mean)(b - ref_mean).
+    """
 
-    def add(self, values: np.ndarray) -> None:
-        values = np.asarray(values, dtype=float)
-        if values.ndim == 1:
-            values = values[:, None]
-        if self.shift is None:
-            self.shift = values.mean(axis=0)
-            self.s = np.zeros((4, values.shape[1]))
-        c = values - self.shift
-        c2 = c * c
-        self.s += np.stack([c.sum(0), c2.sum(0), (c2 * c).sum(0), (c2 * c2).sum(0)])
-        self.n += values.shape[0]
+    n: int
+    mean: np.ndarray
+    m2: np.ndarray
+    m3: np.ndarray
+    m4: np.ndarray
+    ref_mean: np.ndarray | None = None
+    ref_m2: np.ndarray | None = None
+    co: np.ndarray | None = None
 
-    def _central(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    @classmethod
+    def of(cls, values, ref=None) -> Summary:
+        """The summary of a block: ``values`` (N, C) (or (N,)), and optionally a reference column ``ref``
+        (N,) or (N, C) for ratios mean(values) / mean(ref)."""
+        x = np.asarray(values, dtype=float)
+        if x.ndim == 1:
+            x = x[:, None]
+        with np.errstate(invalid="ignore", over="ignore"):
+            mean = x.mean(axis=0)
+            c = x - mean
+            c2 = c * c
+            out = cls(x.shape[0], mean, c2.sum(0), (c2 * c).sum(0), (c2 * c2).sum(0))
+            if ref is not None:
+                b = np.broadcast_to(np.asarray(ref, dtype=float).reshape(len(x), -1), x.shape)
+                out.ref_mean = b.mean(axis=0)
+                cb = b - out.ref_mean
+                out.ref_m2, out.co = (cb * cb).sum(0), (c * cb).sum(0)
+        return out
+
+    def merge(self, other: Summary) -> Summary:
+        """The summary of both sets of trials (Pebay 2008, eqs. 3.1 and 2.1; co-moments likewise)."""
+        na, nb = self.n, other.n
+        n = na + nb
+        with np.errstate(invalid="ignore", over="ignore"):
+            delta = other.mean - self.mean
+            d_n = delta / n
+            mean = self.mean + nb * d_n
+            m2 = self.m2 + other.m2 + delta * d_n * na * nb
+            m3 = (self.m3 + other.m3 + delta * d_n * d_n * na * nb * (na - nb)
+                  + 3 * d_n * (na * other.m2 - nb * self.m2))
+            m4 = (self.m4 + other.m4 + delta * d_n**3 * na * nb * (na * na - na * nb + nb * nb)
+                  + 6 * d_n * d_n * (na * na * other.m2 + nb * nb * self.m2) + 4 * d_n * (na * other.m3 - nb * self.m3))
+            out = Summary(n, mean, m2, m3, m4)
+            if self.co is not None and other.co is not None:
+                db = other.ref_mean - self.ref_mean
+                out.ref_mean = self.ref_mean + db * (nb / n)
+                out.ref_m2 = self.ref_m2 + other.ref_m2 + db * db * (na * nb / n)
+                out.co = self.co + other.co + delta * db * (na * nb / n)
+        return out
+
+    @classmethod
+    def merge_all(cls, parts) -> Summary:
+        """Merge summaries in the order given (the order fixes the bits)."""
+        parts = list(parts)
+        acc = parts[0]
+        for p in parts[1:]:
+            acc = acc.merge(p)
+        return acc
+
+    # -- estimates: (estimate, standard error), per column -------------------------------------
+
+    def estimate(self, statistic: str = "mean") -> tuple[np.ndarray, np.ndarray]:
+        return {"mean": self.mean_se, "variance": self.variance_se, "ratio": self.ratio_se}[statistic]()
+
+    def mean_se(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sample mean and its standard error (NaN for a single trial)."""
+        if self.n < 2:
+            return self.mean, np.full_like(self.mean, np.nan)
+        with np.errstate(invalid="ignore"):
+            return self.mean, np.sqrt(self.m2 / (self.n - 1) / self.n)
+
+    def variance_se(self) -> tuple[np.ndarray, np.ndarray]:
+        """Unbiased sample variance and its delta-method standard error."""
         n = self.n
-        m1, m2, m3, m4 = (self.s[i] / n for i in range(4))
-        c2 = m2 - m1**2
-        c4 = m4 - 4 * m1 * m3 + 6 * m1**2 * m2 - 3 * m1**4
-        return m1, np.maximum(c2, 0), np.maximum(c4, 0)
+        c2, c4 = self.m2 / n, self.m4 / n
+        with np.errstate(invalid="ignore"):
+            return self.m2 / (n - 1), np.sqrt(np.maximum(c4 - c2 * c2, 0) / n)
 
-    def mean(self) -> tuple[np.ndarray, np.ndarray]:
-        """Sample mean and its standard error, per column."""
-        m1, c2, _ = self._central()
-        var = c2 * self.n / (self.n - 1)
-        return self.shift + m1, np.sqrt(var / self.n)
+    def ratio_se(self) -> tuple[np.ndarray, np.ndarray]:
+        """mean(values) / mean(ref) and its delta-method standard error."""
+        if self.co is None:
+            raise ValueError("this summary has no reference column: summarise with Summary.of(values, ref)")
+        n = self.n
+        ma, mb = self.mean, self.ref_mean
+        va, vb, cab = self.m2 / n, self.ref_m2 / n, self.co / n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = ma / mb
+            var = (va / mb**2 - 2 * ma * cab / mb**3 + ma**2 * vb / mb**4) / n
+            return r, np.sqrt(np.maximum(var, 0) * n / (n - 1))
 
-    def variance(self) -> tuple[np.ndarray, np.ndarray]:
-        """Unbiased sample variance and its (delta-method) standard error, per column."""
-        _, c2, c4 = self._central()
-        return c2 * self.n / (self.n - 1), np.sqrt(np.maximum(c4 - c2**2, 0) / self.n)
+
+# -- tests ------------------------------------------------------------------------------------------
 
 
-def p_value(z: float, alternative: str) -> float:
-    """Normal p-value: 'two-sided', 'greater' (H0: mean >= theory, small when z << 0) or 'less'."""
+def which_test(trials: int) -> str:
+    """The test a row with this many trials uses: 't(N-1)' or 'z'."""
+    return f"t({trials - 1})" if trials < T_TEST_BELOW else "z"
+
+
+def p_value(z: float, alternative: str, dof: int | None = None) -> float:
+    """p-value of a statistic: normal, or Student's t with ``dof`` degrees of freedom.
+
+    'two-sided'; 'greater' (H0: mean >= theory, small when z << 0); 'less' (H0: mean <= theory).
+    """
     if math.isnan(z):
         return float("nan")
+    if dof is not None:
+        from scipy import stats
+
+        if alternative == "two-sided":
+            return float(2 * stats.t.sf(abs(z), dof))
+        return float(stats.t.cdf(z, dof) if alternative == "greater" else stats.t.sf(z, dof))
     if alternative == "two-sided":
         return math.erfc(abs(z) / math.sqrt(2))
     if alternative == "greater":
@@ -74,33 +160,38 @@ def p_value(z: float, alternative: str) -> float:
 
 
 def holm(pvalues: list[float]) -> list[float]:
-    """Holm's step-down adjusted p-values (family-wise error control under any dependence)."""
-    m = len(pvalues)
-    order = sorted(range(m), key=lambda i: pvalues[i])
+    """Holm's step-down adjusted p-values (family-wise error control under any dependence).
+
+    A NaN p-value is treated as 0 (the most significant): it can only make rows fail, never pass.
+    """
+    p = [0.0 if math.isnan(x) else x for x in pvalues]
+    m = len(p)
+    order = sorted(range(m), key=lambda i: p[i])
     adjusted = [0.0] * m
     running = 0.0
     for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        running = max(running, min(1.0, (m - rank) * p[i]))
         adjusted[i] = running
     return adjusted
 
 
 @dataclass
 class Row:
-    """One line of the verification table."""
+    """One line of a verification table."""
 
     claim: str
     variant: dict
     point: dict
     generation: int | None
-    kind: str  # exact, bound (lower / upper)
-    statistic: str  # mean or variance
+    kind: str  # exact, asymptotic, lower (the quantity is at least the claim), upper (at most)
+    statistic: str  # mean, variance, ratio (extrapolated), discrepancy (extrapolated)
     theory: float
     estimate: float
     se: float
     trials: int
     seed: int | None = None
     alternative: str = "two-sided"
+    test: str = "z"  # z, or t(dof)
     z: float = float("nan")
     p: float = float("nan")
     p_adjusted: float = float("nan")
@@ -108,9 +199,18 @@ class Row:
     note: str = ""
     extra: dict = field(default_factory=dict)
 
-    def test(self) -> None:
-        self.z = (self.estimate - self.theory) / self.se if self.se > 0 else (0.0 if self.estimate == self.theory else math.copysign(math.inf, self.estimate - self.theory))
-        self.p = p_value(self.z, self.alternative)
+    def compute(self) -> None:
+        """z (or t), p and, for a value that is not a number, a note saying so."""
+        values = (self.theory, self.estimate, self.se)
+        if any(isinstance(v, float) and math.isnan(v) for v in values) or math.isinf(self.theory):
+            self.z, self.p = float("nan"), float("nan")
+            what = [name for name, v in zip(("theory", "estimate", "standard error"), values) if math.isnan(v)]
+            self.note = (self.note + "; " if self.note else "") + f"not a number: {', '.join(what) or 'theory'}"
+            return
+        diff = self.estimate - self.theory
+        self.z = diff / self.se if self.se > 0 else (0.0 if diff == 0 else math.copysign(math.inf, diff))
+        dof = int(self.test[2:-1]) if self.test.startswith("t(") else None
+        self.p = p_value(self.z, self.alternative, dof)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -120,80 +220,15 @@ def finish(rows: list[Row], alpha: float = ALPHA) -> list[Row]:
     """Test every row, correct across the table (Holm), and give verdicts.
 
     Rows already marked ``skip`` (a comparison not valid at this many trials) are left out of the
-    correction and get no verdict of their own.
+    correction. A row whose p-value is not a number gets the verdict ``FAIL`` (never ``pass``).
     """
     tested = [r for r in rows if r.verdict != "skip"]
     for r in tested:
-        r.test()
+        r.compute()
     for r, adj in zip(tested, holm([r.p for r in tested])):
-        r.p_adjusted = adj
-        r.verdict = "pass" if adj >= alpha else "FAIL"
+        r.p_adjusted = float("nan") if math.isnan(r.p) else adj
+        r.verdict = "pass" if not math.isnan(r.p) and adj >= alpha else "FAIL"
     return rows
-
-
-@dataclass
-class MeanVar:
-    """Count, mean and centred sum of squares per column, for results computed in pieces.
-
-    Each piece (a block of trials) is summarised on its own; :meth:`merge` combines two summaries
-    exactly (Chan, Golub & LeVeque's pairwise update). Merged in a fixed order, the pieces give the same
-    bits wherever they were computed.
-    """
-
-    n: int
-    mean: np.ndarray
-    m2: np.ndarray
-
-    @classmethod
-    def of(cls, values: np.ndarray) -> MeanVar:
-        values = np.asarray(values, dtype=float)
-        mean = values.mean(axis=0)
-        with np.errstate(invalid="ignore"):  # a column with infinite values: mean +-inf, m2 (and se) nan
-            c = values - mean
-        return cls(values.shape[0], mean, (c * c).sum(axis=0))
-
-    def merge(self, other: MeanVar) -> MeanVar:
-        n = self.n + other.n
-        with np.errstate(invalid="ignore"):
-            delta = other.mean - self.mean
-            return MeanVar(n, self.mean + delta * (other.n / n), self.m2 + other.m2 + delta**2 * (self.n * other.n / n))
-
-    def estimate(self) -> tuple[np.ndarray, np.ndarray]:
-        """Sample mean and its standard error, per column (nan standard error for a single trial)."""
-        if self.n < 2:
-            return self.mean, np.full_like(self.mean, np.nan)
-        return self.mean, np.sqrt(self.m2 / (self.n - 1) / self.n)
-
-
-class RatioMoments:
-    """Column-wise sums for ratios of means, mean(a_k) / mean(b), with delta-method standard errors."""
-
-    def __init__(self) -> None:
-        self.n = 0
-        self.sums = None  # a, b, a^2, b^2, a b: (5, K)
-
-    def add(self, a: np.ndarray, b: np.ndarray) -> None:
-        a = np.asarray(a, dtype=float)
-        b = np.broadcast_to(np.asarray(b, dtype=float)[:, None], a.shape)
-        block = np.stack([a.sum(0), b.sum(0), (a * a).sum(0), (b * b).sum(0), (a * b).sum(0)])
-        self.sums = block if self.sums is None else self.sums + block
-        self.n += a.shape[0]
-
-    def merge(self, other: RatioMoments) -> RatioMoments:
-        merged = RatioMoments()
-        merged.n, merged.sums = self.n + other.n, self.sums + other.sums
-        return merged
-
-    def estimate(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.ratio()
-
-    def ratio(self) -> tuple[np.ndarray, np.ndarray]:
-        n = self.n
-        ma, mb, maa, mbb, mab = (s / n for s in self.sums)
-        va, vb, cab = maa - ma**2, mbb - mb**2, mab - ma * mb
-        r = ma / mb
-        var = (va / mb**2 - 2 * ma * cab / mb**3 + ma**2 * vb / mb**4) / n
-        return r, np.sqrt(np.maximum(var, 0) * n / (n - 1))
 
 
 def extrapolate(sizes, values, errors, order: float = 1.0) -> dict:
@@ -204,6 +239,9 @@ def extrapolate(sizes, values, errors, order: float = 1.0) -> dict:
     """
     s = np.asarray(sizes, dtype=float)
     y, e = np.asarray(values, dtype=float), np.asarray(errors, dtype=float)
+    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(e)) and np.all(e > 0)):
+        nan = float("nan")
+        return {"a": nan, "se_a": nan, "b": nan, "chi2": nan, "dof": len(s) - 2}
     X = np.column_stack([np.ones_like(s), s ** (-order)])
     W = 1 / e**2
     cov = np.linalg.inv(X.T @ (X * W[:, None]))

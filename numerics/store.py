@@ -23,6 +23,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from theory.errors import UserError
+
 #: Version of the table layout, stored in the sidecar.
 FORMAT = 1
 
@@ -87,7 +89,7 @@ def git_revision() -> str | None:
         return None
 
 
-class StoreError(ValueError):
+class StoreError(UserError, ValueError):
     """A results store that cannot be used as asked (another configuration's results, a damaged file)."""
 
 

@@ -1,37 +1,38 @@
-"""The data workflows of the model-collapse literature, once, for R trials at a time.
+"""The data workflows as plans: which stored batches, and which rows of them, the next model trains on.
 
-A :class:`Pool` holds the data of a generational loop with a leading trial axis: arrays of shape
-``(R, m, *event)``. Generation 1 trains on the real data; after each generation the caller adds the
-synthetic batch sampled from its model, and ``training_set()`` returns what the next model trains on:
+The workflow names are owned by ``theory.workflows`` (one list for every layer). Here a
+:class:`Workflow` turns a name and its sizes into a :class:`Plan` for each generation, given how many
+rows each stored batch holds. Batch 0 is the real data; batch g (g >= 1) the synthetic batch sampled
+from the model of generation g. A plan names batches and, where it subsamples, the rows of their
+concatenation for each trial: an index array with a leading trial axis. It holds no data, so the same
+plan gathers numpy arrays with a trial axis (:class:`ArrayPool`, here), torch tensors with a replica
+axis and token corpora (the deep layer's pools) alike.
 
-* ``replace``: the latest synthetic batch only;
-* ``accumulate``: the real data and every synthetic batch so far;
-* ``accumulate-subsample``: n points drawn from that pool without replacement (fixed compute);
+* ``replace``: the latest batch;
+* ``accumulate``: every batch (the real data and all synthetic batches so far);
+* ``accumulate-subsample``: ``train_size`` rows drawn from every batch without replacement (fixed compute);
 * ``accumulate-subsample-replacement``: the same, drawn with replacement;
-* ``real-fraction``: a fixed share of each training set is real data, drawn afresh from the real
-  points without replacement, the rest from the latest batch (Shumailov et al.'s 10% preservation);
-* ``real-plus-synthetic``: all the real points plus the latest synthetic batch (Kazdan et al.'s
-  scarce-real setting: n_real real points and n_syn synthetic ones from a model fitted on them).
+* ``real-fraction``: ``round(real_fraction * train_size)`` real rows drawn afresh without replacement,
+  and the latest batch, which holds the rest (Shumailov et al.'s 10% preservation);
+* ``real-plus-synthetic``: every real row and the latest batch (Kazdan et al.'s scarce-real setting:
+  ``n_real`` real points and ``synthetic`` points sampled from a model fitted on them).
+
+Generation 1 trains on the real data under every workflow. Each generation after the first samples
+:meth:`Workflow.synthetic_size` points from the latest model: ``synthetic`` (default: the real data's
+size; Dey & Donoho's batches of alpha n points are ``synthetic = alpha n``), or for ``real-fraction``
+exactly the synthetic share of the training set.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 
-WORKFLOWS = (
-    "replace",
-    "accumulate",
-    "accumulate-subsample",
-    "accumulate-subsample-replacement",
-    "real-fraction",
-    "real-plus-synthetic",
-)
+from theory.workflows import WORKFLOWS, check_workflow
 
-
-def check_workflow(workflow: str) -> str:
-    if workflow not in WORKFLOWS:
-        raise ValueError(f"workflow must be one of {', '.join(WORKFLOWS)}; got {workflow!r}")
-    return workflow
+__all__ = ["WORKFLOWS", "Workflow", "Plan", "Part", "ArrayPool", "check_workflow", "distinct_indices", "subsample"]
 
 
 def distinct_indices(rng: np.random.Generator, R: int, N: int, k: int) -> np.ndarray:
@@ -58,79 +59,199 @@ def distinct_indices(rng: np.random.Generator, R: int, N: int, k: int) -> np.nda
     return draws[first & (seen <= k)].reshape(R, k)
 
 
-def subsample(data: np.ndarray, size: int, rng: np.random.Generator, replace: bool, count: int | None = None) -> np.ndarray:
-    """``size`` points per trial from the first ``count`` points of ``data`` (R, N, ...).
+def sample_rows(rng: np.random.Generator, R: int, N: int, k: int, replace: bool) -> np.ndarray:
+    """k row indices of range(N) per trial, (R, k), drawn with or without replacement.
 
-    Without replacement: a uniformly random subset of the N points, by :func:`distinct_indices` when
-    size <= N / 2 (the accumulate workflows: N grows with the generations), otherwise the points with
-    the ``size`` smallest of N uniform keys (argpartition, O(N) per trial).
+    Without replacement: a uniformly random subset, by :func:`distinct_indices` when k <= N / 2 (the
+    accumulate workflows: N grows with the generations), otherwise the rows with the k smallest of N
+    uniform keys (argpartition, O(N) per trial).
     """
+    if replace:
+        return rng.integers(0, N, size=(R, k))
+    if k > N:
+        raise ValueError(f"cannot draw {k} points without replacement from a pool of {N}")
+    if 2 * k <= N:
+        return distinct_indices(rng, R, N, k)
+    keys = rng.random((R, N))
+    return np.argpartition(keys, k - 1, axis=1)[:, :k] if k < N else np.argsort(keys, axis=1)
+
+
+def subsample(data: np.ndarray, size: int, rng: np.random.Generator, replace: bool, count: int | None = None) -> np.ndarray:
+    """``size`` points per trial from the first ``count`` points of ``data`` (R, N, ...)."""
     R, N = data.shape[:2]
     N = N if count is None else count
-    if replace:
-        idx = rng.integers(0, N, size=(R, size))
-    else:
-        if size > N:
-            raise ValueError(f"cannot draw {size} points without replacement from a pool of {N}")
-        if 2 * size <= N:
-            idx = distinct_indices(rng, R, N, size)
-        else:
-            keys = rng.random((R, N))
-            idx = np.argpartition(keys, size - 1, axis=1)[:, :size] if size < N else np.argsort(keys, axis=1)
-    idx = idx.reshape(idx.shape + (1,) * (data.ndim - 2))
-    return np.take_along_axis(data[:, :N], idx, axis=1)
+    idx = sample_rows(rng, R, N, size, replace)
+    return take_rows(data[:, :N], idx)
 
 
-class Pool:
-    """The training data of a generational loop, for R trials at once (see the module docstring)."""
+def take_rows(data: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``data[r, idx[r]]`` for every trial r: (R, k, ...) from (R, N, ...) and (R, k)."""
+    return np.take_along_axis(data, idx.reshape(idx.shape + (1,) * (data.ndim - 2)), axis=1)
 
-    def __init__(self, workflow: str, real: np.ndarray, rng: np.random.Generator, generations: int,
-                 batch: int | None = None, real_fraction: float | None = None):
-        self.workflow = check_workflow(workflow)
-        if real.ndim < 2 or real.shape[1] < 1:
-            raise ValueError("real data must have shape (trials, points, ...) with at least one point")
-        self.real = real
-        self.rng = rng
-        self.n = real.shape[1] if batch is None else batch  # training-set size for the subsample workflows
-        if workflow == "real-fraction":
-            if real_fraction is None or not 0 <= real_fraction <= 1:
-                raise ValueError(f"real_fraction must be in [0, 1] for workflow='real-fraction', got {real_fraction!r}")
-            self.n_real = int(round(real_fraction * self.n))
-        self.latest: np.ndarray | None = None
-        self.generation = 1
-        if workflow.startswith("accumulate"):
-            cap = real.shape[1] + max(generations - 1, 0) * self.n
-            self.data = np.empty((real.shape[0], cap) + real.shape[2:], dtype=real.dtype)
-            self.data[:, : real.shape[1]] = real
-            self.size = real.shape[1]
 
-    def add(self, synthetic: np.ndarray) -> None:
-        """Add the synthetic batch sampled from the latest model."""
-        self.latest = synthetic
-        self.generation += 1
-        if self.workflow.startswith("accumulate"):
-            m = synthetic.shape[1]
-            if self.size + m > self.data.shape[1]:
-                raise ValueError("pool is full: more generations than the pool was made for")
-            self.data[:, self.size : self.size + m] = synthetic
-            self.size += m
+@dataclass(frozen=True)
+class Part:
+    """Rows of some stored batches: ``batches`` concatenated in order (0 is the real data), and of
+    their concatenation either every row (``rows`` None), the first ``count`` rows, or the rows
+    ``rows[r]`` for trial r (an (R, k) integer array)."""
+
+    batches: tuple[int, ...]
+    rows: np.ndarray | None = None
+    count: int | None = None
+
+    def size(self, sizes: Sequence[int]) -> int:
+        if self.rows is not None:
+            return self.rows.shape[1]
+        total = sum(sizes[b] for b in self.batches)
+        return total if self.count is None else min(self.count, total)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a model trains on: its parts, concatenated in order."""
+
+    parts: tuple[Part, ...]
+
+    def size(self, sizes: Sequence[int]) -> int:
+        return sum(p.size(sizes) for p in self.parts)
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A workflow with its sizes: see the module docstring.
+
+    ``n_real`` is the size of the real data. ``train_size`` (default ``n_real``) is the training-set
+    size of the subsample and real-fraction workflows; ``synthetic`` (default ``n_real``) the number of
+    points sampled from each model; ``real_fraction`` the real share of a real-fraction training set.
+    """
+
+    name: str
+    n_real: int
+    train_size: int | None = None
+    synthetic: int | None = None
+    real_fraction: float | None = None
+
+    def __post_init__(self) -> None:
+        check_workflow(self.name)
+        for key in ("n_real", "train_size", "synthetic"):
+            v = getattr(self, key)
+            if v is not None and (isinstance(v, bool) or int(v) != v or v < 1):
+                raise ValueError(f"{key} must be an integer >= 1, got {v!r}")
+        if self.name == "real-fraction":
+            f = self.real_fraction
+            if f is None or not (isinstance(f, (int, float)) and 0 <= f <= 1):
+                raise ValueError(f"real_fraction must be in [0, 1] for workflow='real-fraction', got {f!r}")
+            if self.real_rows > self.n_real:
+                raise ValueError(f"real-fraction needs {self.real_rows} real points per training set, "
+                                 f"but the real data have {self.n_real}")
+            if self.synthetic is not None and self.synthetic != self.n - self.real_rows:
+                raise ValueError("real-fraction samples the synthetic share of its training set; do not set synthetic")
+        if self.name == "accumulate-subsample" and self.n > self.n_real + self.synthetic_size():
+            raise ValueError(f"train_size {self.n} is more than the {self.n_real + self.synthetic_size()} pooled "
+                             "points the first subsample draws from without replacement")
 
     @property
-    def pool_size(self) -> int:
-        return self.size if self.workflow.startswith("accumulate") else self.real.shape[1]
+    def n(self) -> int:
+        """The training-set size of the subsample and real-fraction workflows."""
+        return self.n_real if self.train_size is None else int(self.train_size)
 
-    def training_set(self) -> np.ndarray:
-        """What the next model trains on."""
-        if self.latest is None:  # generation 1: the real data
-            return self.real
-        wf = self.workflow
+    @property
+    def real_rows(self) -> int:
+        """Real rows in a real-fraction training set."""
+        return int(round(self.real_fraction * self.n)) if self.name == "real-fraction" else 0
+
+    def synthetic_size(self) -> int:
+        """Points to sample from each model for the next generation."""
+        if self.name == "real-fraction":
+            return self.n - self.real_rows
+        return self.n_real if self.synthetic is None else int(self.synthetic)
+
+    @property
+    def keeps_all(self) -> bool:
+        """Whether earlier synthetic batches are ever read again (the accumulating workflows)."""
+        return self.name.startswith("accumulate")
+
+    def capacity(self, generations: int) -> int:
+        """Rows the store holds at most over ``generations`` generations."""
+        if self.keeps_all:
+            return self.n_real + max(generations - 1, 0) * self.synthetic_size()
+        return self.n_real + self.synthetic_size()
+
+    def plan(self, generation: int, sizes: Sequence[int], rng: np.random.Generator, trials: int) -> Plan:
+        """The training set of ``generation`` (1 = the fit on real data); ``sizes[b]`` is the row count
+        of batch b (0 the real data, then one batch per earlier generation). Subsampling workflows
+        draw their rows from ``rng``, for ``trials`` trials at once."""
+        if generation < 1 or len(sizes) != generation:
+            raise ValueError(f"generation {generation} needs {generation} stored batches, got {len(sizes)}")
+        if generation == 1:
+            return Plan((Part((0,)),))
+        latest = generation - 1
+        wf = self.name
         if wf == "replace":
-            return self.latest
+            return Plan((Part((latest,)),))
+        every = tuple(range(generation))
         if wf == "accumulate":
-            return self.data[:, : self.size]
+            return Plan((Part(every),))
         if wf.startswith("accumulate-subsample"):
-            return subsample(self.data, self.n, self.rng, replace=wf.endswith("replacement"), count=self.size)
+            rows = sample_rows(rng, trials, sum(sizes), self.n, replace=wf.endswith("replacement"))
+            return Plan((Part(every, rows),))
         if wf == "real-fraction":
-            real = subsample(self.real, self.n_real, self.rng, replace=False) if self.n_real else self.real[:, :0]
-            return np.concatenate([real, self.latest[:, : self.n - self.n_real]], axis=1)
-        return np.concatenate([self.real, self.latest], axis=1)  # real-plus-synthetic
+            real = Part((0,), sample_rows(rng, trials, sizes[0], self.real_rows, replace=False)) if self.real_rows \
+                else Part((0,), count=0)
+            return Plan((real, Part((latest,))))
+        return Plan((Part((0,)), Part((latest,))))  # real-plus-synthetic
+
+
+class ArrayPool:
+    """The stored batches of a generational loop as numpy arrays with a leading trial axis (R, m, ...).
+
+    The accumulating workflows keep every batch, contiguously in one preallocated array (so that
+    ``accumulate`` gathers a view, without copying); the others keep the real data and the latest batch.
+    """
+
+    def __init__(self, real: np.ndarray, workflow: Workflow, generations: int):
+        if real.ndim < 2 or real.shape[1] < 1:
+            raise ValueError("real data must have shape (trials, points, ...) with at least one point")
+        if real.shape[1] != workflow.n_real:
+            raise ValueError(f"the real data have {real.shape[1]} points; the workflow expects {workflow.n_real}")
+        self.workflow = workflow
+        self.sizes: list[int] = [real.shape[1]]
+        self.real = real
+        self.latest: np.ndarray | None = None
+        if workflow.keeps_all:
+            self.data = np.empty((real.shape[0], workflow.capacity(generations)) + real.shape[2:], dtype=real.dtype)
+            self.data[:, : real.shape[1]] = real
+
+    def add(self, batch: np.ndarray) -> None:
+        """Store the synthetic batch sampled from the latest model."""
+        m = batch.shape[1]
+        if self.workflow.keeps_all:
+            start = sum(self.sizes)
+            if start + m > self.data.shape[1]:
+                raise ValueError("pool is full: more generations than the pool was made for")
+            self.data[:, start : start + m] = batch
+        self.latest = batch
+        self.sizes.append(m)
+
+    def _batches(self, batches: tuple[int, ...]) -> np.ndarray:
+        if self.workflow.keeps_all:
+            starts = np.cumsum([0] + self.sizes)
+            if list(batches) != list(range(batches[0], batches[-1] + 1)):
+                return np.concatenate([self._batches((b,)) for b in batches], axis=1)
+            return self.data[:, starts[batches[0]] : starts[batches[-1] + 1]]
+        out = [self.real if b == 0 else self.latest for b in batches]
+        if any(b not in (0, len(self.sizes) - 1) for b in batches):
+            raise ValueError(f"batches {batches} are no longer stored (workflow {self.workflow.name})")
+        return out[0] if len(out) == 1 else np.concatenate(out, axis=1)
+
+    def gather(self, plan: Plan) -> np.ndarray:
+        """The training set a plan describes, (R, m, ...)."""
+        pieces = []
+        for part in plan.parts:
+            data = self._batches(part.batches)
+            if part.rows is not None:
+                data = take_rows(data, part.rows)
+            elif part.count is not None:
+                data = data[:, : part.count]
+            pieces.append(data)
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)

@@ -123,10 +123,10 @@ def test_check_rejects_a_planted_error_and_accepts_the_claim():
         (("verify", "nothing.here"), "no simulated claim matches nothing.here"),
         (("verify", "universality.gaussian_process"), "cross-covariances"),
         (("verify", "--trials", "1"), "trials must be an integer >= 2"),
-        (("check", "x**2", "--quantity", "gaussian.w2_risk"), "the expression uses x"),
+        (("check", "x**2", "--quantity", "gaussian.w2_risk"), "unknown name 'x'"),
         (("check", "sigma**2", "--quantity", "gaussian.w2risk"), "unknown claim id"),
-        (("check", "lam + d/T", "--quantity", "ridge.kappa"), "has no simulator yet"),
-        (("check", "sigma**(", "--quantity", "gaussian.w2_risk"), "cannot read the expression"),
+        (("check", "lam + d/T", "--quantity", "ridge.kappa"), "ridge.kappa has no simulator"),
+        (("check", "sigma**(", "--quantity", "gaussian.w2_risk"), "cannot read 'sigma**('"),
     ],
 )
 def test_numerics_bad_input(args, message):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import ast
+import re
 import shutil
 import sys
 import textwrap
@@ -14,9 +14,15 @@ import sympy as sp
 
 from . import CLAIMS, symbols
 from .claim import Claim, Form
+from .errors import UserError
+from .expressions import ExpressionError, parse
 
 
-class UsageError(Exception):
+#: A word value (a choice): letters first, then letters, digits, '-' or '_'.
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+
+
+class UsageError(UserError):
     """A bad argument: reported as one line on stderr, exit status 2."""
 
 
@@ -33,19 +39,19 @@ def parse_value(text: str) -> Any:
         return float(text)  # also 'nan' and 'inf', which the claims reject by name
     except ValueError:
         pass
-    if text.startswith(("[", "(")):
-        try:
-            return list(ast.literal_eval(text))
-        except (ValueError, SyntaxError):
-            raise UsageError(f"cannot read the list {text!r}") from None
+    if text[0] + text[-1] in ("[]", "()"):  # a list [3, 1.5, 1]
+        inner = text[1:-1].strip()
+        if not inner or inner[0] + inner[-1] in ("[]", "()") and "," not in inner:
+            raise UsageError(f"cannot read the list {text!r}: give numbers separated by commas")
+        return [parse_value(part) for part in inner.split(",")]
     if "," in text:
         return [parse_value(part) for part in text.split(",")]
-    if text.replace("-", "").replace("_", "").isalpha() and text not in ("i", "pi", "E"):
-        return text  # a choice such as 'mle' or 'accumulate-subsample'
-    try:
-        return sp.sympify(text, locals={"i": symbols.i})  # a number like 1/3, or a schedule in i
-    except (sp.SympifyError, SyntaxError, TypeError):
-        raise UsageError(f"cannot read the value {text!r}") from None
+    if _WORD.fullmatch(text) and text not in ("i", "pi", "E", "EulerGamma", "oo", "nan", "inf"):
+        return text  # a choice such as 'mle', 'accumulate-subsample' or 'ddof2'
+    try:  # a number like 1/3, or a schedule in i: parsed safely, never run as Python
+        return parse(text, {"i": symbols.i})
+    except ExpressionError as e:
+        raise UsageError(f"cannot read the value {text!r}: {e}") from None
 
 
 def parse_assignments(items: list[str]) -> dict[str, Any]:

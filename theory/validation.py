@@ -17,8 +17,11 @@ import mpmath
 import sympy as sp
 
 from . import symbols as S
-from .evaluation import DPS
+from .evaluation import DPS, check_terms, mp_eval
 from .workflows import CLAIM_WORKFLOWS
+
+#: Largest size (sample size, dimension, generation) a claim is evaluated at.
+MAX_SIZE = 10**18
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ def _as_int(name: str, value: Any, minimum: int) -> int:
     value = int(value)
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if value > MAX_SIZE:
+        raise ValueError(f"{name} must be at most {MAX_SIZE:.0e}, got {value:.3g}")
     return value
 
 
@@ -151,7 +156,15 @@ def _expand_schedule(name: str, sched: tuple | sp.Expr, length: int, minimum: in
         if len(sched) < length:
             raise ValueError(f"{name} schedule has {len(sched)} entries but {length} generations need {length}")
         return list(sched[:length])
-    return [_as_int(f"{name}[{idx}]", sched.subs(S.i, idx), minimum) for idx in range(length)]
+    check_terms(f"the {name} schedule", length)
+    out = []
+    for idx in range(length):  # numerically: an exact power such as 10**(1000 i) would take long
+        with mpmath.workdps(DPS):
+            value = mp_eval(sched, {S.i: mpmath.mpf(idx)})
+        if not mpmath.isfinite(value) or abs(value) > MAX_SIZE:
+            raise ValueError(f"{name}[{idx}] must be at most {MAX_SIZE:.0e}, got {mpmath.nstr(value, 4)}")
+        out.append(_as_int(f"{name}[{idx}]", int(mpmath.nint(value)) if mpmath.isint(value) else float(value), minimum))
+    return out
 
 # Parameter templates shared by several claims.
 def size(name: str, doc: str, minimum: int = 1) -> Param:

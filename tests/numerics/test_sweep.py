@@ -16,7 +16,8 @@ import pytest
 from numerics import gaussian
 from numerics.rng import blocks, seed_sequence
 from numerics.store import Store, StoreError, write_atomically
-from numerics.sweep import Config, ConfigError, block_size, cell_key, run_sweep
+from numerics import catalog
+from numerics.sweep import Config, ConfigError, run_sweep
 from theory import CLAIMS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,8 +60,13 @@ def config(**changes):
     ({"grid": {"n": [], "workflow": ["replace"]}}, "grid.n must be a non-empty list"),
     ({"grid": {"workflow": ["replace"]}}, "setting 'n' .* must be given"),
     ({"fixed": {"n": 5}, "grid": {"n": [6], "workflow": ["replace"]}}, "'n' is in both"),
-    ({"grid": {"n": [1, 5], "workflow": ["replace"]}}, "cell n=1 workflow=replace: n must be an integer >= 2"),
+    ({"grid": {"n": [1, 5], "workflow": ["replace"]}}, "grid.n must be >= 2, got 1"),
     ({"fixed": {"sampler": "sufficient"}}, "cell .*accumulate-subsample.*sampler='sufficient' serves"),
+    ({"grid": {}}, "\\[grid\\] is empty"),
+    ({"trials": 10**12}, "trials must be at most 1e\\+09"),
+    ({"generations": 10**9}, "generations must be at most 1e\\+06"),
+    ({"grid": {"n": list(range(2, 400)), "d": list(range(1, 400)), "workflow": ["replace"]}}, "at most 100,000 are allowed"),
+    ({"fixed": {"workflow": "real-fraction", "n": 10}, "grid": {"real_fraction": [0.5, 2.0]}}, "grid.real_fraction must be <= 1"),
 ])
 def test_bad_configuration_is_named(changes, message):
     with pytest.raises(ConfigError, match=message):
@@ -93,7 +99,7 @@ def test_cells_are_the_grid_in_order_with_defaults():
     cells = config().cells()
     assert len(cells) == 12
     assert cells[0] == {"d": 1, "n": 5, "sigma": 1.0, "estimator": "mle", "workflow": "replace",
-                        "real_fraction": None, "sampler": "auto"}
+                        "real_fraction": None, "train_size": None, "synthetic": None, "sampler": "auto"}
     assert [c["workflow"] for c in cells[:3]] == ["replace", "accumulate", "accumulate-subsample"]
 
 
@@ -106,8 +112,9 @@ def test_a_cell_is_the_simulator_run_on_its_own_block_streams(tmp_path):
     table = run_sweep(cfg, tmp_path / "r", jobs=1, progress=False)
     cell = cfg.cells()[0]
     ss = np.random.SeedSequence(table.attrs["metadata"]["entropy"])
+    sim = catalog.get("gaussian")
     outs = [gaussian.simulate(b.size, b.rng, generations=4, **cell, quantities=["det"])
-            for b in blocks(50, ss, key=cell_key("gaussian", cell), size=block_size("gaussian", cell, 4))]
+            for b in blocks(50, ss, key=sim.key(cell), size=sim.block_size(cell, 4))]
     mse = np.concatenate([o["mean_sq_error"] for o in outs])
     got = table[table.metric == "mean_sq_error"]
     np.testing.assert_allclose(got.estimate, mse.mean(0), rtol=1e-12)
@@ -361,14 +368,15 @@ def test_sweep_show_and_plot_from_the_command_line(tmp_path):
     assert rc == 0, err
     results = tmp_path / "results" / "tiny.parquet"  # the default output path
     assert results.exists() and (tmp_path / "results" / "tiny.json").exists()
-    assert "4 cells, 40 rows" in err
+    assert "4 cells, 40 rows" in err and "gaussian: 4 cells x 200 trials x 5 generations" in err
 
     rc, out, err = collapse("sweep", "--show", results, "--where", "n=10", "workflow=accumulate",
                             "--metric", "variance_ratio")
     assert rc == 0, err
     lines = out.splitlines()
     assert lines[0].split()[:4] == ["generation", "metric", "statistic", "estimate"]
-    assert len(lines) == 1 + 5 and all("universality.variance_ratio" in ln for ln in lines[1:])
+    assert set(lines[1]) == {"-", " "}  # the header's rule
+    assert len(lines) == 2 + 5 and all("universality.variance_ratio" in ln for ln in lines[2:])
     rc, out, _ = collapse("sweep", "--show", results, "--format", "csv", "--generation", "1")
     assert rc == 0 and out.splitlines()[0].startswith("n,workflow,generation,metric") and len(out.splitlines()) == 9
 
@@ -382,13 +390,11 @@ def test_sweep_show_and_plot_from_the_command_line(tmp_path):
 
 
 def test_sweep_list_names_every_simulator_setting_and_metric():
-    from numerics.sweep import SIMULATORS
-
     rc, out, err = collapse("sweep", "--list")
     assert rc == 0, err
-    for name, sim in SIMULATORS.items():
+    for name, sim in catalog.load().items():
         assert f"{name}: " in out
-        assert all(f"    {k} " in out for k in [*sim.params, *sim.metrics])
+        assert all(f"    {k} " in out for k in [*sim.settings, *sim.metrics])
 
 
 @pytest.fixture(scope="module")
@@ -419,29 +425,6 @@ def test_plot_asks_which_setting_to_draw_when_two_vary(tmp_path):
     table = run_sweep(config(), tmp_path / "r", jobs=1, progress=False)
     with pytest.raises(ValueError, match="n also vary: keep one value with --where"):
         plot(table, tmp_path / "f")
-
-
-# -- properties ----------------------------------------------------------------------------------
-
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-
-@given(st.lists(st.integers(1, 40), min_size=1, max_size=6), st.integers(0, 2**32 - 1), st.floats(-1e6, 1e6))
-def test_merged_block_summaries_equal_the_whole(sizes, seed, offset):
-    """MeanVar merged block by block agrees with the summary of all trials at once (to rounding)."""
-    from numerics.stats import MeanVar
-
-    rng = np.random.default_rng(seed)
-    parts = [offset + rng.standard_normal((m, 3)) * rng.uniform(0.1, 10) for m in sizes]
-    merged = MeanVar.of(parts[0])
-    for p in parts[1:]:
-        merged = merged.merge(MeanVar.of(p))
-    whole = MeanVar.of(np.concatenate(parts))
-    assert merged.n == whole.n
-    scale = max(abs(offset), 1.0)
-    np.testing.assert_allclose(merged.mean, whole.mean, rtol=1e-12, atol=1e-12 * scale)
-    np.testing.assert_allclose(merged.m2, whole.m2, rtol=1e-9, atol=1e-9)
 
 
 def test_figures_are_reproducible_files(tmp_path):

@@ -1,19 +1,22 @@
-"""The verification table, the planted errors it must reject, and its calibration."""
+"""The verification table: every claim passes, planted errors are rejected, the tests are calibrated,
+and the numbers are the same on every backend."""
 
 import numpy as np
 import pytest
 import sympy as sp
 from scipy import stats
 
-from numerics.stats import Moments, holm
-from numerics.verify import MIN_TRIALS_VARIANCE, default_checks, make_check, run
+from numerics import execute
+from numerics.simulators import MIN_TRIALS_VARIANCE
+from numerics.verify import default_items, make_item, run
 from theory import CLAIMS
 from theory import symbols as S
+from theory.expressions import parse
 
 
 def test_default_verify_passes_for_every_simulated_claim():
-    checks, skipped = default_checks()
-    rows = run(checks, seed=0)
+    items, skipped = default_items()
+    rows = run(items, seed=0)
     failed = [(r.claim, r.variant, r.generation, r.z) for r in rows if r.verdict != "pass"]
     assert not failed
     simulated = {r.claim for r in rows}
@@ -21,10 +24,11 @@ def test_default_verify_passes_for_every_simulated_claim():
     assert {r.kind for r in rows} == {"exact", "lower", "upper", "asymptotic"}
 
 
-def _reject(claim_id, expr, variant=None, **at):
-    check = make_check(claim_id, variant, **at)
-    check.expression = sp.sympify(expr, locals={p.name: p.symbol for p in CLAIMS[claim_id].params if p.kind != "choice"})
-    return [r.verdict for r in run([check], seed=0)]
+def _reject(claim_id, expr, variant=None, trials=20_000, **at):
+    item = make_item(claim_id, variant, **at)
+    names = {p.name: p.symbol for p in CLAIMS[claim_id].params if p.kind != "choice"}
+    item.expression = parse(expr, {**names, "k": S.k}) if isinstance(expr, str) else expr
+    return [r.verdict for r in run([item], trials=trials, seed=0)]
 
 
 def test_planted_errors_are_rejected():
@@ -51,8 +55,8 @@ def test_a_correct_claim_is_rejected_at_the_nominal_rate(claim_id, at):
     """Over 150 seeds at alpha = 0.05 (one comparison per run, so no correction) the rejection count is
     Binomial(150, 0.05) if the test is calibrated: accept counts inside its central 99.8%."""
     seeds, alpha = 150, 0.05
-    check = make_check(claim_id, None, **at)
-    rejected = sum(run([check], trials=1500, seed=s)[0].p < alpha for s in range(seeds))
+    item = make_item(claim_id, None, **at)
+    rejected = sum(run([item], trials=1500, seed=s)[0].p < alpha for s in range(seeds))
     lo, hi = stats.binom.ppf([0.001, 0.999], seeds, alpha)
     assert lo <= rejected <= hi, rejected
 
@@ -66,60 +70,33 @@ def test_a_correct_claim_is_rejected_at_the_nominal_rate(claim_id, at):
 ])
 def test_calibration_slow(claim_id, variant, at, trials):
     seeds, alpha = 400, 0.05
-    check = make_check(claim_id, variant, **at)
-    rejected = sum(run([check], trials=trials, seed=s)[0].p < alpha for s in range(seeds))
+    item = make_item(claim_id, variant, **at)
+    rejected = sum(run([item], trials=trials, seed=s)[0].p < alpha for s in range(seeds))
     lo, hi = stats.binom.ppf([0.001, 0.999], seeds, alpha)
     assert lo <= rejected <= hi, rejected
 
 
-def test_moments_match_numpy_and_are_chunk_invariant():
-    rng = np.random.default_rng(3)
-    x = 1e6 + rng.standard_normal((10_000, 3))  # a large offset: the shift keeps precision
-    whole, parts = Moments(), Moments()
-    whole.add(x)
-    for chunk in np.array_split(x, 7):
-        parts.add(chunk)
-    m, se = whole.mean()
-    # Two float64 summations of values near 1e6 agree to about log2(n) ulp(1e6) ~ 14 * 1.2e-10.
-    np.testing.assert_allclose(m, x.mean(0), rtol=0, atol=1e-8)
-    np.testing.assert_allclose(se, x.std(0, ddof=1) / 100, rtol=1e-9)
-    v, _ = whole.variance()
-    np.testing.assert_allclose(v, x.var(0, ddof=1), rtol=1e-9)
-    np.testing.assert_allclose(parts.mean()[0], m, rtol=0, atol=1e-8)
-
-
 def test_variance_rows_below_the_calibrated_trial_count_are_skipped():
-    rows = run([make_check("gaussian.w2_risk_var")], trials=2000, seed=0)
+    rows = run([make_item("gaussian.w2_risk_var")], trials=2000, seed=0)
     assert {r.verdict for r in rows} == {"skip"}
     assert all("calibrated from" in r.note for r in rows)
-    rows = run([make_check("gaussian.w2_risk_var")], trials=MIN_TRIALS_VARIANCE, seed=0)
+    rows = run([make_item("gaussian.w2_risk_var")], trials=MIN_TRIALS_VARIANCE, seed=0)
     assert {r.verdict for r in rows} == {"pass"}
 
 
 def test_ridge_study_rejects_a_shifted_claim():
     """The lam > 0 convergence study has power: the random-matrix test error plus 0.05 n is rejected."""
-    check = make_check("ridge.test_error", {"spectrum": "isotropic"}, lam=0.1, sigma=0.5)
-    check.expression = CLAIMS["ridge.test_error"].form(spectrum="isotropic").closed_expr() + sp.Rational(1, 20) * S.n
-    verdicts = [r.verdict for r in run([check], seed=0)]
+    item = make_item("ridge.test_error", {"spectrum": "isotropic"}, lam=0.1, sigma=0.5)
+    assert item.check.ladder is not None
+    item.expression = CLAIMS["ridge.test_error"].form(spectrum="isotropic").closed_expr() + sp.Rational(1, 20) * S.n
+    verdicts = [r.verdict for r in run([item], seed=0)]
     assert verdicts[0] == "pass" and verdicts[-1] == "FAIL"  # n = 0 unchanged; n = 3 shifted by 0.15
 
 
 def test_every_ridge_spectrum_is_checked_exactly_at_lam_0():
-    checks, _ = default_checks(["ridge.test_error"])
-    kinds = sorted((c.variant["spectrum"], c.kind) for c in checks)
+    items, _ = default_items(["ridge.test_error"])
+    kinds = sorted((i.variant["spectrum"], i.kind()) for i in items)
     assert kinds == [("given", "exact"), ("isotropic", "asymptotic"), ("isotropic", "exact"), ("power-law", "exact")]
-
-
-def test_extrapolation_recovers_the_limit():
-    from numerics.stats import extrapolate
-
-    sizes = (50, 100, 200, 400)
-    fit = extrapolate(sizes, [2 + 3 / s for s in sizes], [0.01] * 4)
-    assert fit["a"] == pytest.approx(2, abs=1e-12) and fit["b"] == pytest.approx(3) and fit["chi2"] < 1e-20
-    # se(a) for equal errors e: e * sqrt(sum x^2 / (n sum x^2 - (sum x)^2)), x = 1/size
-    x = np.array([1 / s for s in sizes])
-    expected = 0.01 * np.sqrt((x**2).sum() / (4 * (x**2).sum() - x.sum() ** 2))
-    assert fit["se_a"] == pytest.approx(expected, rel=1e-12)
 
 
 def test_convergence_study_rejects_a_wrong_limit():
@@ -132,12 +109,52 @@ def test_convergence_study_rejects_a_wrong_limit():
 def test_convergence_study_calibration():
     """Extrapolated limits of a correct claim: rejections at about the nominal 5% over seeds."""
     seeds, alpha = 200, 0.05
-    check = make_check("universality.variance_ratio", {"workflow": "accumulate-subsample"}, k=3)
-    rejected = sum(run([check], trials=4000, seed=s)[0].p < alpha for s in range(seeds))
+    item = make_item("universality.variance_ratio", {"workflow": "accumulate-subsample"}, k=3)
+    rejected = sum(run([item], trials=4000, seed=s)[0].p < alpha for s in range(seeds))
     lo, hi = stats.binom.ppf([0.001, 0.999], seeds, alpha)
     assert lo <= rejected <= hi, rejected
 
 
-def test_holm():
-    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
-    assert holm([0.5]) == [0.5]
+def test_runs_are_reproducible_and_independent_of_what_else_is_checked():
+    a = make_item("gaussian.w2_risk")
+    b = make_item("gaussian.sigma_mean")
+    alone = run([a], trials=3000, seed=5)
+    together = run([a, b], trials=3000, seed=5)
+    assert [r.estimate for r in alone] == [r.estimate for r in together[: len(alone)]]
+    assert [r.estimate for r in run([a], trials=3000, seed=6)] != [r.estimate for r in alone]
+
+
+def test_verify_gives_the_same_bits_on_local_processes():
+    """Two blocks per simulation (4096 + 904 trials), run in this process and on 2 local processes."""
+    items, _ = default_items(["gaussian.w2_risk", "kde.replace.*", "universality.variance_ratio"])
+    serial = run(items, trials=5000, seed=1)
+    runner = execute.Processes(2)
+    try:
+        parallel = run(items, trials=5000, seed=1, runner=runner)
+    finally:
+        runner.close()
+    assert [(r.estimate, r.se) for r in serial] == [(r.estimate, r.se) for r in parallel]
+
+
+def test_a_verify_cell_is_the_sweep_cell_with_the_same_settings():
+    """verify and sweep key a cell's streams by its simulator and settings alone: the same numbers."""
+    from numerics.sweep import Config, run_sweep
+
+    rows = run([make_item("mvgaussian.trace_ratio", {"estimator": "mle", "workflow": "accumulate"})], trials=300, seed=4)
+    config = Config.from_dict({"simulator": "gaussian", "generations": 10, "trials": 300, "seed": 4,
+                               "metrics": ["trace_ratio"], "fixed": {"d": 5, "n": 20, "estimator": "mle"},
+                               "grid": {"workflow": ["accumulate"]}})
+    import tempfile
+
+    table = run_sweep(config, tempfile.mkdtemp() + "/r.parquet", jobs=1, progress=False)
+    sweep = table.set_index("generation").loc[[1, 2, 5, 10], "estimate"].tolist()
+    assert sweep == [r.estimate for r in rows]
+
+
+def test_bad_points_are_named():
+    with pytest.raises(ValueError, match="T must be >= 2"):
+        make_item("gaussian.w2_risk", None, T=1)
+    with pytest.raises(ValueError, match="generations to simulate must be integers >= 1"):
+        make_item("gaussian.w2_risk", None, g=0)
+    with pytest.raises(ValueError, match="has no simulator"):
+        make_item("ridge.kappa")

@@ -1,8 +1,16 @@
+"""Workflows as plans (numerics.workflows): which batches and rows each generation trains on."""
+
+import itertools
+from math import comb
+
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
-from numerics.workflows import WORKFLOWS, Pool, subsample
+from numerics.workflows import WORKFLOWS, ArrayPool, Plan, Workflow, distinct_indices, subsample
+from theory.workflows import CLAIM_WORKFLOWS
 
 
 def ids(R=3, n=4, start=0):
@@ -10,73 +18,114 @@ def ids(R=3, n=4, start=0):
     return np.broadcast_to(np.arange(start, start + n, dtype=float)[None, :, None], (R, n, 1)).copy()
 
 
-def test_generation_one_trains_on_the_real_data():
-    for wf in WORKFLOWS:
-        pool = Pool(wf, ids(), np.random.default_rng(0), 5, real_fraction=0.5)
-        assert np.array_equal(pool.training_set(), ids())
+def run_plans(flow: Workflow, generations: int, R=3, seed=0):
+    """Training sets of each generation, with synthetic batches that carry their identities."""
+    rng = np.random.default_rng(seed)
+    pool = ArrayPool(ids(R, flow.n_real), flow, generations)
+    out = []
+    for g in range(1, generations + 1):
+        if g > 1:
+            pool.add(ids(R, flow.synthetic_size(), start=100 * (g - 1)))
+        out.append(pool.gather(flow.plan(g, pool.sizes, rng, R))[..., 0])
+    return out
+
+
+def test_one_list_of_workflow_names():
+    import numerics.workflows as nw
+    import theory.workflows as tw
+
+    assert nw.WORKFLOWS is tw.WORKFLOWS
+    assert set(CLAIM_WORKFLOWS) <= set(WORKFLOWS)
+    with pytest.raises(ValueError, match="workflow must be one of"):
+        Workflow("replace-all", n_real=4)
+
+
+@pytest.mark.parametrize("name", list(WORKFLOWS))
+def test_generation_one_trains_on_the_real_data(name):
+    flow = Workflow(name, n_real=4, real_fraction=0.5 if name == "real-fraction" else None)
+    assert np.array_equal(run_plans(flow, 1)[0], ids()[..., 0])
 
 
 def test_replace_and_accumulate():
-    rng = np.random.default_rng(0)
-    rep, acc = Pool("replace", ids(), rng, 4), Pool("accumulate", ids(), rng, 4)
-    for g in range(1, 4):
-        batch = ids(start=4 * g)
-        rep.add(batch)
-        acc.add(batch)
-        assert np.array_equal(rep.training_set(), batch)
-        assert np.array_equal(acc.training_set()[..., 0], np.broadcast_to(np.arange(4 * (g + 1)), (3, 4 * (g + 1))))
+    rep = run_plans(Workflow("replace", n_real=4), 4)
+    acc = run_plans(Workflow("accumulate", n_real=4), 4)
+    for g in range(2, 5):
+        assert np.array_equal(rep[g - 1][0], 100 * (g - 1) + np.arange(4))
+        expected = np.concatenate([np.arange(4)] + [100 * k + np.arange(4) for k in range(1, g)])
+        assert np.array_equal(acc[g - 1][0], expected)
+    pool = ArrayPool(ids(), Workflow("accumulate", n_real=4), 2)
+    pool.add(ids(start=9))
     with pytest.raises(ValueError, match="pool is full"):
-        acc.add(ids(start=99))
+        pool.add(ids(start=99))
+
+
+def test_accumulate_gathers_a_view_without_copying():
+    flow = Workflow("accumulate", n_real=4)
+    pool = ArrayPool(ids(), flow, 3)
+    pool.add(ids(start=4))
+    train = pool.gather(flow.plan(2, pool.sizes, np.random.default_rng(0), 3))
+    assert np.shares_memory(train, pool.data)
 
 
 @pytest.mark.parametrize("replace", [False, True])
 def test_subsample_draws_from_the_pool(replace):
-    rng = np.random.default_rng(1)
-    pool = Pool("accumulate-subsample" + ("-replacement" if replace else ""), ids(R=500), rng, 3)
-    pool.add(ids(R=500, start=4))
-    pool.add(ids(R=500, start=8))
-    train = pool.training_set()[..., 0]
+    flow = Workflow("accumulate-subsample" + ("-replacement" if replace else ""), n_real=4)
+    train = run_plans(flow, 3, R=500, seed=1)[2]
     assert train.shape == (500, 4)
-    assert np.all((0 <= train) & (train < 12))
+    pool_ids = np.concatenate([np.arange(4), 100 + np.arange(4), 200 + np.arange(4)])
+    assert np.isin(train, pool_ids).all()
     distinct = np.array([len(set(row)) for row in train])
-    if not replace:
-        assert np.all(distinct == 4)
-    else:
-        assert np.any(distinct < 4)
+    assert np.all(distinct == 4) if not replace else np.any(distinct < 4)
     # Every pooled point is equally likely: chi-square on the counts (fixed seed, alpha 1e-3).
-    counts = np.bincount(train.astype(int).ravel(), minlength=12)
+    counts = np.array([(train == v).sum() for v in pool_ids])
     assert stats.chisquare(counts).pvalue > 1e-3
 
 
 def test_subsample_rejects_oversized_draws():
     with pytest.raises(ValueError, match="cannot draw 5 points without replacement from a pool of 4"):
         subsample(ids(), 5, np.random.default_rng(0), replace=False)
+    with pytest.raises(ValueError, match="train_size 20 is more than the 8 pooled points"):
+        Workflow("accumulate-subsample", n_real=4, train_size=20)
 
 
 def test_real_fraction_and_real_plus_synthetic():
-    rng = np.random.default_rng(2)
-    frac = Pool("real-fraction", ids(n=10), rng, 3, real_fraction=0.3)
-    frac.add(ids(n=10, start=100))
-    train = frac.training_set()[..., 0]
+    frac = Workflow("real-fraction", n_real=10, real_fraction=0.3)
+    assert frac.synthetic_size() == 7  # only the synthetic share is sampled
+    train = run_plans(frac, 2)[1]
     assert train.shape == (3, 10)
     assert np.all((train < 10).sum(axis=1) == 3) and np.all((train >= 100).sum(axis=1) == 7)
-    mix = Pool("real-plus-synthetic", ids(n=2), rng, 3)
-    mix.add(ids(n=6, start=100))
-    assert mix.training_set().shape == (3, 8, 1)
+    assert np.all([len(set(r[:3])) == 3 for r in train])  # real points drawn without replacement
+    mix = Workflow("real-plus-synthetic", n_real=2, synthetic=6)
+    assert run_plans(mix, 3)[2].shape == (3, 8)
     with pytest.raises(ValueError, match="real_fraction must be in"):
-        Pool("real-fraction", ids(), rng, 3, real_fraction=1.5)
-    with pytest.raises(ValueError, match="workflow must be one of"):
-        Pool("replace-all", ids(), rng, 3)
+        Workflow("real-fraction", n_real=4, real_fraction=1.5)
+    with pytest.raises(ValueError, match="synthetic must be an integer >= 1"):
+        Workflow("accumulate", n_real=4, synthetic=0)
+
+
+def test_alpha_n_synthetic_batches():
+    """Dey & Donoho's accumulate with batches of alpha n synthetic points (alpha = 1/2)."""
+    flow = Workflow("accumulate", n_real=4, synthetic=2)
+    sets = run_plans(flow, 4)
+    assert [s.shape[1] for s in sets] == [4, 6, 8, 10]
+    assert flow.capacity(4) == 10
+
+
+def test_a_plan_holds_no_data_and_gathers_anything_indexable():
+    """The same plan gathers a second store (here: the points' squares) in the same way."""
+    flow = Workflow("accumulate-subsample", n_real=4)
+    rng = np.random.default_rng(3)
+    a, b = ArrayPool(ids(), flow, 3), ArrayPool(ids() ** 2, flow, 3)
+    for pool in (a, b):
+        pool.add(ids(start=4) ** (1 if pool is a else 2))
+    plan = flow.plan(2, a.sizes, rng, 3)
+    assert isinstance(plan, Plan)
+    assert np.array_equal(a.gather(plan) ** 2, b.gather(plan))
 
 
 @pytest.mark.parametrize("N, k", [(6, 3), (7, 2), (40, 20)])
 def test_distinct_indices_are_a_uniform_subset(N, k):
     """Every k-subset equally likely (chi-square over all subsets, or over single inclusions at N = 40)."""
-    import itertools
-    from math import comb
-
-    from numerics.workflows import distinct_indices
-
     R = 30_000
     idx = distinct_indices(np.random.default_rng(N), R, N, k)
     assert idx.shape == (R, k) and idx.min() >= 0 and idx.max() < N
@@ -92,16 +141,23 @@ def test_distinct_indices_are_a_uniform_subset(N, k):
     assert stats.chisquare(np.bincount(idx[:, 0], minlength=N)).pvalue > 1e-3
 
 
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-
 @given(st.integers(1, 30), st.integers(1, 200), st.data())
 def test_distinct_indices_are_distinct_and_in_range(R, N, data):
-    from numerics.workflows import distinct_indices
-
     k = data.draw(st.integers(1, max(1, N // 2)))
     idx = distinct_indices(np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))), R, N, min(k, N))
     assert idx.shape == (R, min(k, N))
     assert idx.min() >= 0 and idx.max() < N
     assert all(len(set(row)) == len(row) for row in idx.tolist())
+
+
+@given(st.sampled_from(list(WORKFLOWS)), st.integers(2, 6), st.integers(1, 5), st.integers(1, 6))
+def test_every_plan_has_the_size_it_promises(name, n, generations, synthetic):
+    flow = Workflow(name, n_real=n, synthetic=None if name == "real-fraction" else synthetic,
+                    real_fraction=0.5 if name == "real-fraction" else None)
+    rng = np.random.default_rng(0)
+    pool = ArrayPool(ids(2, n), flow, generations)
+    for g in range(1, generations + 1):
+        if g > 1:
+            pool.add(ids(2, flow.synthetic_size(), start=10 * g))
+        plan = flow.plan(g, pool.sizes, rng, 2)
+        assert pool.gather(plan).shape == (2, plan.size(pool.sizes), 1)

@@ -1,0 +1,191 @@
+"""A sweep's configuration: a TOML file naming a simulator of the catalog, a grid of its settings, the
+generations, trials, seed and metrics. Every key is checked before anything runs, with messages that
+name the key, through the catalog's one checking path (numerics.catalog.Setting); each cell is then
+tried on one trial, so that settings that only fail together (T < d + 2) fail now, named by cell.
+
+    simulator = "gaussian"             # a simulator of the catalog (collapse sweep --list)
+    generations = 100                  # generations simulated (every one is recorded)
+    trials = 100                       # independent chains per cell
+    seed = 0                           # optional: without it, fresh entropy (saved for resuming)
+    metrics = ["mean_sq_error", "trace_ratio", "det_ratio"]
+
+    [fixed]                            # settings shared by every cell
+    estimator = "mle"
+
+    [grid]                             # every combination is one cell, in this order (the last fastest)
+    d = [1, 3, 10]
+    n = [10, 100]
+    workflow = ["replace", "accumulate"]
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from theory.errors import UserError
+
+from . import catalog
+from .catalog import SettingError
+
+TOP_KEYS = {"simulator", "generations", "trials", "seed", "metrics", "fixed", "grid", "description"}
+#: Most generations and cells a sweep may have (a larger one is almost surely a typo).
+MAX_GENERATIONS = 10**6
+MAX_CELLS = 100_000
+
+
+class ConfigError(UserError, ValueError):
+    """A sweep configuration that cannot be run; the message names the key."""
+
+
+def _integer(key: str, value, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        raise ConfigError(f"{key} must be an integer, got {value!r}")
+    value = int(value)
+    if value < low:
+        raise ConfigError(f"{key} must be >= {low}, got {value}")
+    if high is not None and value > high:
+        raise ConfigError(f"{key} must be at most {high:.0e}, got {value:.3g}")
+    return value
+
+
+@dataclass
+class Config:
+    simulator: str
+    generations: int
+    trials: int
+    seed: int | None
+    metrics: tuple[str, ...]
+    fixed: dict
+    grid: dict  # name -> list of values, in the file's order
+    description: str = ""
+    source: str = ""  # the file it was read from
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike) -> Config:
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib
+        try:
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such file") from None
+        except IsADirectoryError:
+            raise ConfigError(f"{path}: is a folder, not a configuration file") from None
+        except PermissionError:
+            raise ConfigError(f"{path}: permission denied") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not valid TOML (not UTF-8 text)") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: not valid TOML ({e})") from None
+        try:
+            return cls.from_dict(data, source=str(path))
+        except ConfigError as e:
+            raise ConfigError(f"{path}: {e}") from None
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "") -> Config:
+        if not isinstance(data, dict):
+            raise ConfigError("a configuration is a table of keys")
+        unknown = set(data) - TOP_KEYS
+        if unknown:
+            raise ConfigError(f"unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(TOP_KEYS))})")
+        for key in ("simulator", "generations", "trials", "metrics"):
+            if key not in data:
+                raise ConfigError(f"missing key {key!r}")
+        name = data["simulator"]
+        try:
+            sim = catalog.get(name) if isinstance(name, str) else catalog.get(repr(name))
+        except SettingError as e:
+            raise ConfigError(str(e)) from None
+        G = _integer("generations", data["generations"], 1, MAX_GENERATIONS)
+        trials = data["trials"]
+        if isinstance(trials, (int, float)) and not isinstance(trials, bool) and int(trials) == trials and trials < 2:
+            raise ConfigError(f"trials must be >= 2 (a standard error needs two), got {int(trials)}")
+        from .execute import MAX_TRIALS
+
+        trials = _integer("trials", trials, 2, MAX_TRIALS)
+        seed = data.get("seed")
+        if seed is not None:
+            if isinstance(seed, int) and not isinstance(seed, bool) and seed < 0:
+                raise ConfigError(f"seed must be a non-negative integer, got {seed}")
+            seed = _integer("seed", seed, 0)
+        metrics = data["metrics"]
+        if isinstance(metrics, str):
+            metrics = [metrics]
+        if not isinstance(metrics, list) or not metrics:
+            raise ConfigError("metrics must be a non-empty list of names")
+        for m in metrics:
+            if m not in sim.metrics:
+                raise ConfigError(f"metrics: {m!r} is not a metric of simulator {sim.name!r} "
+                                  f"(its metrics: {', '.join(sim.metrics)})")
+        if len(set(metrics)) != len(metrics):
+            raise ConfigError("metrics repeats a name")
+        fixed, grid = data.get("fixed", {}), data.get("grid", {})
+        for table, key in ((fixed, "fixed"), (grid, "grid")):
+            if not isinstance(table, dict):
+                raise ConfigError(f"{key} must be a table of settings")
+        if "grid" in data and not grid:
+            raise ConfigError("[grid] is empty: give each setting to vary a list of values, or leave [grid] "
+                              "out for a single cell")
+        both = set(fixed) & set(grid)
+        if both:
+            raise ConfigError(f"{sorted(both)[0]!r} is in both [fixed] and [grid]")
+        for key, table in (("fixed", fixed), ("grid", grid)):
+            for k in table:
+                if k not in sim.settings:
+                    raise ConfigError(f"{key}.{k}: simulator {sim.name!r} has no setting {k!r} "
+                                      f"(its settings: {', '.join(sim.settings)})")
+        try:
+            fixed = {k: sim.settings[k].check(f"fixed.{k}", v) for k, v in fixed.items()}
+            checked = {}
+            for k, values in grid.items():
+                if not isinstance(values, list) or not values:
+                    raise ConfigError(f"grid.{k} must be a non-empty list of values")
+                checked[k] = [sim.settings[k].check(f"grid.{k}", v) for v in values]
+                if len(set(map(repr, checked[k]))) != len(values):
+                    raise ConfigError(f"grid.{k} repeats a value")
+            sim.resolve({**fixed, **{k: v[0] for k, v in checked.items()}})  # required settings present
+        except SettingError as e:
+            raise ConfigError(str(e)) from None
+        cells = int(np.prod([len(v) for v in checked.values()])) if checked else 1
+        if cells > MAX_CELLS:
+            raise ConfigError(f"the grid has {cells:,} cells; at most {MAX_CELLS:,} are allowed")
+        description = data.get("description", "")
+        if not isinstance(description, str):
+            raise ConfigError("description must be text")
+        config = cls(sim.name, G, trials, seed, tuple(metrics), fixed, checked, description, source)
+        config.check_cells()
+        return config
+
+    @property
+    def sim(self) -> catalog.Simulator:
+        return catalog.get(self.simulator)
+
+    def cells(self) -> list[dict]:
+        """Every cell's complete settings (defaults filled in), in grid order (the last key fastest)."""
+        keys = list(self.grid)
+        return [self.sim.resolve({**self.fixed, **dict(zip(keys, combo))})
+                for combo in itertools.product(*self.grid.values())]
+
+    def check_cells(self) -> None:
+        """Run each cell's simulator for one trial and one generation: bad settings fail now, by name."""
+        sim = self.sim
+        for cell in self.cells():
+            try:
+                sim.call(1, np.random.default_rng(0), cell, 1, self.metrics)
+            except (ValueError, ArithmeticError) as e:
+                varying = " ".join(f"{k}={cell[k]}" for k in self.grid)
+                raise ConfigError(f"cell {varying or '(the only one)'}: {e}") from None
+
+    def canonical(self) -> dict:
+        """The configuration as plain JSON data: what the store compares when resuming."""
+        plain = lambda v: list(v) if isinstance(v, tuple) else v  # noqa: E731
+        return {"simulator": self.simulator, "generations": self.generations, "trials": self.trials,
+                "seed": self.seed, "metrics": list(self.metrics), "fixed": {k: plain(v) for k, v in self.fixed.items()},
+                "grid": {k: [plain(v) for v in vs] for k, vs in self.grid.items()}, "description": self.description}

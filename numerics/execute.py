@@ -1,0 +1,428 @@
+"""Running cells of simulation in blocks of trials: in this process, on local processes or on Dask.
+
+A cell is one simulator at one set of settings, run for some generations and trials. It runs in blocks:
+block b draws from ``SeedSequence(entropy, spawn_key=simulator.key(settings) + (b,))``, its size is a
+function of the cell alone (the simulator's memory per trial and a fixed budget), and each block is
+summarised on its own (one numerics.stats.Summary per metric) and merged in block order. So a cell's
+numbers depend on the seed, the simulator and its settings only: not on the other cells, on how many
+processes run it, or on the backend. `collapse verify`, `collapse check` and `collapse sweep` all run
+here.
+
+Before anything runs, :func:`estimate` sizes the run: memory per block, random numbers drawn, a rough
+time; :func:`check_resources` refuses what the machine cannot hold, with the numbers, and warns about
+very long runs.
+
+Backends: :class:`Serial` (this process), :class:`Processes` (spawned local processes, one BLAS thread
+each; they exit when the parent dies), :class:`Dask` (a dask.distributed scheduler address, or a local
+cluster). Every expected failure (a worker that dies, an unreachable scheduler, a cluster without
+workers, a simulation that fails for its settings) becomes a :class:`RunError` with one line to show.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from theory.errors import UserError
+
+from . import catalog
+from .rng import blocks
+from .stats import Summary
+
+#: Most trials a run may ask for (a task list of more blocks would not fit in memory).
+MAX_TRIALS = 10**9
+#: Random numbers drawn per second per core (numpy's default generator, measured here): for estimates.
+DRAWS_PER_SECOND = 2e7
+#: A run estimated to take longer than this (seconds) gets a warning before it starts.
+LONG_RUN = 3600.0
+
+
+class RunError(UserError, RuntimeError):
+    """A run that cannot go on; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One simulator at one set of (resolved) settings, for some generations, trials and metrics."""
+
+    simulator: str
+    settings: tuple  # sorted (name, value) pairs: hashable
+    generations: int
+    metrics: tuple[str, ...]
+    trials: int
+
+    @classmethod
+    def make(cls, simulator: str, settings: dict, generations: int, metrics, trials: int) -> Cell:
+        frozen = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in settings.items())
+        return cls(simulator, frozen, int(generations), tuple(metrics), int(trials))
+
+    @property
+    def config(self) -> dict:
+        return dict(self.settings)
+
+    @property
+    def sim(self) -> catalog.Simulator:
+        return catalog.get(self.simulator)
+
+    def block_size(self) -> int:
+        return self.sim.block_size(self.config, self.generations)
+
+    def n_blocks(self) -> int:
+        return -(-self.trials // self.block_size())
+
+    def describe(self) -> str:
+        return f"{self.simulator} " + " ".join(f"{k}={v}" for k, v in self.settings if v is not None)
+
+
+def run_blocks(simulator: str, provider: str, settings: dict, generations: int, metrics: tuple, trials: int,
+               entropy: int, first: int, count: int) -> list[dict[str, Summary]]:
+    """Simulate blocks ``first .. first + count - 1`` of a cell: one Summary per block and metric.
+
+    The unit of work of every backend: a plain function of plain arguments (it pickles), which imports
+    the simulator's ``provider`` module so that simulators registered by other packages run anywhere.
+    Each metric's summary carries its first column as the reference of ratios.
+    """
+    if provider:
+        importlib.import_module(provider)
+    sim = catalog.get(simulator)
+    ss = np.random.SeedSequence(entropy)
+    out = []
+    for block in blocks(trials, ss, key=sim.key(settings), first=first, count=count,
+                        size=sim.block_size(settings, generations)):
+        res = sim.call(block.size, block.rng, settings, generations, metrics)
+        summary = {}
+        for m in metrics:
+            values = np.asarray(sim.metrics[m].values(res, settings), dtype=float)
+            summary[m] = Summary.of(values, ref=values[:, 0])
+        out.append(summary)
+    return out
+
+
+# -- sizing a run ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Estimate:
+    cells: int
+    blocks: int
+    block_bytes: float  # the largest block's memory
+    trial_bytes: float  # the largest single trial's memory
+    draws: float  # random numbers, about
+    worst: str  # the cell of the largest block
+
+    def seconds(self, workers: int) -> float:
+        return self.draws / (DRAWS_PER_SECOND * max(workers, 1))
+
+
+def estimate(cells: Sequence[Cell]) -> Estimate:
+    """Memory and work of running ``cells`` (from each simulator's declared memory and work per trial)."""
+    est = Estimate(len(cells), 0, 0.0, 0.0, 0.0, "")
+    for c in cells:
+        if c.trials > MAX_TRIALS:
+            raise RunError(f"trials must be at most {MAX_TRIALS:.0e}, got {c.trials:.3g}")
+        sim, cfg = c.sim, c.config
+        per_trial = float(sim.memory(cfg, c.generations))
+        size = c.block_size()
+        est.blocks += -(-c.trials // size)
+        if per_trial * size > est.block_bytes:
+            est.block_bytes, est.worst = per_trial * size, c.describe()
+        est.trial_bytes = max(est.trial_bytes, per_trial)
+        if sim.work is not None:
+            est.draws += c.trials * float(sim.work(cfg, c.generations))
+    return est
+
+
+def memory_available() -> float:
+    """Physical memory of this machine, in bytes (a fallback of 4 GiB where it cannot be read)."""
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 4.0 * 2**30
+
+
+def check_resources(cells: Sequence[Cell], workers: int, warn=None) -> Estimate:
+    """Refuse a run whose blocks cannot fit in memory (with the numbers); warn about very long ones."""
+    est = estimate(cells)
+    limit = 0.8 * memory_available() / max(workers, 1)
+    if est.block_bytes > limit:
+        raise RunError(f"{est.worst} needs about {_bytes(est.block_bytes)} for one block of trials "
+                       f"({_bytes(est.trial_bytes)} per trial) and {workers} of them run at once; this machine "
+                       f"has {_bytes(memory_available())}: use smaller settings, or fewer --jobs")
+    seconds = est.seconds(workers)
+    if seconds > LONG_RUN and warn is not None:
+        warn(f"warning: this run draws about {est.draws:.2g} random numbers: roughly {_duration(seconds)} on "
+             f"{workers} worker{'s' if workers > 1 else ''} (finished cells are kept if it is interrupted)")
+    return est
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} TiB"
+
+
+def _duration(s: float) -> str:
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.0f} min"
+    if s < 172800:
+        return f"{s / 3600:.1f} hours"
+    return f"{s / 86400:.1f} days"
+
+
+# -- running cells ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Task:
+    cell: int
+    block: int
+    cost: float  # an estimate (bytes touched), for ordering only
+
+
+def tasks(cells: Sequence[Cell], todo: Sequence[int]) -> list[Task]:
+    """One task per block of each cell in ``todo``; the costliest first (for load balance)."""
+    out = []
+    for i in todo:
+        c = cells[i]
+        size = c.block_size()
+        per_trial = float(c.sim.memory(c.config, c.generations)) * c.generations
+        for b in range(c.n_blocks()):
+            out.append(Task(i, b, per_trial * (min(c.trials, (b + 1) * size) - b * size)))
+    return sorted(out, key=lambda t: -t.cost)
+
+
+def run_cells(cells: Sequence[Cell], entropy: int, runner, *, todo: Sequence[int] | None = None,
+              on_cell: Callable[[int, dict], None] | None = None, progress: bool = False,
+              label: str = "cells") -> dict[int, dict]:
+    """Run the cells ``todo`` (default all) on ``runner``; each cell's merged summaries {metric: Summary}.
+
+    ``on_cell(index, summaries)`` is called as each cell finishes (to save it); block summaries are
+    merged in block order, whatever order the blocks finished in.
+    """
+    todo = list(range(len(cells))) if todo is None else list(todo)
+    work = tasks(cells, todo)
+    per_cell: dict[int, int] = {}
+    for t in work:
+        per_cell[t.cell] = per_cell.get(t.cell, 0) + 1
+    pending: dict[int, dict[int, dict]] = {i: {} for i in per_cell}
+    done: dict[int, dict] = {}
+    bar = Progress(sum(t.cost for t in work), len(todo), label, progress)
+    calls = []
+    for t in work:
+        c = cells[t.cell]
+        calls.append((c.simulator, c.sim.provider, c.config, c.generations, c.metrics, c.trials, entropy, t.block, 1))
+    try:
+        for k, summaries in runner.results(calls, [cells[t.cell].describe() for t in work]):
+            t = work[k]
+            pending[t.cell][t.block] = summaries[0]
+            finished = len(pending[t.cell]) == per_cell[t.cell]
+            if finished:
+                parts = pending.pop(t.cell)
+                ordered = [parts[b] for b in sorted(parts)]
+                merged = {m: Summary.merge_all([p[m] for p in ordered]) for m in cells[t.cell].metrics}
+                done[t.cell] = merged
+                if on_cell is not None:
+                    on_cell(t.cell, merged)
+            bar.update(t.cost, int(finished))
+    finally:
+        bar.close()
+    return done
+
+
+class Progress:
+    """The one progress display of long runs (tqdm on stderr, when enabled)."""
+
+    def __init__(self, total: float, cells: int, label: str, enabled: bool):
+        self.bar = None
+        if enabled and total > 0:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=cells, unit=label.rstrip("s") if cells == 1 else "cell", desc=label,
+                            file=sys.stderr, dynamic_ncols=True, leave=False)
+
+    def update(self, work: float, cells: int) -> None:
+        if self.bar is not None and cells:
+            self.bar.update(cells)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+# -- backends ------------------------------------------------------------------------------------------
+
+#: Environment variables that set the thread count of NumPy's linear algebra (and torch's).
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _failed(where: str, error: BaseException) -> RunError:
+    """A worker's exception as one line: a ValueError is a setting the simulation cannot run with."""
+    if isinstance(error, ValueError):
+        return RunError(f"{where}: {error}")
+    return RunError(f"{where}: {type(error).__name__}: {error}")
+
+
+class Serial:
+    """Tasks run in this process, one after another."""
+
+    workers = 1
+
+    def results(self, calls: list[tuple], names: list[str]) -> Iterator[tuple[int, list]]:
+        for i, args in enumerate(calls):
+            try:
+                out = run_blocks(*args)
+            except (ValueError, ArithmeticError, np.linalg.LinAlgError) as e:
+                raise _failed(names[i], e) from e
+            yield i, out
+
+    def close(self) -> None:
+        pass
+
+
+def _watch_parent(parent: int) -> None:
+    """In a worker process: exit as soon as the process that started it is gone (killed, even by
+    SIGKILL), instead of waiting forever for work that will not come."""
+    def watch():
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+class Processes:
+    """Local worker processes (spawned, one BLAS thread each), which exit when this process dies."""
+
+    def __init__(self, jobs: int):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.workers = jobs
+        self.env = {k: os.environ.get(k) for k in THREAD_VARS}
+        os.environ.update({k: "1" for k in THREAD_VARS})  # inherited by the workers as they spawn
+        self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_watch_parent, initargs=(os.getpid(),))
+
+    def results(self, calls, names):
+        from concurrent.futures import as_completed
+        from concurrent.futures.process import BrokenProcessPool
+
+        futures = {self.pool.submit(run_blocks, *args): i for i, args in enumerate(calls)}
+        try:
+            for f in as_completed(futures):
+                i = futures[f]
+                try:
+                    out = f.result()
+                except (ValueError, ArithmeticError, np.linalg.LinAlgError) as e:
+                    raise _failed(names[i], e) from e
+                yield i, out
+        except BrokenProcessPool:
+            raise RunError(
+                "a worker process died (killed, out of memory, or it could not start: spawned workers re-import "
+                "the main script, which fails for code read from stdin); finished cells are kept: run again "
+                "to resume, or use --jobs 1 to run in this process") from None
+
+    def close(self) -> None:
+        processes = list(getattr(self.pool, "_processes", {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for p in processes:  # a running block is not waited for
+            if p.is_alive():
+                p.terminate()
+        for p in processes:
+            p.join(timeout=5)
+        for k, v in self.env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+class Dask:
+    """A dask.distributed cluster: an existing scheduler, or a local cluster of worker processes."""
+
+    #: Seconds to wait for a scheduler to answer, and for a cluster to have a worker.
+    CONNECT_TIMEOUT = 20
+    WORKER_TIMEOUT = 30
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise RunError("the Dask backend needs dask.distributed: pip install 'model-collapse[dask]'") from None
+        import dask
+
+        self.cluster = None
+        self.address = scheduler
+        try:
+            if scheduler:
+                self.client = Client(scheduler, timeout=f"{self.CONNECT_TIMEOUT}s")
+            else:
+                # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ in its workers, which turns off glibc's adaptive
+                # mmap threshold: every array over 128 KiB is then a fresh mmap, page-faulted on first use
+                # (measured: the Kazdan grid's largest cell took 38 s instead of 21 s, 29 s of it system
+                # time). The workers started here keep glibc's default. No dashboard is started.
+                with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+                    self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                dashboard_address=None, scheduler_kwargs={"dashboard": False},
+                                                silence_logs=logging.ERROR)
+                self.client = Client(self.cluster)
+        except (OSError, TimeoutError) as e:
+            raise RunError(f"cannot reach the Dask scheduler at {scheduler} ({type(e).__name__}: {e})") from None
+        try:
+            self.client.wait_for_workers(1, timeout=self.WORKER_TIMEOUT)
+        except (TimeoutError, OSError):
+            self.close()
+            raise RunError(f"the Dask cluster at {scheduler or 'localhost'} has no workers "
+                           f"(waited {self.WORKER_TIMEOUT} s): start some with dask-worker") from None
+        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def results(self, calls, names):
+        from distributed import as_completed
+
+        futures = {self.client.submit(run_blocks, *args, pure=False): i for i, args in enumerate(calls)}
+        for f in as_completed(futures):
+            i = futures[f]
+            try:
+                out = f.result()
+            except (ValueError, ArithmeticError, np.linalg.LinAlgError) as e:
+                raise _failed(names[i], e) from e
+            except Exception as e:  # KilledWorker, CancelledError, lost connections: one line
+                name = type(e).__name__
+                if name in ("KilledWorker", "CancelledError", "FutureCancelledError", "CommClosedError", "OSError",
+                            "TimeoutError"):
+                    raise RunError(f"the Dask cluster lost the work of {names[i]} ({name}: {e}); finished cells "
+                                   "are kept: run again to resume") from None
+                raise
+            yield i, out
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+
+
+def backend(jobs: int | None = None, scheduler: str | None = None, workers: int | None = None):
+    """Dask with ``scheduler`` or ``workers``; otherwise ``jobs`` local processes (1: in this process)."""
+    if workers is not None and workers < 1:
+        raise RunError(f"--workers must be >= 1, got {workers}")
+    if jobs is not None and jobs < 1:
+        raise RunError(f"--jobs must be >= 1, got {jobs}")
+    if scheduler or workers:
+        return Dask(scheduler, workers)
+    jobs = (os.cpu_count() or 1) if jobs is None else jobs
+    return Serial() if jobs == 1 else Processes(jobs)
