@@ -78,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `collapse list | head`
         sys.stderr.close()
         return 0
+    except OSError as e:  # a file that cannot be written or read (permissions, a full disk): one line
+        if args.debug:
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"collapse {args.command}: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
     except Exception as e:  # an unexpected error: one line, or the traceback with --debug
         if args.debug:
             raise

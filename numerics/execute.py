@@ -42,7 +42,7 @@ MAX_TRIALS = 10**9
 #: Random numbers drawn per second per core (numpy's default generator, measured here): for estimates.
 DRAWS_PER_SECOND = 2e7
 #: A run estimated to take longer than this (seconds) gets a warning before it starts.
-LONG_RUN = 3600.0
+LONG_RUN = 600.0
 
 
 class RunError(UserError, RuntimeError):
@@ -129,7 +129,8 @@ def estimate(cells: Sequence[Cell]) -> Estimate:
         if c.trials > MAX_TRIALS:
             raise RunError(f"trials must be at most {MAX_TRIALS:.0e}, got {c.trials:.3g}")
         sim, cfg = c.sim, c.config
-        per_trial = float(sim.memory(cfg, c.generations))
+        outputs = 8.0 * (c.generations + 1) * (len(c.metrics) + 4)  # the recorded (trials, G) arrays
+        per_trial = float(sim.memory(cfg, c.generations)) + outputs
         size = c.block_size()
         est.blocks += -(-c.trials // size)
         if per_trial * size > est.block_bytes:
@@ -159,7 +160,7 @@ def check_resources(cells: Sequence[Cell], workers: int, warn=None) -> Estimate:
     seconds = est.seconds(workers)
     if seconds > LONG_RUN and warn is not None:
         warn(f"warning: this run draws about {est.draws:.2g} random numbers: roughly {_duration(seconds)} on "
-             f"{workers} worker{'s' if workers > 1 else ''} (finished cells are kept if it is interrupted)")
+             f"{workers} worker{'s' if workers > 1 else ''}")
     return est
 
 

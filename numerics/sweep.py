@@ -74,40 +74,48 @@ def default_output(config: Config) -> Path:
 def run_sweep(config: Config, output: str | os.PathLike | None = None, *, jobs: int | None = None,
               scheduler: str | None = None, workers: int | None = None, progress: bool | None = None,
               overwrite: bool = False, warn=None):
-    """Run (or resume) a sweep into its results store; return the table as a pandas DataFrame."""
+    """Run (or resume) a sweep into its results store; return the table as a pandas DataFrame.
+
+    Nothing is written before the run is sized (numerics.execute.check_resources) and its backend is
+    up: a run refused for its size, or an unreachable scheduler, leaves no files behind.
+    """
     store = Store(output or default_output(config))
-    meta, done = store.begin(config.canonical(), overwrite=overwrite)
     cells = cells_of(config)
-    if store.complete():
+    if store.complete() and not overwrite:
+        meta, _ = store.begin(config.canonical())  # refuses another configuration's results
         table = store.read()
         table.attrs["cells_run"] = 0
         return table
-    if "entropy" not in meta:
-        meta.update(entropy=int(seed_sequence(config.seed).entropy), versions=versions(), git=git_revision(),
-                    started=time.strftime("%Y-%m-%dT%H:%M:%S%z"), simulator_doc=config.sim.doc)
-        store.start(meta)
-    entropy = meta["entropy"]
-    if done:
-        meta["resumed"] = len(done)
-        now = {"git": git_revision(), "versions": versions()}
-        changed = [k for k in now if now[k] != meta.get(k)]
-        if changed:  # the cells already done came from other code; say so, and keep both records
-            print(f"warning: resuming a sweep started with a different {' and '.join(changed)} "
-                  f"({', '.join(str(meta.get(k)) for k in changed)}); its {len(done)} finished cells are kept",
-                  file=sys.stderr)
-            meta["resumed_with"] = now
-    todo = [i for i in range(len(cells)) if i not in done]
-    progress = sys.stderr.isatty() if progress is None else progress
-    theory = Theory()
-    start = time.monotonic()
-    if todo:
-        runner = backend(jobs, scheduler, workers)
-        try:
-            check_resources([cells[i] for i in todo], getattr(runner, "workers", 1), warn)
-            run_cells(cells, entropy, runner, todo=todo, progress=progress,
-                      on_cell=lambda i, s: store.write_cell(i, cell_table(config, i, cells[i].config, s, theory)))
-        finally:
-            runner.close()
+    runner = backend(jobs, scheduler, workers)
+    try:
+        check_resources(cells, getattr(runner, "workers", 1), warn)
+        meta, done = store.begin(config.canonical(), overwrite=overwrite)
+        if store.complete():
+            table = store.read()
+            table.attrs["cells_run"] = 0
+            return table
+        if "entropy" not in meta:
+            meta.update(entropy=int(seed_sequence(config.seed).entropy), versions=versions(), git=git_revision(),
+                        started=time.strftime("%Y-%m-%dT%H:%M:%S%z"), simulator_doc=config.sim.doc)
+            store.start(meta)
+        entropy = meta["entropy"]
+        if done:
+            meta["resumed"] = len(done)
+            now = {"git": git_revision(), "versions": versions()}
+            changed = [k for k in now if now[k] != meta.get(k)]
+            if changed:  # the cells already done came from other code; say so, and keep both records
+                print(f"warning: resuming a sweep started with a different {' and '.join(changed)} "
+                      f"({', '.join(str(meta.get(k)) for k in changed)}); its {len(done)} finished cells are kept",
+                      file=sys.stderr)
+                meta["resumed_with"] = now
+        todo = [i for i in range(len(cells)) if i not in done]
+        progress = sys.stderr.isatty() if progress is None else progress
+        theory = Theory()
+        start = time.monotonic()
+        run_cells(cells, entropy, runner, todo=todo, progress=progress,
+                  on_cell=lambda i, s: store.write_cell(i, cell_table(config, i, cells[i].config, s, theory)))
+    finally:
+        runner.close()
     meta["seconds"] = round(time.monotonic() - start, 3)
     table = store.finish(meta, len(cells))
     table.attrs["cells_run"] = len(todo)
