@@ -258,7 +258,11 @@ def _rows(it: Item, summaries: dict, trials: int, seed: int) -> list[Row]:
     stat = it.sim.metrics[it.metric].statistic
     cols = it.columns()
     gen_of = (lambda g: g) if it.link.generation else (lambda g: None)
-    base = dict(claim=it.claim, variant=dict(it.variant), point=it.point(), kind=kind, trials=trials, seed=seed,
+    point = it.point()
+    if it.sizes:  # a convergence study: the values that scale with the ladder are not one point
+        at = [it.point(it.settings_at(s)) for s in it.sizes]
+        point = {k: v for k, v in point.items() if all(p.get(k) == v for p in at)}
+    base = dict(claim=it.claim, variant=dict(it.variant), point=point, kind=kind, trials=trials, seed=seed,
                 alternative=alternative)
     rows = []
     ladder = it.check.ladder
