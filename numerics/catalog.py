@@ -64,6 +64,9 @@ class Setting:
     low: float | None = None
     high: float | None = None
     open_low: bool = False
+    #: False for a setting that only changes what is computed from the simulation, not the simulation
+    #: (it is left out of the cell's stream key, so the cell shares its random numbers).
+    affects_draws: bool = True
 
     def check(self, name: str, value: Any) -> Any:
         """The value converted to its kind; :class:`SettingError` naming ``name`` otherwise."""
@@ -133,17 +136,19 @@ class Bind:
 @dataclass(frozen=True)
 class Ladder:
     """A convergence study (DESIGN.md): the simulation is run at each of ``sizes``, with the settings
-    ``scale(size)`` (default: the setting ``setting`` = size), and the statistic is extrapolated to
-    size -> oo as a + b / size. ``statistic``: "ratio" (the ratio to generation 1, whose limit is the
-    claim's value) or "discrepancy" (simulation minus the claim at each size, whose limit is 0)."""
+    ``scale(size)`` (default: the setting ``setting`` = size), and a statistic is extrapolated to
+    size -> oo as a + b / size. ``statistic``: "limit" (the metric's own statistic, a mean or a ratio,
+    whose limit is the claim's value) or "discrepancy" (simulation minus the claim at each size, whose
+    limit is 0)."""
 
     sizes: tuple[int, ...]
-    statistic: str = "ratio"
+    statistic: str = "limit"
     setting: str | None = None
-    scale: Callable[[int], dict] | None = None
+    scale: Callable[[int, dict], dict] | None = None
 
-    def settings(self, size: int) -> dict:
-        return self.scale(size) if self.scale is not None else {self.setting: size}
+    def settings(self, size: int, current: dict) -> dict:
+        """The settings that change at ``size`` (``current``: the point's other settings)."""
+        return self.scale(size, current) if self.scale is not None else {self.setting: size}
 
 
 @dataclass(frozen=True)
@@ -236,10 +241,18 @@ class Metric:
     transform: Callable[[Any, dict], Any] | None = None
     statistic: str = "mean"
     links: tuple[Link, ...] = ()
+    #: The reference of a ratio, per trial (default: the metric's first column, generation 1).
+    reference: Callable[[Any, dict], Any] | None = None
 
     def values(self, outputs: dict, settings: dict):
         v = outputs[self.quantity]
         return self.transform(v, settings) if self.transform is not None else v
+
+    def ref(self, outputs: dict, settings: dict, values):
+        """The reference column of ratios: ``reference(quantity, settings)``, or the first column."""
+        if self.reference is None:
+            return values[:, 0]
+        return self.reference(outputs[self.quantity], settings)
 
     def link_for(self, settings: Mapping[str, Any]) -> Link | None:
         return next((lk for lk in self.links if lk.applies(settings)), None)
@@ -288,7 +301,8 @@ class Simulator:
         """The stream key of a cell: the simulator and the settings that differ from their defaults
         (so that adding a setting with a default leaves the random numbers of existing cells alone)."""
         own = {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()
-               if not (self.settings[k].default is not REQUIRED and v == self.settings[k].default)}
+               if self.settings[k].affects_draws
+               and not (self.settings[k].default is not REQUIRED and v == self.settings[k].default)}
         return stable_key("cell", self.name, json.dumps(own, sort_keys=True))
 
     def block_size(self, settings: dict, generations: int) -> int:
@@ -305,8 +319,10 @@ class Simulator:
         return sorted({self.metrics[m].quantity for m in metrics})
 
     def call(self, trials: int, rng, settings: dict, generations: int, metrics=()) -> dict:
+        """Run the simulator's function; settings that do not affect the draws are the metrics' alone."""
         extra = {"quantities": self.needed(metrics)} if self.quantities else {}
-        given = {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()}
+        given = {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()
+                 if self.settings[k].affects_draws}
         return self.function()(trials, rng, **given, generations=generations, **extra)
 
     def describe(self) -> str:

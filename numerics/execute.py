@@ -88,7 +88,7 @@ def run_blocks(simulator: str, provider: str, settings: dict, generations: int, 
 
     The unit of work of every backend: a plain function of plain arguments (it pickles), which imports
     the simulator's ``provider`` module so that simulators registered by other packages run anywhere.
-    Each metric's summary carries its first column as the reference of ratios.
+    Each metric's summary carries the reference column of its ratios (by default its first column).
     """
     if provider:
         importlib.import_module(provider)
@@ -100,8 +100,9 @@ def run_blocks(simulator: str, provider: str, settings: dict, generations: int, 
         res = sim.call(block.size, block.rng, settings, generations, metrics)
         summary = {}
         for m in metrics:
-            values = np.asarray(sim.metrics[m].values(res, settings), dtype=float)
-            summary[m] = Summary.of(values, ref=values[:, 0])
+            metric = sim.metrics[m]
+            values = np.asarray(metric.values(res, settings), dtype=float)
+            summary[m] = Summary.of(values, ref=metric.ref(res, settings, values))
         out.append(summary)
     return out
 

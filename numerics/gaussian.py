@@ -34,10 +34,10 @@ import numpy as np
 
 from . import driver
 from .driver import Family
-from .workflows import Workflow, check_workflow
+from .workflows import check_workflow, workflow_of
 
 #: Per-trial quantities recorded at every generation, each of shape (R, G).
-QUANTITIES = ("mean_sq_error", "trace", "det", "log_det", "w2", "sigma", "log_var", "marginal_var")
+QUANTITIES = ("mean_sq_error", "mean_error", "trace", "det", "log_det", "w2", "sigma", "log_var", "marginal_var")
 
 #: How batches are drawn: the points themselves, or their mean and scatter matrix (see above).
 SAMPLERS = ("points", "sufficient", "auto")
@@ -107,6 +107,8 @@ def _measure(wanted, mu: np.ndarray, cov: np.ndarray, sigma: float, logdet: np.n
     mse = (mu * mu).sum(axis=1)
     tr = np.trace(cov, axis1=1, axis2=2)
     out = {"mean_sq_error": mse, "trace": tr, "marginal_var": (mse + tr) / d}
+    if "mean_error" in wanted:  # mu_t - mu_0 along the first coordinate (signed: for covariances over t)
+        out["mean_error"] = mu[:, 0].copy()
     if "det" in wanted or "log_det" in wanted:  # through the log: a product of d eigenvalues under- or overflows
         if singular or cov.shape[-1] < d:
             logdet = np.full(len(mu), -np.inf)
@@ -215,7 +217,8 @@ def resolve_sampler(sampler: str, workflow: str) -> str:
 
 def simulate(trials: int, rng: np.random.Generator, *, d: int, n: int, generations: int, estimator: str,
              workflow: str, sigma: float = 1.0, real_fraction: float | None = None, train_size: int | None = None,
-             synthetic: int | None = None, sampler: str = "points", quantities=None) -> dict[str, np.ndarray]:
+             synthetic: int | None = None, alpha: float | None = None, first_fit: str = "real",
+             sampler: str = "points", quantities=None) -> dict[str, np.ndarray]:
     """Run ``trials`` independent chains; return each quantity of :data:`QUANTITIES` as (trials, G).
 
     ``mean_sq_error`` is ||mu_t - mu_0||^2, ``trace`` Tr Sigma_t, ``det`` det Sigma_t and ``log_det`` its
@@ -224,16 +227,20 @@ def simulate(trials: int, rng: np.random.Generator, *, d: int, n: int, generatio
     ``log_var`` sqrt(Sigma_t) and log(Sigma_t / sigma^2) (d = 1), and ``marginal_var`` the variance of a
     point drawn from model t about mu_0 per coordinate, E[||X_t - mu_0||^2 | model] / d =
     (||mu_t - mu_0||^2 + Tr Sigma_t) / d (its conditional expectation given the fitted model, so no
-    extra draw is needed). The workflow's sizes: ``train_size`` (subsample and real-fraction training
-    sets; default n), ``synthetic`` (points sampled per generation; default n), ``real_fraction``.
+    extra draw is needed), ``mean_error`` the first coordinate of mu_t - mu_0 (signed). The workflow's
+    sizes: ``train_size`` (subsample and real-fraction training sets; default n), ``synthetic`` (points
+    sampled per generation; default n) or ``alpha`` (the same as a fraction of n: Dey & Donoho's
+    batches of alpha n), ``real_fraction``; ``first_fit`` 'bootstrap' fits a bootstrap resample of the
+    real data at generation 1.
     ``sampler`` chooses how batches are drawn (see the module docstring); ``quantities`` (default:
     all) limits what is recorded (``w2`` costs an eigendecomposition per fit).
     """
-    flow = Workflow(check_workflow(workflow), n_real=n, train_size=train_size, synthetic=synthetic,
-                    real_fraction=real_fraction)
+    flow = workflow_of(workflow, n, train_size=train_size, synthetic=synthetic, alpha=alpha,
+                       real_fraction=real_fraction, first_fit=first_fit)
     if resolve_sampler(sampler, workflow) == "sufficient":
-        if train_size is not None or synthetic not in (None, n):
-            raise ValueError("sampler='sufficient' draws batches of n points: leave train_size and synthetic unset")
+        if train_size is not None or flow.synthetic_size() != n or flow.bootstrap_first:
+            raise ValueError("sampler='sufficient' draws batches of n points from the real data as they are: "
+                             "leave train_size, synthetic, alpha and first_fit unset")
         return _simulate_sufficient(trials, rng, d=d, n=n, generations=generations, estimator=estimator,
                                     workflow=workflow, sigma=sigma, quantities=quantities)
     _check(trials, d, n, generations, estimator, sigma)

@@ -13,12 +13,14 @@ happen (at n = 100 one trial in about 4,000 separated by the third generation; t
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy.special import expit
 
 from . import driver
 from .driver import Family
-from .workflows import Workflow, check_workflow
+from .workflows import check_workflow, workflow_of
 
 THETA0 = (0.5, -0.5, 0.25)
 MAX_NORM = 50.0
@@ -85,7 +87,7 @@ class LogisticFamily(Family):
 
 def simulate(trials: int, rng: np.random.Generator, *, n: int, generations: int, workflow: str,
              theta0=THETA0, real_fraction: float | None = None, train_size: int | None = None,
-             synthetic: int | None = None) -> dict[str, np.ndarray]:
+             synthetic: int | None = None, alpha: float | None = None, first_fit: str = "real") -> dict[str, np.ndarray]:
     """{'sq_error': (trials, generations)}: ||theta_k - theta0||^2 after k fits (the workflow's sizes as
     for numerics.gaussian.simulate)."""
     check_workflow(workflow)
@@ -94,5 +96,26 @@ def simulate(trials: int, rng: np.random.Generator, *, n: int, generations: int,
     if isinstance(n, bool) or int(n) != n or n <= d or int(generations) != generations or generations < 1:
         raise ValueError(f"n must be an integer > d = {d} and generations >= 1, got n={n!r}, generations={generations!r}")
     family = LogisticFamily(theta0, n)
-    flow = Workflow(workflow, n_real=n, train_size=train_size, synthetic=synthetic, real_fraction=real_fraction)
+    flow = workflow_of(workflow, n, train_size=train_size, synthetic=synthetic, alpha=alpha,
+                       real_fraction=real_fraction, first_fit=first_fit)
     return driver.run(family, flow, generations, trials, rng)
+
+
+@functools.lru_cache(maxsize=16)
+def fisher_trace_inverse(theta0: tuple = THETA0) -> float:
+    """tr I(theta0)^{-1} for covariates N(0, I_d): the asymptotic n E||theta_hat - theta0||^2 of one fit.
+
+    I(theta) = E[x x^T s'(x . theta)] with s the logistic function. With u = theta / |theta| and
+    t = x . u ~ N(0, 1), I = E[s'(|theta| t)] (I - u u^T) + E[t^2 s'(|theta| t)] u u^T, so its inverse's
+    trace is (d - 1) / E[s'(|theta| t)] + 1 / E[t^2 s'(|theta| t)] (two 1-D integrals, by quadrature).
+    A property of the data distribution (the normalisation of Dey & Donoho's ratios), not of the chain.
+    """
+    from scipy.integrate import quad
+    from scipy.stats import norm
+
+    theta0 = np.asarray(theta0, dtype=float)
+    c = float(np.linalg.norm(theta0))
+    slope = lambda t: expit(c * t) * (1 - expit(c * t)) * norm.pdf(t)  # noqa: E731
+    e0 = quad(slope, -np.inf, np.inf)[0]
+    e2 = quad(lambda t: t * t * slope(t), -np.inf, np.inf)[0]
+    return (theta0.size - 1) / e0 + 1 / e2

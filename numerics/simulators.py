@@ -28,6 +28,9 @@ MIN_TRIALS_VARIANCE = 20_000
 #: The ladders of the convergence studies.
 LADDER = (50, 100, 200, 400)
 LOGISTIC_LADDER = (200, 400, 800)
+#: A bootstrapped first fit of a logistic regression is far from its limit at n = 200 (its ratio there is
+#: 17% above the limit and curves away from a + b/n; measured with 5,000 chains), so its ladder starts at 400.
+LOGISTIC_BOOTSTRAP_LADDER = (400, 800, 1600)
 RIDGE_LADDER = (10, 20, 40)
 
 _ALL = tuple(WORKFLOWS)
@@ -43,17 +46,36 @@ def _workflow(options=_ALL, default=None) -> Setting:
 _SIZES = {
     "real_fraction": Setting("float", None, "share of real points in each training set (workflow real-fraction)", low=0, high=1),
     "train_size": Setting("int", None, "training-set size of the subsample and real-fraction workflows (default n)", low=1),
-    "synthetic": Setting("int", None, "points sampled from each model (default n; Dey & Donoho's alpha n)", low=1),
+    "synthetic": Setting("int", None, "points sampled from each model (default n)", low=1),
+    "alpha": Setting("float", None, "points sampled from each model as a fraction of n (Dey & Donoho's alpha n; "
+                     "instead of synthetic)", low=0, open_low=True),
+    "first_fit": Setting("choice", "real", "generation 1 fits the real data as they are, or a bootstrap resample",
+                         ("real", "bootstrap")),
 }
+#: The settings under which the workflow is one of the claims' (batches of n, the real data as they are).
+_PLAIN = {"train_size": None, "synthetic": None, "alpha": None, "first_fit": "real"}
 
 # -- the Gaussian chain --------------------------------------------------------------------------
+
+_DD_NOTE = "1-D Gaussian, mean and variance by maximum likelihood"
+
+
+def _scaled_cross(v, p):
+    """n / sigma^2 times each generation's mean error times the one at generation l = cross_with."""
+    l = p["cross_with"]
+    if l is None:
+        raise ValueError("the metric scaled_cov needs the setting cross_with (the generation l)")
+    if l > v.shape[1]:
+        raise ValueError(f"cross_with = {l} is beyond the {v.shape[1]} generations simulated")
+    return v * v[:, l - 1 : l] * (p["n"] / p["sigma"] ** 2)
+
 
 _SIGMA = Bind("sigma")
 _EST = Bind("estimator")
 _WF = Bind("workflow")
 _MV = (Bind("sigma2", "sigma", to_claim=lambda s: s * s, to_setting=math.sqrt), Bind("d"), Bind("n"), _EST, _WF)
-_ONE_D = {"d": 1, "workflow": "replace", "train_size": None, "synthetic": None}
-_MV_WHEN = {"workflow": CLAIM_WORKFLOWS, "train_size": None, "synthetic": None}
+_ONE_D = {"d": 1, "workflow": "replace", **_PLAIN}
+_MV_WHEN = {"workflow": CLAIM_WORKFLOWS, **_PLAIN}
 _CHECK_1D = Check({"d": 1, "n": 20, "sigma": 1.0, "workflow": "replace"}, generations=(1, 2, 5, 10))
 _CHECK_MV = Check({"d": 5, "n": 20, "sigma": 1.0}, generations=(1, 2, 5, 10))
 
@@ -62,17 +84,21 @@ def _one_d(claim: str, binds=(_SIGMA, Bind("T", "n"), _EST), **kw) -> Link:
     return Link(claim, "g", binds, when=_ONE_D, check=kw.pop("check", _CHECK_1D), **kw)
 
 
+def _synthetic(p: dict) -> int:
+    return p["synthetic"] or (max(1, round(p["alpha"] * p["n"])) if p.get("alpha") else p["n"])
+
+
 def _gaussian_memory(p: dict, G: int) -> float:
     d, n = p["d"], p["n"]
     if gaussian.resolve_sampler(p["sampler"], p["workflow"]) == "sufficient":
         return 8.0 * d * d * 12
-    m = p["synthetic"] or n
+    m = _synthetic(p)
     pool = n + m * G if p["workflow"].startswith("accumulate-subsample") else 2 * (n + m)
     return 8.0 * d * (pool + 4 * max(n, m, p["train_size"] or 0)) + 8.0 * d * d * 6
 
 
 def _gaussian_work(p: dict, G: int) -> float:
-    m = p["synthetic"] or p["n"]
+    m = _synthetic(p)
     return float(p["d"]) * m * G + p["d"] ** 3 * G
 
 
@@ -89,6 +115,8 @@ register(Simulator(
         **_SIZES,
         "sampler": Setting("choice", "points", "points, or a batch's mean and scatter from their laws "
                            "(sufficient; auto where exact)", gaussian.SAMPLERS),
+        "cross_with": Setting("int", None, "the generation l of the metric cov (Cov of the mean error at each "
+                              "generation with the one at l)", low=1, affects_draws=False),
     },
     metrics={
         "mean_sq_error": Metric("||mu_t - mu_0||^2", "mean_sq_error", links=(
@@ -122,10 +150,34 @@ register(Simulator(
         "variance_ratio": Metric("Var(mu_k) / Var(mu_1), as E||mu_k - mu_0||^2 / E||mu_1 - mu_0||^2 (Dey & Donoho)",
                                  "mean_sq_error", statistic="ratio", links=(
             Link("universality.variance_ratio", "k", (_WF,), fixed={"first_fit": "real"},
-                 when={"workflow": CLAIM_WORKFLOWS, "train_size": None, "synthetic": None},
+                 when={"workflow": CLAIM_WORKFLOWS, **_PLAIN},
                  check=Check({"d": 1, "sigma": 1.0, "estimator": "mle"}, generations=(2, 3, 5),
-                             ladder=Ladder(LADDER, "ratio", setting="n"),
-                             note="1-D Gaussian, mean and variance by maximum likelihood")),)),
+                             ladder=Ladder(LADDER, setting="n"), note=_DD_NOTE)),
+            Link("universality.accumulate_fraction", "k", (Bind("alpha"),),
+                 when={"workflow": "accumulate", "train_size": None, "synthetic": None, "first_fit": "real"},
+                 applies_if=lambda p: p["alpha"] is not None,
+                 check=Check({"d": 1, "sigma": 1.0, "estimator": "mle", "workflow": "accumulate", "alpha": 0.5},
+                             generations=(2, 3, 5), ladder=Ladder(LADDER, setting="n"),
+                             note=_DD_NOTE + "; synthetic batches of alpha n = n/2 points")),
+        )),
+        "scaled_sq_error": Metric("n ||mu_k - mu_0||^2 / (d sigma^2): the mean error in units of one fit on the real "
+                                  "data as they are", "mean_sq_error",
+                                  lambda v, p: v * p["n"] / (p["d"] * p["sigma"] ** 2), links=(
+            Link("universality.variance_ratio", "k", (_WF, Bind("first_fit")),
+                 when={"train_size": None, "synthetic": None, "alpha": None, "first_fit": "bootstrap"},
+                 check=Check({"d": 1, "sigma": 1.0, "estimator": "mle"}, generations=(1, 2, 3, 5),
+                             ladder=Ladder(LADDER, setting="n"),
+                             variants=lambda v: v["first_fit"] == "bootstrap",
+                             note=_DD_NOTE + "; the real data bootstrapped at the first fit, in units of "
+                                  "sigma^2/n (one fit on them as they are)")),)),
+        "scaled_cov": Metric("n E[(mu_k - mu_0)(mu_l - mu_0)] / sigma^2, l = cross_with (first coordinate): Cov(Z_k, Z_l) "
+                             "in units of one fit on the real data", "mean_error", _scaled_cross, links=(
+            Link("universality.gaussian_process", "k", (_WF, Bind("l", "cross_with"), Bind("first_fit")),
+                 when={"workflow": CLAIM_WORKFLOWS, "train_size": None, "synthetic": None, "alpha": None},
+                 applies_if=lambda p: p["cross_with"] is not None,
+                 check=Check({"d": 1, "sigma": 1.0, "estimator": "mle", "cross_with": 4}, generations=(1, 2, 3, 4),
+                             ladder=Ladder(LADDER, setting="n"),
+                             note=_DD_NOTE + "; cross-covariances with generation l = 4")),)),
     },
     memory=_gaussian_memory,
     work=_gaussian_work,
@@ -189,18 +241,50 @@ def _spectrum(spectrum: str, d: int | None, beta: float | None, eigenvalues) -> 
     return np.asarray(eigenvalues, dtype=float)
 
 
-def _ridge(trials, rng, *, spectrum, d, beta, eigenvalues, T, T0, lam, sigma, sigma0, generations):
+def _ridge(trials, rng, *, spectrum, d, beta, eigenvalues, T, T0, lam, sigma, sigma0, w0_norm, generations):
     from .regression import simulate_dohmatob
 
     eig = _spectrum(spectrum, d, beta, eigenvalues)
+    w0 = np.full(eig.size, w0_norm / np.sqrt(eig.size))  # equal weights in Sigma's eigenbasis: the direction average
     return simulate_dohmatob(trials, rng, T=T, T0=T0, lam=lam, sigma=sigma, sigma0=sigma0, generations=generations,
-                             eigenvalues=eig)
+                             eigenvalues=eig, w0=w0)
 
 
-_RIDGE = (Bind("spectrum"), Bind("d"), Bind("beta"), Bind("eigenvalues"), Bind("T"), Bind("T0"), Bind("lam"),
-          Bind("sigma"), Bind("sigma0"))
+def _increment(v, p):
+    """(error at generation n - error at generation 0) / (n sigma0^2): rho, generation by generation (NaN at 0)."""
+    n = np.arange(v.shape[1], dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (v - v[:, :1]) / (n * p["sigma0"] ** 2)
+    out[:, 0] = np.nan
+    return out
+
+
+_SPEC = (Bind("spectrum"), Bind("d"), Bind("beta"), Bind("eigenvalues"))
+_RIDGE = _SPEC + (Bind("T"), Bind("T0"), Bind("lam"), Bind("sigma"), Bind("sigma0"), Bind("w0_norm"))
 _RIDGE_POINT = {"T": 20, "T0": 20, "lam": 0.0, "sigma": 1.0, "sigma0": 1.0}
 _SPECTRA = {"isotropic": {"d": 5}, "power-law": {"d": 5, "beta": 1.5}, "given": {"eigenvalues": ANISOTROPIC}}
+_STUDY = {**_RIDGE_POINT, "lam": 0.1, "sigma": 0.5}
+
+
+def _proportional(d: int, settings: dict) -> dict:
+    """The proportional ladder at dimension d: T = 3d, T0 = 2.5d (FORMULAS.md's ratios); a given spectrum
+    is the anisotropic one repeated d/5 times (a fixed limiting spectral distribution)."""
+    spectrum = {"eigenvalues": ANISOTROPIC * (d // len(ANISOTROPIC))} if settings["spectrum"] == "given" else {"d": d}
+    return {**spectrum, "T": 3 * d, "T0": int(2.5 * d)}
+
+
+def _study(generations, note, **kw) -> Check:
+    """The random-matrix equivalents' convergence study along the proportional ladder of d."""
+    return Check(kw.pop("settings", _STUDY), generations=generations, share=0.25, kind="asymptotic",
+                 per_variant=lambda v: _SPECTRA[v["spectrum"]],
+                 ladder=Ladder(RIDGE_LADDER, "discrepancy", scale=_proportional),
+                 note=f"random-matrix equivalent{note}: simulation minus theory at d = 10, 20, 40 (T = 3d, "
+                      "T0 = 2.5d; power law j^-1.5, or the anisotropic spectrum repeated d/5 times), extrapolated "
+                      "to d -> oo as a + b/d; a quarter of the trials", **kw)
+
+
+_EXACT_AT_0 = Check(_RIDGE_POINT, generations=(0, 1, 5, 10), kind="exact", per_variant=lambda v: _SPECTRA[v["spectrum"]],
+                    note="exact at lam = 0 (any covariance)")
 
 register(Simulator(
     name="ridge",
@@ -215,24 +299,35 @@ register(Simulator(
         "T": Setting("int", doc="downstream training samples", low=1),
         "T0": Setting("int", doc="generator training samples per generation", low=3),
         "lam": Setting("float", 0.0, "ridge penalty", low=0),
-        "sigma": Setting("float", 1.0, "downstream label noise", low=0),
+        "sigma": Setting("float", 1.0, "downstream label noise (0: the test error at n = 0 is the bias alone)", low=0),
         "sigma0": Setting("float", 1.0, "generator label noise", low=0),
+        "w0_norm": Setting("float", 1.0, "norm of the true weights, equal in Sigma's eigenbasis (0: the test error at "
+                           "n = 0 is the variance alone)", low=0),
     },
     metrics={
         "test_error": Metric("(w - w0)^T Sigma (w - w0) of the downstream ridge, n = 0 on clean data", "test_error", links=(
-            Link("ridge.test_error", "n", _RIDGE, fixed={"w0_norm": 1.0}, when={"lam": 0.0}, check=Check(
-                _RIDGE_POINT, generations=(0, 1, 5, 10), kind="exact", per_variant=lambda v: _SPECTRA[v["spectrum"]],
-                note="exact at lam = 0 (any covariance)")),
-            Link("ridge.test_error", "n", _RIDGE, fixed={"w0_norm": 1.0}, check=Check(
-                {**_RIDGE_POINT, "lam": 0.1, "sigma": 0.5}, generations=(0, 1, 3), share=0.25, kind="asymptotic",
-                variants=lambda v: v["spectrum"] == "isotropic",
-                ladder=Ladder(RIDGE_LADDER, "discrepancy", scale=lambda d: {"d": d, "T": 3 * d, "T0": int(2.5 * d)}),
-                note="random-matrix equivalent: simulation minus theory at d = 10, 20, 40 (T = 3d, T0 = 2.5d), "
-                     "extrapolated to d -> oo as a + b/d; a quarter of the trials")),
+            Link("ridge.test_error", "n", _RIDGE, when={"lam": 0.0}, applies_if=lambda p: p["w0_norm"] > 0,
+                 check=_EXACT_AT_0),
+            Link("ridge.test_error", "n", _RIDGE, applies_if=lambda p: p["w0_norm"] > 0 and p["sigma"] > 0,
+                 check=_study((0, 1, 3), "")),
+            Link("ridge.bias", None, _SPEC + (Bind("T"), Bind("lam"), Bind("w0_norm")), when={"sigma": 0.0},
+                 applies_if=lambda p: p["lam"] > 0,
+                 check=_study((0,), " of the bias (noise-free labels: the clean error is the bias)",
+                              settings={**_STUDY, "sigma": 0.0})),
+            Link("ridge.variance", None, _SPEC + (Bind("T"), Bind("lam"), Bind("sigma")), when={"w0_norm": 0.0},
+                 check=_study((0,), " of the variance (w0 = 0: the clean error is the variance)",
+                              settings={**_STUDY, "w0_norm": 0.0})),
+        )),
+        "increment": Metric("(error after n generations - clean error) / (n sigma0^2)", "test_error", _increment, links=(
+            Link("ridge.rho", None, _SPEC + (Bind("T"), Bind("T0"), Bind("lam")), when={"lam": 0.0},
+                 check=Check(_RIDGE_POINT, generations=(1, 5), kind="exact",
+                             per_variant=lambda v: _SPECTRA[v["spectrum"]], note="exact d/(T0 - d - 1) at lam = 0")),
+            Link("ridge.rho", None, _SPEC + (Bind("T"), Bind("T0"), Bind("lam")), applies_if=lambda p: p["lam"] > 0,
+                 check=_study((1, 3), " of rho")),
         )),
     },
     memory=lambda p, G: 8.0 * (len(p["eigenvalues"]) if p["eigenvalues"] else p["d"] or 1) * (p["T"] + p["T0"] + 64) * 8,
-    work=lambda p, G: float(p["d"] or 5) * (p["T"] + p["T0"]) * (G + 1),
+    work=lambda p, G: float(len(p["eigenvalues"]) if p["eigenvalues"] else p["d"] or 5) * (p["T"] + p["T0"]) * (G + 1),
     first=0,
 ), _MODULE)
 
@@ -298,6 +393,8 @@ register(Simulator(
 
 # -- logistic regression ------------------------------------------------------------------------
 
+_LOGISTIC_NOTE = f"logistic MLE (Newton), d = 3, theta0 = {logistic.THETA0}, a quarter of the trials"
+
 register(Simulator(
     name="logistic",
     target=f"{logistic.__name__}:simulate",
@@ -311,11 +408,18 @@ register(Simulator(
         "sq_error": Metric("||theta_k - theta0||^2", "sq_error"),
         "variance_ratio": Metric("E||theta_k - theta0||^2 / E||theta_1 - theta0||^2", "sq_error", statistic="ratio",
                                  links=(Link("universality.logistic", "k", (_WF,), fixed={"first_fit": "real"},
-                                             when={"workflow": CLAIM_WORKFLOWS, "train_size": None, "synthetic": None},
+                                             when={"workflow": CLAIM_WORKFLOWS, **_PLAIN},
                                              check=Check({}, generations=(2, 3), share=0.25,
-                                                         ladder=Ladder(LOGISTIC_LADDER, "ratio", setting="n"),
-                                                         note=f"logistic MLE (Newton), d = 3, theta0 = {logistic.THETA0}, "
-                                                              "a quarter of the trials")),)),
+                                                         ladder=Ladder(LOGISTIC_LADDER, setting="n"),
+                                                         note=_LOGISTIC_NOTE)),)),
+        "scaled_sq_error": Metric("n ||theta_k - theta0||^2 / tr I(theta0)^-1: the error in units of one fit on the "
+                                  "real data as they are (I: the Fisher information, by quadrature)", "sq_error",
+                                  lambda v, p: v * p["n"] / logistic.fisher_trace_inverse(), links=(
+            Link("universality.logistic", "k", (_WF, Bind("first_fit")),
+                 when={"train_size": None, "synthetic": None, "alpha": None, "first_fit": "bootstrap"},
+                 check=Check({}, generations=(1, 2, 3), share=0.25, ladder=Ladder(LOGISTIC_BOOTSTRAP_LADDER, setting="n"),
+                             variants=lambda v: v["first_fit"] == "bootstrap",
+                             note=_LOGISTIC_NOTE + "; the real data bootstrapped at the first fit")),)),
     },
     memory=lambda p, G: 8.0 * 4 * p["n"] * (G if p["workflow"].startswith("accumulate") else 2) * 6,
     work=lambda p, G: 4.0 * p["n"] * G * 20,

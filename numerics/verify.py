@@ -32,14 +32,10 @@ from .stats import Row, extrapolate, finish, which_test
 
 #: Claims that no simulation can check, and why (shown by `collapse verify`).
 NOT_SIMULATED = {
-    "universality.gaussian_process": "cross-covariances of the limit process: not simulated yet",
-    "universality.accumulate_fraction": "synthetic batches of alpha n: not simulated yet",
-    "ridge.df": "a deterministic quantity of the spectrum (nothing random to simulate)",
-    "ridge.kappa": "a fixed point of the spectrum (nothing random to simulate)",
-    "ridge.bias": "checked through ridge.test_error (n = 0 is bias + variance), by its lam > 0 convergence study",
-    "ridge.variance": "checked through ridge.test_error (n = 0 is bias + variance), by its lam > 0 convergence study",
-    "ridge.rho": "checked through ridge.test_error (its growth in n), exactly at lam = 0 and by the lam > 0 study",
-    "ridge.rho_lowdim": "an approximation: no simulation can confirm it",
+    "ridge.df": "deterministic: a function of the spectrum (nothing random to simulate)",
+    "ridge.kappa": "deterministic: a fixed point of the spectrum (nothing random to simulate)",
+    "ridge.rho_lowdim": "an approximation of ridge.rho that is exact at no size (erratum 8 gives its error); "
+                        "ridge.rho itself is simulated",
 }
 
 
@@ -64,7 +60,8 @@ class Item:
     def settings_at(self, size: int | None) -> dict:
         if size is None:
             return self.settings
-        return self.sim.resolve({**_given(self.settings), **self.check.ladder.settings(size)})
+        given = _given(self.settings)
+        return self.sim.resolve({**given, **self.check.ladder.settings(size, _partial(self.sim, given))})
 
     def sim_generations(self) -> int:
         return max(g for g in self.generations)
@@ -99,6 +96,11 @@ class Item:
 def _given(settings: dict) -> dict:
     """Resolved settings without those at their default (the ladder re-resolves them)."""
     return {k: v for k, v in settings.items() if v is not None}
+
+
+def _partial(sim: Simulator, given: dict) -> dict:
+    """The given settings with the defaults of the others (unchecked: for a ladder's scale function)."""
+    return {**{k: s.default for k, s in sim.settings.items() if s.default is not catalog.REQUIRED}, **given}
 
 
 def _checked_links(claim_id: str) -> list[tuple[Simulator, str, Link]]:
@@ -142,13 +144,14 @@ def _item(claim_id: str, variant: dict, sim: Simulator, metric: str, lk: Link, o
         if isinstance(g, bool) or not isinstance(g, (int, np.integer)) or g < sim.first:
             raise ValueError(f"generations to simulate must be integers >= {sim.first}, got {g!r}"
                              + (" (generation 0 is the truth itself)" if sim.first == 1 else ""))
-        if gen_name is not None and lk.check.ladder and lk.check.ladder.statistic == "ratio" and g < 2:
+        m = sim.metrics[metric]
+        if gen_name is not None and m.statistic == "ratio" and m.reference is None and g < 2:
             raise ValueError(f"the variance ratio is 1 at {gen_name} = 1 by definition: simulate {gen_name} >= 2")
     required = {k: v for k, v in lk.when.items() if not isinstance(v, tuple)}  # e.g. the claim's own workflow
     extra = check.per_variant(variant) if check.per_variant else {}
     default = {**required, **check.settings, **extra, **lk.settings_for(variant)}
     if check.ladder is not None:
-        default.update(check.ladder.settings(check.ladder.sizes[0]))
+        default.update(check.ladder.settings(check.ladder.sizes[0], _partial(sim, default)))
     # The user's values are checked by the claim first, so that errors name the claim's parameters.
     base = {k: v for k, v in lk.claim_values(sim.resolve(default)).items() if k not in claim.choices}
     at = {gen_name: gens[0]} if gen_name else {}
@@ -158,7 +161,8 @@ def _item(claim_id: str, variant: dict, sim: Simulator, metric: str, lk: Link, o
     if check.ladder is not None and "sizes" in overrides:
         raise ValueError("sizes cannot be changed here")
     settings = sim.resolve(given) if check.ladder is None else None
-    probe = sim.resolve({**given, **check.ladder.settings(check.ladder.sizes[0])}) if check.ladder else settings
+    probe = sim.resolve({**given, **check.ladder.settings(check.ladder.sizes[0], _partial(sim, given))}) \
+        if check.ladder else settings
     if not lk.applies(probe):
         raise ValueError(f"{claim_id} ({', '.join(variant.values())}) does not apply to simulator {sim.name} "
                          f"at {', '.join(f'{k}={v}' for k, v in given.items())}")
@@ -257,7 +261,6 @@ def _rows(it: Item, summaries: dict, trials: int, seed: int) -> list[Row]:
     alternative = {"lower": "greater", "upper": "less"}.get(kind, "two-sided")
     stat = it.sim.metrics[it.metric].statistic
     cols = it.columns()
-    gen_of = (lambda g: g) if it.link.generation else (lambda g: None)
     point = it.point()
     if it.sizes:  # a convergence study: the values that scale with the ladder are not one point
         at = [it.point(it.settings_at(s)) for s in it.sizes]
@@ -272,17 +275,17 @@ def _rows(it: Item, summaries: dict, trials: int, seed: int) -> list[Row]:
             theory = [it.theory(gen, it.settings_at(s)) for s in it.sizes]
             gaps = [m[0][cols[j]] - th for m, th in zip(means, theory)]
             fit = extrapolate(it.sizes, gaps, [m[1][cols[j]] for m in means])
-            rows.append(Row(**base, generation=gen_of(gen), statistic="discrepancy", theory=0.0, estimate=fit["a"],
+            rows.append(Row(**base, generation=gen, statistic="discrepancy", theory=0.0, estimate=fit["a"],
                             se=fit["se_a"], note=f"{it.check.note}; simulation - theory "
                             f"{', '.join(f'{g:+.4f}' for g in gaps)}; chi2 {fit['chi2']:.2f} on {fit['dof']} dof",
                             extra={"sizes": list(it.sizes), "theory": theory, "gaps": [float(g) for g in gaps]}))
         return rows
     if ladder is not None:
-        ratios = [summaries[s].ratio_se() for s in it.sizes]
+        ratios = [summaries[s].estimate(stat) for s in it.sizes]
         for j, gen in enumerate(it.generations):
             fit = extrapolate(it.sizes, [r[0][cols[j]] for r in ratios], [r[1][cols[j]] for r in ratios])
             at = ", ".join(f"{r[0][cols[j]]:.4f}" for r in ratios)
-            rows.append(Row(**base, generation=gen_of(gen), statistic="ratio", theory=it.theory(gen), estimate=fit["a"],
+            rows.append(Row(**base, generation=gen, statistic=f"{stat} limit", theory=it.theory(gen), estimate=fit["a"],
                             se=fit["se_a"], note=f"{it.check.note}; {ladder_note(it)}; ratios {at}; "
                             f"chi2 {fit['chi2']:.2f} on {fit['dof']} dof",
                             extra={"sizes": list(it.sizes), "ratios": [float(r[0][cols[j]]) for r in ratios],
@@ -290,7 +293,7 @@ def _rows(it: Item, summaries: dict, trials: int, seed: int) -> list[Row]:
         return rows
     est, se = summaries[None].estimate(stat)
     for j, gen in enumerate(it.generations):
-        row = Row(**base, generation=gen_of(gen), statistic=stat, theory=it.theory(gen), estimate=float(est[cols[j]]),
+        row = Row(**base, generation=gen, statistic=stat, theory=it.theory(gen), estimate=float(est[cols[j]]),
                   se=float(se[cols[j]]), test=which_test(trials), note=it.check.note)
         if trials < it.check.min_trials:
             row.verdict = "skip"

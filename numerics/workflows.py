@@ -17,7 +17,8 @@ axis and token corpora (the deep layer's pools) alike.
 * ``real-plus-synthetic``: every real row and the latest batch (Kazdan et al.'s scarce-real setting:
   ``n_real`` real points and ``synthetic`` points sampled from a model fitted on them).
 
-Generation 1 trains on the real data under every workflow. Each generation after the first samples
+Generation 1 trains on the real data under every workflow (or, with ``bootstrap_first``, on a bootstrap
+resample of them: Dey & Donoho's first_fit='bootstrap'). Each generation after the first samples
 :meth:`Workflow.synthetic_size` points from the latest model: ``synthetic`` (default: the real data's
 size; Dey & Donoho's batches of alpha n points are ``synthetic = alpha n``), or for ``real-fraction``
 exactly the synthetic share of the training set.
@@ -32,7 +33,8 @@ import numpy as np
 
 from theory.workflows import WORKFLOWS, check_workflow
 
-__all__ = ["WORKFLOWS", "Workflow", "Plan", "Part", "ArrayPool", "check_workflow", "distinct_indices", "subsample"]
+__all__ = ["WORKFLOWS", "Workflow", "Plan", "Part", "ArrayPool", "check_workflow", "workflow_of", "distinct_indices",
+           "subsample"]
 
 
 def distinct_indices(rng: np.random.Generator, R: int, N: int, k: int) -> np.ndarray:
@@ -130,6 +132,9 @@ class Workflow:
     train_size: int | None = None
     synthetic: int | None = None
     real_fraction: float | None = None
+    #: Generation 1 fits a bootstrap resample of the real data (n_real points drawn with replacement)
+    #: instead of the real data as they are (Dey & Donoho's first_fit='bootstrap').
+    bootstrap_first: bool = False
 
     def __post_init__(self) -> None:
         check_workflow(self.name)
@@ -184,6 +189,8 @@ class Workflow:
         if generation < 1 or len(sizes) != generation:
             raise ValueError(f"generation {generation} needs {generation} stored batches, got {len(sizes)}")
         if generation == 1:
+            if self.bootstrap_first:
+                return Plan((Part((0,), sample_rows(rng, trials, sizes[0], sizes[0], replace=True)),))
             return Plan((Part((0,)),))
         latest = generation - 1
         wf = self.name
@@ -200,6 +207,22 @@ class Workflow:
                 else Part((0,), count=0)
             return Plan((real, Part((latest,))))
         return Plan((Part((0,)), Part((latest,))))  # real-plus-synthetic
+
+
+def workflow_of(name: str, n_real: int, *, train_size: int | None = None, synthetic: int | None = None,
+                alpha: float | None = None, real_fraction: float | None = None, first_fit: str = "real") -> Workflow:
+    """A Workflow from a simulator's settings: ``alpha`` is the synthetic batch as a fraction of n_real
+    (exclusive with ``synthetic``), ``first_fit`` 'real' or 'bootstrap'."""
+    if alpha is not None:
+        if synthetic is not None:
+            raise ValueError("give synthetic (a count) or alpha (a fraction of n), not both")
+        if isinstance(alpha, bool) or not alpha > 0 or not np.isfinite(alpha):
+            raise ValueError(f"alpha must be a positive number, got {alpha!r}")
+        synthetic = max(1, int(round(alpha * n_real)))
+    if first_fit not in ("real", "bootstrap"):
+        raise ValueError(f"first_fit must be 'real' or 'bootstrap', got {first_fit!r}")
+    return Workflow(check_workflow(name), n_real=n_real, train_size=train_size, synthetic=synthetic,
+                    real_fraction=real_fraction, bootstrap_first=first_fit == "bootstrap")
 
 
 class ArrayPool:

@@ -121,7 +121,7 @@ def test_check_rejects_a_planted_error_and_accepts_the_claim():
     "args,message",
     [
         (("verify", "nothing.here"), "no simulated claim matches nothing.here"),
-        (("verify", "universality.gaussian_process"), "cross-covariances"),
+        (("verify", "ridge.kappa"), "deterministic: a fixed point of the spectrum"),
         (("verify", "--trials", "1"), "trials must be an integer >= 2"),
         (("check", "x**2", "--quantity", "gaussian.w2_risk"), "unknown name 'x'"),
         (("check", "sigma**2", "--quantity", "gaussian.w2risk"), "unknown claim id"),

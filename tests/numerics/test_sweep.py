@@ -99,7 +99,8 @@ def test_cells_are_the_grid_in_order_with_defaults():
     cells = config().cells()
     assert len(cells) == 12
     assert cells[0] == {"d": 1, "n": 5, "sigma": 1.0, "estimator": "mle", "workflow": "replace",
-                        "real_fraction": None, "train_size": None, "synthetic": None, "sampler": "auto"}
+                        "real_fraction": None, "train_size": None, "synthetic": None, "alpha": None,
+                        "first_fit": "real", "sampler": "auto", "cross_with": None}
     assert [c["workflow"] for c in cells[:3]] == ["replace", "accumulate", "accumulate-subsample"]
 
 
@@ -113,7 +114,8 @@ def test_a_cell_is_the_simulator_run_on_its_own_block_streams(tmp_path):
     cell = cfg.cells()[0]
     ss = np.random.SeedSequence(table.attrs["metadata"]["entropy"])
     sim = catalog.get("gaussian")
-    outs = [gaussian.simulate(b.size, b.rng, generations=4, **cell, quantities=["det"])
+    drawn = {k: v for k, v in cell.items() if sim.settings[k].affects_draws}
+    outs = [gaussian.simulate(b.size, b.rng, generations=4, **drawn, quantities=["det"])
             for b in blocks(50, ss, key=sim.key(cell), size=sim.block_size(cell, 4))]
     mse = np.concatenate([o["mean_sq_error"] for o in outs])
     got = table[table.metric == "mean_sq_error"]

@@ -93,10 +93,11 @@ def test_ridge_study_rejects_a_shifted_claim():
     assert verdicts[0] == "pass" and verdicts[-1] == "FAIL"  # n = 0 unchanged; n = 3 shifted by 0.15
 
 
-def test_every_ridge_spectrum_is_checked_exactly_at_lam_0():
-    items, _ = default_items(["ridge.test_error"])
-    kinds = sorted((i.variant["spectrum"], i.kind()) for i in items)
-    assert kinds == [("given", "exact"), ("isotropic", "asymptotic"), ("isotropic", "exact"), ("power-law", "exact")]
+def test_every_ridge_spectrum_is_checked_exactly_at_lam_0_and_by_a_study_at_lam_01():
+    items, _ = default_items(["ridge.test_error", "ridge.rho"])
+    kinds = sorted((i.claim, i.variant["spectrum"], i.kind()) for i in items)
+    assert kinds == [(claim, spectrum, kind) for claim in ("ridge.rho", "ridge.test_error")
+                     for spectrum in ("given", "isotropic", "power-law") for kind in ("asymptotic", "exact")]
 
 
 def test_convergence_study_rejects_a_wrong_limit():

@@ -161,3 +161,24 @@ def test_every_plan_has_the_size_it_promises(name, n, generations, synthetic):
             pool.add(ids(2, flow.synthetic_size(), start=10 * g))
         plan = flow.plan(g, pool.sizes, rng, 2)
         assert pool.gather(plan).shape == (2, plan.size(pool.sizes), 1)
+
+
+def test_bootstrap_first_fit_resamples_the_real_data():
+    """Dey & Donoho's first_fit='bootstrap': generation 1 fits n real points drawn with replacement."""
+    flow = Workflow("accumulate-subsample-replacement", n_real=6, bootstrap_first=True)
+    first = run_plans(flow, 1, R=2000, seed=4)[0]
+    assert first.shape == (2000, 6) and np.isin(first, np.arange(6)).all()
+    distinct = np.array([len(set(r)) for r in first])
+    # E distinct = 6 (1 - (5/6)^6) = 3.99; all distinct has probability 6!/6^6 = 1.5%
+    assert abs(distinct.mean() - 6 * (1 - (5 / 6) ** 6)) < 0.05 and (distinct == 6).mean() < 0.03
+
+
+def test_workflow_of_takes_alpha_as_a_fraction_of_n():
+    from numerics.workflows import workflow_of
+
+    assert workflow_of("accumulate", 40, alpha=0.5).synthetic_size() == 20
+    assert workflow_of("accumulate", 40).synthetic_size() == 40
+    with pytest.raises(ValueError, match="not both"):
+        workflow_of("accumulate", 40, alpha=0.5, synthetic=3)
+    with pytest.raises(ValueError, match="first_fit must be"):
+        workflow_of("accumulate", 40, first_fit="resample")
