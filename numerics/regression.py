@@ -51,8 +51,8 @@ class FixedDesignFamily(Family):
     """OLS refitted on fresh labels of one fixed design X (Gerstgrasser et al.): a batch is the rows
     (R, T, d + 1) of [X, y] with y = X w + sigma e, X the same for every batch of a trial."""
 
-    def __init__(self, d: int, T: int, sigma: float, eig: np.ndarray):
-        self.d, self.T, self.sigma, self.eig = d, T, sigma, eig
+    def __init__(self, d: int, T: int, sigma: float, eig: np.ndarray, fresh_design: bool = False):
+        self.d, self.T, self.sigma, self.eig, self.fresh = d, T, sigma, eig, fresh_design
         self.X: np.ndarray | None = None
 
     def _rows(self, w: np.ndarray, rng) -> np.ndarray:
@@ -75,16 +75,21 @@ class FixedDesignFamily(Family):
     def sample(self, model, size, rng):
         if size != self.T:
             raise ValueError(f"a fixed design relabels its T = {self.T} rows: synthetic batches have T points, not {size}")
+        if self.fresh:  # a new design for every batch (what Gerstgrasser et al.'s formula does not cover)
+            self.X = _design(rng, len(model), self.T, self.eig)
+            self.Xt = np.ascontiguousarray(self.X.swapaxes(1, 2))
         return self._rows(model, rng)
 
 
 def simulate_fixed_design(trials: int, rng: np.random.Generator, *, d: int, T: int, generations: int, sigma: float = 1.0,
-                          workflow: str = "accumulate", eigenvalues=None, shortcut: bool = True) -> dict[str, np.ndarray]:
+                          workflow: str = "accumulate", eigenvalues=None, shortcut: bool = True,
+                          fresh_design: bool = False) -> dict[str, np.ndarray]:
     """Gerstgrasser et al.'s chain: {'test_error': (trials, generations)}, column k-1 after k fits.
 
     ``replace`` and ``accumulate`` take an exact shortcut (see the module docstring; ``shortcut=False``
     runs the plain loop of numerics.driver instead, which refits OLS on the stacked rows: the same
-    numbers up to rounding); the other workflows gather actual rows.
+    numbers up to rounding); the other workflows gather actual rows. ``fresh_design`` draws a new design
+    for every synthetic batch (erratum 4: the sum 1/i^2 then fails).
     """
     check_workflow(workflow)
     _check_sizes(d=d, T=T, generations=generations, trials=trials)
@@ -95,9 +100,9 @@ def simulate_fixed_design(trials: int, rng: np.random.Generator, *, d: int, T: i
     eig = _eigs(eigenvalues, d)
     if eig.size != d:
         raise ValueError(f"eigenvalues must have d = {d} entries, got {eig.size}")
-    if shortcut and workflow in ("replace", "accumulate"):
+    if shortcut and workflow in ("replace", "accumulate") and not fresh_design:
         return _fixed_design_shortcut(trials, rng, d=d, T=T, generations=generations, sigma=sigma, workflow=workflow, eig=eig)
-    family = FixedDesignFamily(d, T, sigma, eig)
+    family = FixedDesignFamily(d, T, sigma, eig, fresh_design)
     return driver.run(family, Workflow(workflow, n_real=T), generations, trials, rng)
 
 

@@ -435,6 +435,13 @@ class Claim:
         f.__doc__ = f"NumPy form of {self.id} ({', '.join(f'{k}={v}' for k, v in choices.items())})"
         return f
 
+    @property
+    def errata(self) -> list:
+        """The errata recorded on this claim (theory.errata): where the literature differs from it."""
+        from .errata import for_claim
+
+        return for_claim(self.id)
+
     def __repr__(self) -> str:
         return f"<Claim {self.id}: {self.title}>"
 

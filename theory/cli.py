@@ -184,6 +184,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     if note:
         out.append("  note:")
         out.append(_wrap(note))
+    if args.errata:
+        errata = claim.errata
+        out.append("  errata:" if errata else "  errata: none recorded")
+        out += [_indent(e.text(), "    ") for e in errata]
+    elif claim.errata:
+        out.append(f"  errata: {len(claim.errata)} (--errata prints them)")
     if value is not None:
         shown = ", ".join(f"{k}={v}" for k, v in values.items())
         out.append(f"  value at {shown}:")
@@ -191,6 +197,16 @@ def cmd_show(args: argparse.Namespace) -> int:
     elif missing:
         out.append(f"  value: give --at {' '.join(m + '=...' for m in missing)}")
     print("\n".join(out))
+    return 0
+
+
+def cmd_errata(args: argparse.Namespace) -> int:
+    from .errata import ERRATA, markdown
+
+    if args.format == "markdown":
+        sys.stdout.write(markdown())
+        return 0
+    print("\n\n".join(e.text() for e in ERRATA))
     return 0
 
 
@@ -204,6 +220,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--latex", action="store_true", help="print expressions as LaTeX")
     p.add_argument("--series", action="store_true", help="print the leading-order series in 1/T")
     p.add_argument("--derive", action="store_true", help="print the derivation steps")
+    p.add_argument("--errata", action="store_true", help="print the errata recorded on the claim")
     p.add_argument(
         "--at",
         nargs="+",
@@ -213,3 +230,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "expression in i such as '10*(i+1)**2'",
     )
     p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("errata", help="where the literature differs from the claims: each erratum with its numbers")
+    p.add_argument("--format", choices=("text", "markdown"), default="text")
+    p.set_defaults(func=cmd_errata)
