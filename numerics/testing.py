@@ -1,9 +1,12 @@
-"""Testing helpers for statistical claims: one assertion for "this estimate agrees with this theory".
+"""Testing helpers for statistical claims: the toolkit as a testing library for researchers' formulas.
 
-:func:`assert_agrees` is what every statistical test of the toolkit uses (and what a researcher's own
-tests can use): it tests a simulated estimate against a theoretical value at a stated significance
-level, by z (or Student's t for few trials), and its failure message prints the theory, the estimate,
-its standard error, z, the p-value and the seed, so that a failure can be reproduced and judged.
+* :func:`assert_claim` holds your expression for a claim's quantity (a SymPy expression, a string, or a
+  Python function of the claim's parameters) against the claim's simulator, at a point or along
+  generations, with the same statistics as `collapse verify` (a stated family-wise alpha, Holm within
+  the call); its failure message prints theory, estimate, standard error, z and seed for each row.
+* :func:`assert_agrees` tests one estimate (or an array of them) against a theoretical value: what
+  every statistical test of the toolkit uses.
+* ``theory.strategies.points`` draws valid parameter points of any claim for hypothesis.
 
 The seed of a statistical test comes from the ``collapse_seed`` fixture (numerics.pytest_plugin): one
 fixed seed by default, and every seed of a range with ``--collapse-seeds=0-99`` (or the environment
@@ -17,6 +20,7 @@ import math
 
 import numpy as np
 
+from .defaults import ALPHA, DEFAULT_TRIALS
 from .stats import p_value, which_test
 
 
@@ -55,3 +59,44 @@ def assert_agrees(estimate, se, theory, *, alpha: float = 1e-3, seed=None, trial
         head += f", seed {seed})" if seed is not None else ")"
         raise DisagreementError("\n".join([head] + lines))
     return worst
+
+
+def assert_claim(expression, claim_id: str, *, at: dict | None = None, generations=None, trials: int = DEFAULT_TRIALS,
+                 seed: int = 0, alpha: float = ALPHA, runner=None):
+    """Assert that ``expression`` predicts claim ``claim_id``'s quantity, by simulating its procedure.
+
+    ``expression``: a SymPy expression or a string in the claim's parameter names (parsed safely), or a
+    Python function taking the parameters as keywords. ``at``: choices and parameter values (the
+    claim's own names, as `collapse check --at`); ``generations``: the generation values compared
+    (default: the claim's verification generations). The simulation is the one `collapse verify` runs
+    for the claim (``trials`` trials, ``seed``); the comparisons are corrected by Holm at family-wise
+    ``alpha``. Returns the table's rows; raises :class:`DisagreementError` listing every rejected row.
+    """
+    from theory import CLAIMS
+
+    from .verify import make_item, run
+
+    claim = CLAIMS[claim_id]
+    values = dict(at or {})
+    variant = {k: v for k, v in values.items() if k in claim.choices}
+    overrides = {k: v for k, v in values.items() if k not in claim.choices}
+    item = make_item(claim_id, variant, **overrides)
+    if generations is not None:
+        item = make_item(claim_id, variant, **overrides, **{item.link.generation or "generation": list(generations)})
+    if isinstance(expression, str):
+        from theory.expressions import parse
+
+        names = {p.name: p.symbol for p in claim.params if p.kind != "choice"}
+        expression = parse(expression, names)
+    item.expression = expression
+    rows = run([item], trials=trials, seed=seed, alpha=alpha, runner=runner)
+    failed = [r for r in rows if r.verdict == "FAIL"]
+    if failed:
+        lines = [f"{claim_id}: {len(failed)} of {len(rows)} comparisons reject the expression "
+                 f"(Holm, family-wise alpha = {alpha}; {item.trials(trials)} trials, seed {seed})"]
+        for r in failed:
+            lines.append(f"  at {item.link.generation or 'generation'} = {r.generation}: theory {r.theory:.8g}, "
+                         f"estimate {r.estimate:.8g}, se {r.se:.3g}, {r.test} = {r.z:.3f}, p_adj = {r.p_adjusted:.3g}"
+                         + (f" ({r.note})" if "not a number" in r.note else ""))
+        raise DisagreementError("\n".join(lines))
+    return rows

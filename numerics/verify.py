@@ -83,9 +83,17 @@ class Item:
         if self.link.generation is not None:
             values[self.link.generation] = gen
         claim = CLAIMS[self.claim]
-        if self.expression is not None:
-            return claim.evaluate_expression(self.expression, **values)
-        return claim.evaluate(**values)
+        if self.expression is None:
+            return claim.evaluate(**values)
+        if callable(self.expression) and not hasattr(self.expression, "free_symbols"):  # a Python function
+            point = claim.validate(**values)
+            plain = {k: (float(v) if not isinstance(v, (str, list, tuple, int)) and v is not None else v)
+                     for k, v in point.items()}
+            value = float(self.expression(**plain))
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError(f"the function gave {value} at {plain}")
+            return value
+        return claim.evaluate_expression(self.expression, **values)
 
     def kind(self) -> str:
         if self.link.alternative:

@@ -21,6 +21,6 @@ from .registry import REGISTRY as CLAIMS
 from .validation import Param
 
 # Importing a module registers its claims; `collapse list` follows this order.
-from . import gaussian, mvgaussian, regression, universality, ridge, kde  # noqa: E402,F401  isort: skip
+from . import gaussian, mvgaussian, regression, universality, ridge, kde, categorical  # noqa: E402,F401  isort: skip
 
 __all__ = ["CLAIMS", "Claim", "Form", "Param", "Recursion", "Source", "Step", "symbols"]

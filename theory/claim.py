@@ -283,8 +283,8 @@ class Claim:
                 out[p.name] = _as_positive(p.name, v)
             elif p.kind == "nonnegative":
                 out[p.name] = _as_nonnegative(p.name, v)
-            elif p.kind in ("vector", "positive_vector"):
-                out[p.name] = _as_vector(p.name, v, positive=p.kind == "positive_vector")
+            elif p.kind in ("vector", "positive_vector", "probability_vector"):
+                out[p.name] = _as_vector(p.name, v, positive=p.kind != "vector")
             elif p.kind in ("schedule", "positive_schedule"):
                 if p.kind == "schedule":
                     sched = _as_schedule(p.name, v, p.minimum)

@@ -227,6 +227,24 @@ ERRATA: tuple[Erratum, ...] = (
 )
 
 
+ERRATA += (
+    Erratum(
+        11, "categorical.loss_probability", "Collapse is almost sure, not in expectation",
+        "refitting by frequencies is unbiased, so the expected distribution stays at the truth (E p_t = p for "
+        "every symbol and every t; a common reading of Shumailov et al.'s discrete chain).",
+        "the expectation is preserved while the probability that a symbol is lost grows to 1 - p: each count "
+        "is a Wright-Fisher chain absorbed at 0 or n, so collapse to one symbol is certain.",
+        {"p": 0.01, "n": 100},
+        {"E p_t at every t": Number(0.01), "P(lost) at t = 1": Number(0.366, digits=3),
+         "P(lost) at t = 100": Number(0.976956, digits=6), "its limit": Number(0.99)},
+        lambda: {"E p_t at every t": 0.01,
+                 "P(lost) at t = 1": _ev("categorical.loss_probability", p=0.01, n=100, t=1),
+                 "P(lost) at t = 100": _ev("categorical.loss_probability", p=0.01, n=100, t=100),
+                 "its limit": _limit("categorical.loss_probability", p=0.01)},
+    ),
+)
+
+
 def _ridge_power_law(n: int) -> float:
     return _ev("ridge.test_error", spectrum="power-law", beta=1.5, d=100, T=300, T0=250, lam=0.05, w0_norm=1,
                sigma=0.5, sigma0=1, n=n)

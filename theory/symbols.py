@@ -71,3 +71,18 @@ __all__ = [
     "sigma", "sigma2", "T", "g", "d", "n", "t", "i", "j", "k", "l", "T_sched", "alpha", "lam", "T0",
     "sigma0", "w0_norm", "beta", "m", "kappa", "eigenvalues", "w0", "h", "h_sched", "INDEXED", "SCHEDULED",
 ]
+
+# -- Categorical (the language-model side: frequencies refitted on their own samples) -------------
+#: Vocabulary size (number of symbols with positive probability).
+K = sp.Symbol("K", integer=True, positive=True)
+#: Initial probability of one symbol.
+p = sp.Symbol("p", positive=True)
+#: Share of real points in each real-fraction training set (prints as rho), and the real points per
+#: training set it gives, n_r = round(rho n) (``real_rows``, as in ``numerics.workflows``).
+real_fraction = sp.Symbol("rho", nonnegative=True)
+real_rows = sp.Symbol("n_r", integer=True, nonnegative=True)
+#: The true probabilities p0_1..p0_K.
+probabilities = sp.IndexedBase("p0", positive=True)
+
+INDEXED["probabilities"] = (probabilities, 1)
+__all__ += ["K", "p", "real_fraction", "real_rows", "probabilities"]

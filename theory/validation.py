@@ -31,7 +31,8 @@ class Param:
     name: str
     #: "size" (integer >= minimum), "positive", "nonnegative" (reals), "choice" (one of ``options``),
     #: "schedule" (a size, or a sequence of sizes / an expression in i), "positive_schedule" (a positive
-    #: number or a sequence of them), "vector" (a sequence of finite reals), "positive_vector".
+    #: number or a sequence of them), "vector" (a sequence of finite reals), "positive_vector",
+    #: "probability_vector" (positive entries summing to 1: the claim's prepare step checks the sum).
     kind: str
     doc: str
     minimum: int = 0

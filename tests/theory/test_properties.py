@@ -76,6 +76,22 @@ def ridge_point(draw, cid: str, spectrum: str):
 
 
 @st.composite
+def categorical_point(draw, cid: str, choices: dict):
+    names = {p.name for p in CLAIMS[cid].params}
+    out: dict = {"n": draw(st.integers(2, 40))}
+    if "t" in names:
+        out["t"] = draw(st.integers(1, 30))
+    if "p" in names:
+        out["p"] = draw(reals(1e-3, 1 - 1e-3))
+    if "probabilities" in names:
+        weights = draw(st.lists(st.integers(1, 20), min_size=2, max_size=6))
+        out["probabilities"] = [w / sum(weights) for w in weights]
+    if choices.get("workflow") == "real-fraction":
+        out["real_fraction"] = draw(reals(0, 1))
+    return out
+
+
+@st.composite
 def points(draw, cid: str, variant: tuple = (), caps: dict | None = None):
     """A valid parameter point (numeric parameters and the variant's choices) for claim ``cid``."""
     claim, choices = CLAIMS[cid], dict(variant)
@@ -84,6 +100,8 @@ def points(draw, cid: str, variant: tuple = (), caps: dict | None = None):
         return dict(w0_norm=draw(reals(0.1, 5)), d=dim, T0=draw(st.integers(1, dim - 1)), n=draw(st.integers(0, 30)))
     if cid.startswith("ridge."):
         return {**draw(ridge_point(cid, choices.get("spectrum", "isotropic"))), **choices}
+    if cid.startswith("categorical."):
+        return {**draw(categorical_point(cid, choices)), **choices}
     out = dict(choices)
     for p in claim.params:
         if p.kind == "choice":
@@ -189,6 +207,10 @@ VALID = {
     "ridge": dict(d=10, lam=0.1, T=40, T0=30, sigma=0.5, sigma0=1.0, n=3, w0_norm=1.0, m=2, kappa=0.3),
     "ridge.overparam_noise_free": dict(w0_norm=1.0, T0=5, d=10, n=3),
     "kde": dict(sigma=1.0, n=20, t=3, h=0.3),
+    "categorical": dict(n=10, t=3),
+    "categorical.loss_probability": dict(p=0.1, n=10, t=3),
+    "categorical.surviving_symbols": dict(probabilities=[0.5, 0.3, 0.2], n=10, t=3),
+    "categorical.collapse_time": dict(probabilities=[0.5, 0.3, 0.2], n=10),
 }
 
 
@@ -198,6 +220,8 @@ def valid_point(cid, variant=()):
     point = {p.name: base[p.name] for p in claim.params if p.kind != "choice" and p.name in base}
     if dict(variant).get("bandwidth", "fixed") != "fixed":
         del point["h"]  # the bandwidth rule sets it
+    if dict(variant).get("workflow") == "real-fraction":
+        point["real_rows"] = 3  # (its limit is written in n_r)
     return point
 
 
@@ -314,7 +338,7 @@ def test_finite_generation_limits_are_approached(cid, variant):
     claim, form = CLAIMS[cid], CLAIMS[cid].form(**dict(variant))
     base = valid_point(cid, variant)
     gen = claim.generation
-    lim_values = {claim.param(k).symbol: v for k, v in base.items() if k != gen}
+    lim_values = {claim.param(k).symbol: v for k, v in base.items() if k != gen and not isinstance(v, list)}
     limit = float(sp.N(form.limit.subs(lim_values), 30))
     far = claim.evaluate(**{**base, gen: 4000}, **dict(variant))
     # (harmonic-number limits approach like 1/k: 2.5e-4 relative at k = 4000)
