@@ -127,6 +127,9 @@ class Bind:
     setting: str | None = None  # default: the same name
     to_claim: Callable[[Any], Any] | None = None
     to_setting: Callable[[Any], Any] | None = None
+    #: A claim value computed from all the settings (e.g. a symbol's probability under the truth); such a
+    #: value cannot be given to `collapse check --at`: the settings it comes from can.
+    derive: Callable[[dict], Any] | None = None
 
     @property
     def name(self) -> str:
@@ -138,13 +141,16 @@ class Ladder:
     """A convergence study (DESIGN.md): the simulation is run at each of ``sizes``, with the settings
     ``scale(size)`` (default: the setting ``setting`` = size), and a statistic is extrapolated to
     size -> oo as a + b / size. ``statistic``: "limit" (the metric's own statistic, a mean or a ratio,
-    whose limit is the claim's value) or "discrepancy" (simulation minus the claim at each size, whose
-    limit is 0)."""
+    whose limit is the claim's value), "discrepancy" (simulation minus the claim at each size, whose
+    limit is 0) or "relative" (the same divided by the claim: for a claim that grows with the size)."""
 
     sizes: tuple[int, ...]
     statistic: str = "limit"
     setting: str | None = None
     scale: Callable[[int, dict], dict] | None = None
+    #: The terms of the extrapolation besides the constant: "1/s" (a + b/s), or "log" (a + b log(s)/s + c/s,
+    #: for corrections of order log(s)/s such as a diffusion limit's).
+    basis: str = "1/s"
 
     def settings(self, size: int, current: dict) -> dict:
         """The settings that change at ``size`` (``current``: the point's other settings)."""
@@ -206,6 +212,9 @@ class Link:
         """The claim's values (except the generation) at a cell's settings."""
         out = dict(self.fixed)
         for b in self.binds:
+            if b.derive is not None:
+                out[b.param] = b.derive(settings)
+                continue
             v = settings.get(b.name)
             if v is None:
                 continue
@@ -225,6 +234,8 @@ class Link:
                 raise SettingError(f"{k} is not a parameter the simulator of {self.claim} takes "
                                    f"(it takes {', '.join(sorted(by_param) + sorted(self.fixed)) or 'none'})")
             b = by_param[k]
+            if b.derive is not None:
+                raise SettingError(f"{k} is derived from the simulator's settings for {self.claim}: give those instead")
             out[b.name] = b.to_setting(v) if b.to_setting is not None else v
         return out
 

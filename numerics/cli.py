@@ -23,7 +23,8 @@ def _fmt(x: float, digits: int = 6) -> str:
 def _cells(r) -> list[str]:
     variant = ",".join(str(v) for v in r.variant.values()) or "-"
     point = " ".join(f"{k}={_fmt(v, 4) if not isinstance(v, (list, tuple)) else '[..]'}" for k, v in r.point.items()) or "-"
-    stat = {"mean": "", "variance": " (var)", "ratio": " (ratio)", "discrepancy": " (sim-theory, d->oo)"}.get(
+    stat = {"mean": "", "variance": " (var)", "ratio": " (ratio)", "discrepancy": " (sim-theory, size->oo)",
+            "relative": " (relative gap, size->oo)"}.get(
         r.statistic, f" ({r.statistic.replace(' limit', '')}, n->oo)")
     return [r.claim + stat, variant, point, "-" if r.generation is None else str(r.generation), r.kind,
             _fmt(r.theory), _fmt(r.estimate), _fmt(r.se, 2), r.test, f"{r.z:.2f}", _fmt(r.p_adjusted, 2), r.verdict]

@@ -429,3 +429,74 @@ register(Simulator(
     memory=lambda p, G: 8.0 * 4 * p["n"] * (G if p["workflow"].startswith("accumulate") else 2) * 6,
     work=lambda p, G: 4.0 * p["n"] * G * 20,
 ), _MODULE)
+
+# -- categorical (the language-model side) ------------------------------------------------------
+
+from . import categorical  # noqa: E402
+
+
+def _p0(p: dict) -> np.ndarray:
+    return categorical.truth(p["K"], p["zipf"], p["probabilities"])
+
+
+def _categorical(trials, rng, *, n, K, zipf, probabilities, workflow, real_fraction, train_size, synthetic, sampler,
+                 generations, quantities=None):
+    return categorical.simulate(trials, rng, n=n, K=K, zipf=zipf, probabilities=probabilities, workflow=workflow,
+                                real_fraction=real_fraction, train_size=train_size, synthetic=synthetic,
+                                sampler=sampler, generations=generations, quantities=quantities)
+
+
+_CAT_PLAIN = {"train_size": None, "synthetic": None}
+#: The collapse-time study: long enough chains that min(T, G) is T but for a negligible tail (the chance
+#: of no collapse by 12 n generations is about exp(-12) at the largest n).
+COLLAPSE_LADDER = (25, 50, 100, 200)
+COLLAPSE_GENERATIONS = 12 * COLLAPSE_LADDER[-1]
+
+register(Simulator(
+    name="categorical",
+    target=f"{_MODULE}:_categorical",
+    doc="a categorical distribution refitted by its frequencies on its own samples (Shumailov et al.; Seddik et al.)",
+    settings={
+        "n": Setting("int", doc="samples per generation (and real samples)", low=2),
+        "K": Setting("int", 10, "symbols of the truth (Zipf-like unless probabilities are given)", low=2),
+        "zipf": Setting("float", 1.0, "exponent of the truth: p0_j proportional to j^-zipf (0: uniform)", low=0),
+        "probabilities": Setting("floats", None, "the truth's probabilities (instead of K and zipf); they must sum to 1"),
+        "workflow": _workflow(),
+        "real_fraction": _SIZES["real_fraction"],
+        "train_size": _SIZES["train_size"],
+        "synthetic": _SIZES["synthetic"],
+        "sampler": Setting("choice", "points", "draw the symbols, or a batch's counts from their multinomial law "
+                           "(counts: replace and accumulate)", categorical.SAMPLERS),
+    },
+    metrics={
+        "diversity_ratio": Metric("D_t / D_0, D = 1 - sum p^2 (Gini-Simpson)", "diversity",
+                                  lambda v, p: v / (1 - (_p0(p) ** 2).sum()), links=(
+            Link("categorical.diversity", "t", (Bind("n"), _WF, Bind("real_fraction")),
+                 when={"workflow": ("replace", "accumulate", "real-fraction"), **_CAT_PLAIN},
+                 check=Check({"n": 20, "K": 5, "zipf": 1.0}, generations=(1, 2, 5, 10),
+                             per_variant=lambda v: {"real_fraction": 0.25} if v["workflow"] == "real-fraction" else {},
+                             note="truth Zipf(1) over K = 5 symbols")),)),
+        "lost_rarest": Metric("whether the truth's rarest symbol has count 0", "lost_rarest", links=(
+            Link("categorical.loss_probability", "t", (Bind("n"), Bind("p", derive=lambda s: float(_p0(s)[-1]))),
+                 when={"workflow": "replace", **_CAT_PLAIN},
+                 check=Check({"n": 100, "probabilities": (0.6, 0.39, 0.01)}, generations=(1, 10, 50),
+                             note="the rarest symbol, p = 0.01")),)),
+        "surviving": Metric("symbols with nonzero count", "surviving", links=(
+            Link("categorical.surviving_symbols", "t", (Bind("n"), Bind("probabilities", derive=lambda s: list(_p0(s)))),
+                 when={"workflow": "replace", **_CAT_PLAIN},
+                 check=Check({"n": 20, "K": 8, "zipf": 1.0}, generations=(1, 5, 20), note="truth Zipf(1) over K = 8")),)),
+        "collapsed": Metric("whether the fit is a point mass", "collapsed"),
+        "collapse_time": Metric("min(T, t), T the first iteration whose fit is a point mass", "collapse_time", links=(
+            Link("categorical.collapse_time", None,
+                 (Bind("n"), Bind("probabilities", derive=lambda s: list(_p0(s)))),
+                 when={"workflow": "replace", **_CAT_PLAIN},
+                 check=Check({"probabilities": (0.5, 0.3, 0.2), "sampler": "counts"},
+                             generations=(COLLAPSE_GENERATIONS,),
+                             ladder=Ladder(COLLAPSE_LADDER, "relative", setting="n", basis="log"),
+                             note="Kimura's diffusion time against chains run until collapse (multinomial counts), "
+                                  "relative gap extrapolated as a + b log(n)/n + c/n")),)),
+    },
+    memory=lambda p, G: 8.0 * (p["n"] * (G if p["workflow"].startswith("accumulate") else 3) + 4 * p["K"]) + 8.0 * G * 5,
+    work=lambda p, G: float(p["n"]) * G if p["sampler"] == "points" else 4.0 * p["K"] * G,
+    quantities=True,
+), _MODULE)

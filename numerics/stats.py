@@ -231,8 +231,9 @@ def finish(rows: list[Row], alpha: float = ALPHA) -> list[Row]:
     return rows
 
 
-def extrapolate(sizes, values, errors, order: float = 1.0) -> dict:
-    """Weighted least squares of values = a + b size^-order; a is the size -> oo limit.
+def extrapolate(sizes, values, errors, order: float = 1.0, basis: str = "1/s") -> dict:
+    """Weighted least squares of values = a + b size^-order (or, with basis "log", a + b log(s)/s + c/s);
+    a is the size -> oo limit.
 
     Returns a and its standard error, b, and the fit's chi-square with its degrees of freedom (a check
     that the discrepancy shrinks at the stated order).
@@ -241,11 +242,11 @@ def extrapolate(sizes, values, errors, order: float = 1.0) -> dict:
     y, e = np.asarray(values, dtype=float), np.asarray(errors, dtype=float)
     if not (np.all(np.isfinite(y)) and np.all(np.isfinite(e)) and np.all(e > 0)):
         nan = float("nan")
-        return {"a": nan, "se_a": nan, "b": nan, "chi2": nan, "dof": len(s) - 2}
-    X = np.column_stack([np.ones_like(s), s ** (-order)])
+        return {"a": nan, "se_a": nan, "b": nan, "chi2": nan, "dof": len(s) - (3 if basis == "log" else 2)}
+    X = np.column_stack([np.ones_like(s), s ** (-order)] + ([np.log(s) / s] if basis == "log" else []))
     W = 1 / e**2
     cov = np.linalg.inv(X.T @ (X * W[:, None]))
     coef = cov @ (X.T @ (W * y))
     resid = y - X @ coef
     return {"a": float(coef[0]), "se_a": float(np.sqrt(cov[0, 0])), "b": float(coef[1]),
-            "chi2": float((W * resid**2).sum()), "dof": len(s) - 2}
+            "chi2": float((W * resid**2).sum()), "dof": len(s) - X.shape[1]}

@@ -277,14 +277,17 @@ def _rows(it: Item, summaries: dict, trials: int, seed: int) -> list[Row]:
                 alternative=alternative)
     rows = []
     ladder = it.check.ladder
-    if ladder is not None and ladder.statistic == "discrepancy":
+    if ladder is not None and ladder.statistic in ("discrepancy", "relative"):
         means = [summaries[s].mean_se() for s in it.sizes]
+        relative = ladder.statistic == "relative"
         for j, gen in enumerate(it.generations):
             theory = [it.theory(gen, it.settings_at(s)) for s in it.sizes]
-            gaps = [m[0][cols[j]] - th for m, th in zip(means, theory)]
-            fit = extrapolate(it.sizes, gaps, [m[1][cols[j]] for m in means])
-            rows.append(Row(**base, generation=gen, statistic="discrepancy", theory=0.0, estimate=fit["a"],
-                            se=fit["se_a"], note=f"{it.check.note}; simulation - theory "
+            scale = [abs(th) if relative else 1.0 for th in theory]
+            gaps = [(m[0][cols[j]] - th) / sc for m, th, sc in zip(means, theory, scale)]
+            fit = extrapolate(it.sizes, gaps, [m[1][cols[j]] / sc for m, sc in zip(means, scale)], basis=ladder.basis)
+            what = "(simulation - theory) / theory" if relative else "simulation - theory"
+            rows.append(Row(**base, generation=gen, statistic=ladder.statistic, theory=0.0, estimate=fit["a"],
+                            se=fit["se_a"], note=f"{it.check.note}; {what} "
                             f"{', '.join(f'{g:+.4f}' for g in gaps)}; chi2 {fit['chi2']:.2f} on {fit['dof']} dof",
                             extra={"sizes": list(it.sizes), "theory": theory, "gaps": [float(g) for g in gaps]}))
         return rows

@@ -1,0 +1,57 @@
+"""The categorical simulator (numerics.categorical): sampling, counting, the counts shortcut, bad input."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from numerics import categorical
+from numerics.stats import Summary
+from numerics.testing import assert_agrees
+
+
+def test_draw_symbols_follows_each_trials_probabilities():
+    probs = np.array([[0.7, 0.2, 0.1, 0.0], [0.0, 0.0, 0.5, 0.5]])
+    x = categorical.draw_symbols(probs, 20_000, np.random.default_rng(0))
+    counts = categorical.counts_of(x, 4)
+    assert counts[0, 3] == 0 and counts[1, :2].sum() == 0  # a lost symbol is never drawn again
+    for r in range(2):
+        keep = probs[r] > 0
+        assert stats.chisquare(counts[r, keep], 20_000 * probs[r, keep]).pvalue > 1e-3
+
+
+def test_counts_of_is_a_bincount_per_trial():
+    x = np.array([[0, 0, 2], [1, 2, 2]])
+    assert categorical.counts_of(x, 3).tolist() == [[2, 0, 1], [0, 1, 2]]
+
+
+def test_the_counts_shortcut_has_the_law_of_the_points(collapse_seed):
+    """Multinomial counts against counted symbols: the same diversity and survival, to their errors."""
+    kw = dict(n=15, generations=6, workflow="replace", K=6, zipf=1.0)
+    rng = np.random.default_rng(collapse_seed)
+    points = categorical.simulate(20_000, rng, **kw)
+    counts = categorical.simulate(20_000, rng, sampler="counts", **kw)
+    for q in ("diversity", "surviving"):
+        a, b = Summary.of(points[q]).mean_se(), Summary.of(counts[q]).mean_se()
+        assert_agrees(a[0] - b[0], np.hypot(a[1], b[1]), 0.0, seed=collapse_seed, what=q)
+
+
+def test_collapse_time_is_the_first_point_mass():
+    out = categorical.simulate(200, np.random.default_rng(1), n=5, generations=60, workflow="replace", K=2, zipf=0,
+                               quantities=["collapsed", "collapse_time"])
+    collapsed, time = out["collapsed"], out["collapse_time"]
+    first = np.where(collapsed.any(axis=1), collapsed.argmax(axis=1) + 1, np.inf)
+    assert np.array_equal(time[:, -1], np.minimum(first, 60))
+    assert np.all(np.diff(collapsed, axis=1) >= 0)  # a point mass stays one under replace
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(K=1), "K must be an integer >= 2"),
+    (dict(K=3, zipf=-1.0), "zipf must be a number >= 0"),
+    (dict(probabilities=[0.5, 0.6]), "probabilities must sum to 1"),
+    (dict(K=3, sampler="counts", workflow="accumulate-subsample"), "sampler='counts' serves replace and accumulate"),
+    (dict(K=3, quantities=["entropy"]), "quantities must be among"),
+])
+def test_bad_input_is_named(kwargs, message):
+    kw = {"n": 10, "generations": 2, "workflow": "replace", **kwargs}
+    with pytest.raises(ValueError, match=message):
+        categorical.simulate(4, np.random.default_rng(0), **kw)
