@@ -83,12 +83,14 @@ class Cell:
 
 
 def run_blocks(simulator: str, provider: str, settings: dict, generations: int, metrics: tuple, trials: int,
-               entropy: int, first: int, count: int) -> list[dict[str, Summary]]:
+               entropy: int, first: int, count: int, checkpoints: str | None = None) -> list[dict[str, Summary]]:
     """Simulate blocks ``first .. first + count - 1`` of a cell: one Summary per block and metric.
 
     The unit of work of every backend: a plain function of plain arguments (it pickles), which imports
     the simulator's ``provider`` module so that simulators registered by other packages run anywhere.
     Each metric's summary carries the reference column of its ratios (by default its first column).
+    ``checkpoints``: a folder where a simulator that saves its state after each generation keeps it, one
+    file per block (named by the seed, the cell's key and the block), so that a killed run resumes.
     """
     if provider:
         importlib.import_module(provider)
@@ -97,7 +99,12 @@ def run_blocks(simulator: str, provider: str, settings: dict, generations: int, 
     out = []
     for block in blocks(trials, ss, key=sim.key(settings), first=first, count=count,
                         size=sim.block_size(settings, generations)):
-        res = sim.call(block.size, block.rng, settings, generations, metrics)
+        path = None
+        if checkpoints and sim.checkpoints:
+            tag = "-".join(f"{x:08x}" for x in sim.key(settings))
+            path = os.path.join(checkpoints, f"{sim.name}-{entropy % 2**64:016x}-{tag}-g{generations}-b{block.start}.ckpt")
+            os.makedirs(checkpoints, exist_ok=True)
+        res = sim.call(block.size, block.rng, settings, generations, metrics, checkpoint=path)
         summary = {}
         for m in metrics:
             metric = sim.metrics[m]
@@ -207,7 +214,7 @@ def tasks(cells: Sequence[Cell], todo: Sequence[int]) -> list[Task]:
 
 def run_cells(cells: Sequence[Cell], entropy: int, runner, *, todo: Sequence[int] | None = None,
               on_cell: Callable[[int, dict], None] | None = None, progress: bool = False,
-              label: str = "cells") -> dict[int, dict]:
+              label: str = "cells", checkpoints: str | None = None) -> dict[int, dict]:
     """Run the cells ``todo`` (default all) on ``runner``; each cell's merged summaries {metric: Summary}.
 
     ``on_cell(index, summaries)`` is called as each cell finishes (to save it); block summaries are
@@ -224,7 +231,8 @@ def run_cells(cells: Sequence[Cell], entropy: int, runner, *, todo: Sequence[int
     calls = []
     for t in work:
         c = cells[t.cell]
-        calls.append((c.simulator, c.sim.provider, c.config, c.generations, c.metrics, c.trials, entropy, t.block, 1))
+        calls.append((c.simulator, c.sim.provider, c.config, c.generations, c.metrics, c.trials, entropy, t.block, 1,
+                      checkpoints))
     try:
         for k, summaries in runner.results(calls, [cells[t.cell].describe() for t in work]):
             t = work[k]

@@ -112,7 +112,7 @@ def run_sweep(config: Config, output: str | os.PathLike | None = None, *, jobs: 
         progress = sys.stderr.isatty() if progress is None else progress
         theory = Theory()
         start = time.monotonic()
-        run_cells(cells, entropy, runner, todo=todo, progress=progress,
+        run_cells(cells, entropy, runner, todo=todo, progress=progress, checkpoints=str(store.parts / "checkpoints"),
                   on_cell=lambda i, s: store.write_cell(i, cell_table(config, i, cells[i].config, s, theory)))
     finally:
         runner.close()

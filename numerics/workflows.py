@@ -230,9 +230,11 @@ class ArrayPool:
 
     The accumulating workflows keep every batch, contiguously in one preallocated array (so that
     ``accumulate`` gathers a view, without copying); the others keep the real data and the latest batch.
+    The array operations are three methods (``_empty``, ``_concat``, ``_take``), which a pool of torch
+    tensors (the deep layer's) overrides; everything else is shared.
     """
 
-    def __init__(self, real: np.ndarray, workflow: Workflow, generations: int):
+    def __init__(self, real, workflow: Workflow, generations: int):
         if real.ndim < 2 or real.shape[1] < 1:
             raise ValueError("real data must have shape (trials, points, ...) with at least one point")
         if real.shape[1] != workflow.n_real:
@@ -240,12 +242,26 @@ class ArrayPool:
         self.workflow = workflow
         self.sizes: list[int] = [real.shape[1]]
         self.real = real
-        self.latest: np.ndarray | None = None
+        self.latest = None
         if workflow.keeps_all:
-            self.data = np.empty((real.shape[0], workflow.capacity(generations)) + real.shape[2:], dtype=real.dtype)
+            self.data = self._empty((real.shape[0], workflow.capacity(generations)) + tuple(real.shape[2:]), real)
             self.data[:, : real.shape[1]] = real
 
-    def add(self, batch: np.ndarray) -> None:
+    # -- the array operations -------------------------------------------------------------------
+    @staticmethod
+    def _empty(shape: tuple, like):
+        return np.empty(shape, dtype=like.dtype)
+
+    @staticmethod
+    def _concat(arrays: list):
+        return np.concatenate(arrays, axis=1)
+
+    @staticmethod
+    def _take(data, idx: np.ndarray):
+        return take_rows(data, idx)
+
+    # -- storing and gathering ------------------------------------------------------------------
+    def add(self, batch) -> None:
         """Store the synthetic batch sampled from the latest model."""
         m = batch.shape[1]
         if self.workflow.keeps_all:
@@ -256,25 +272,25 @@ class ArrayPool:
         self.latest = batch
         self.sizes.append(m)
 
-    def _batches(self, batches: tuple[int, ...]) -> np.ndarray:
+    def _batches(self, batches: tuple[int, ...]):
         if self.workflow.keeps_all:
             starts = np.cumsum([0] + self.sizes)
             if list(batches) != list(range(batches[0], batches[-1] + 1)):
-                return np.concatenate([self._batches((b,)) for b in batches], axis=1)
-            return self.data[:, starts[batches[0]] : starts[batches[-1] + 1]]
-        out = [self.real if b == 0 else self.latest for b in batches]
+                return self._concat([self._batches((b,)) for b in batches])
+            return self.data[:, int(starts[batches[0]]) : int(starts[batches[-1] + 1])]
         if any(b not in (0, len(self.sizes) - 1) for b in batches):
             raise ValueError(f"batches {batches} are no longer stored (workflow {self.workflow.name})")
-        return out[0] if len(out) == 1 else np.concatenate(out, axis=1)
+        out = [self.real if b == 0 else self.latest for b in batches]
+        return out[0] if len(out) == 1 else self._concat(out)
 
-    def gather(self, plan: Plan) -> np.ndarray:
+    def gather(self, plan: Plan):
         """The training set a plan describes, (R, m, ...)."""
         pieces = []
         for part in plan.parts:
             data = self._batches(part.batches)
             if part.rows is not None:
-                data = take_rows(data, part.rows)
+                data = self._take(data, part.rows)
             elif part.count is not None:
                 data = data[:, : part.count]
             pieces.append(data)
-        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)
+        return pieces[0] if len(pieces) == 1 else self._concat(pieces)
