@@ -115,7 +115,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
         rows = run(items, trials=args.trials, seed=args.seed, progress=_progress(args), runner=runner, warn=_warn)
     finally:
         runner.close()
-    meta = {"trials": args.trials, "seed": args.seed, "alpha": ALPHA, "correction": "holm", "not_simulated": skipped}
+    from .store import git_revision, versions
+
+    command = " ".join(["collapse verify", *args.patterns] + ([f"--trials {args.trials}"] if args.trials != DEFAULT_TRIALS
+                                                            else []) + ([f"--seed {args.seed}"] if args.seed else []))
+    meta = {"trials": args.trials, "seed": args.seed, "alpha": ALPHA, "correction": "holm", "not_simulated": skipped,
+            "command": command, "versions": versions(), "git": git_revision(),
+            "seconds": round(time.monotonic() - start, 1)}
     _emit(render(rows, args.format, meta), args.output)
     print(_summary(rows, skipped, time.monotonic() - start), file=sys.stderr)
     return 0 if all(r.verdict != "FAIL" for r in rows) else 1

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .stats import T_TEST_BELOW
 from .store import write_atomically
 from .sweep import settings_columns
 
@@ -28,6 +29,15 @@ NAMED_LIMITS = {
 }
 
 FORMATS = ("png", "pdf", "svg")
+
+
+def _quantile(trials: int) -> float:
+    """The two-sided 95% quantile of the rows' test: Student's t(trials - 1) for few trials, else normal."""
+    if trials < T_TEST_BELOW and trials >= 2:
+        from scipy import stats
+
+        return float(stats.t.ppf(0.975, trials - 1))
+    return 1.96
 
 
 def _limit_label(value: float) -> str:
@@ -104,12 +114,19 @@ def plot(table, output: str | Path | None = None, *, hue: str | None = None, fac
                 keep = est > 0 if log else np.isfinite(est)
                 label = None if hue is None else f"{hue} = {h}"
                 g, est, se = g[keep], est[keep], np.nan_to_num(se[keep])
-                if log:  # the interval of log(mean), log(est) +- 1.96 se / est (delta method): positive
-                    spread = np.exp(1.96 * se / est)
-                    yerr = np.vstack([est - est / spread, est * spread - est])
+                trials = int(part["trials"].iloc[0])
+                q = _quantile(trials)
+                if log:  # the interval of log(mean), log(est) +- q se / est (delta method): positive
+                    spread = np.exp(q * se / est)
+                    lo, hi = est / spread, est * spread
                 else:
-                    yerr = 1.96 * se
-                ax.errorbar(g, est, yerr=yerr, fmt="o", ms=2.5, lw=0.8, color=colour[h], label=label, zorder=3)
+                    lo, hi = est - q * se, est + q * se
+                if trials < T_TEST_BELOW:  # few seeds (deep runs): a line with a Student-t band
+                    ax.plot(g, est, "o-", ms=2.5, lw=1.0, color=colour[h], label=label, zorder=3)
+                    ax.fill_between(g, lo, hi, color=colour[h], alpha=0.2, lw=0, zorder=2)
+                else:
+                    ax.errorbar(g, est, yerr=np.vstack([est - lo, hi - est]), fmt="o", ms=2.5, lw=0.8, color=colour[h],
+                                label=label, zorder=3)
                 g = part["generation"].to_numpy()
                 th = part["theory"].to_numpy(float)
                 ok = np.isfinite(th) & ((th > 0) if log else True)

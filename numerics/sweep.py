@@ -96,7 +96,8 @@ def run_sweep(config: Config, output: str | os.PathLike | None = None, *, jobs: 
             return table
         if "entropy" not in meta:
             meta.update(entropy=int(seed_sequence(config.seed).entropy), versions=versions(), git=git_revision(),
-                        started=time.strftime("%Y-%m-%dT%H:%M:%S%z"), simulator_doc=config.sim.doc)
+                        started=time.strftime("%Y-%m-%dT%H:%M:%S%z"), simulator_doc=config.sim.doc,
+                        command=f"collapse sweep {config.source}" if config.source else "numerics.sweep.run_sweep")
             store.start(meta)
         entropy = meta["entropy"]
         if done:

@@ -1,0 +1,417 @@
+"""One report: theory, simulation and deep experiments side by side, as a page a researcher can open.
+
+``collapse report`` builds a self-contained HTML page (every figure embedded as a data URI, formulas
+rendered offline by matplotlib's mathtext to SVG, no network address anywhere, no JavaScript needed to
+read it: one small inline script only makes the tables sortable) and the same content as Markdown
+(figures written beside it). It is built from stored results only and never runs an experiment:
+
+* the verification table, from ``collapse verify --format json --output results/verify.json``;
+* every claim: its formula, source and errata (from the theory layer itself);
+* every results store: the anchors' sweeps and the deep experiments shipped in ``configs/``, and any
+  store given on the command line: its description, its figure (numerics.plot), its artifacts (sample
+  grids, histograms: PNG files a run saved in ``RESULTS.artifacts/``), and for each the command that
+  reproduces it, the seed, the package versions and the git revision from the store's sidecar.
+
+A result that is missing or unfinished gets a visible "not run: <command>" in its place; a store made by
+another version of the toolkit says so.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: The results the report looks for, in order: (title, store, command that makes it, plot options).
+SHIPPED = (
+    ("Survey Figure 6: the variance ratio by accumulation strategy", "results/survey-fig6.parquet",
+     "collapse sweep configs/survey-fig6.toml", {}),
+    ("Kazdan et al. Figure 1: the multivariate Gaussian under three workflows", "results/kazdan-gaussian.parquet",
+     "collapse sweep configs/kazdan-gaussian.toml", {"where": {"d": [10]}}),
+    ("Categorical chains: diversity, lost symbols and collapse under every workflow", "results/categorical.parquet",
+     "collapse sweep configs/categorical.toml", {}),
+    ("The bridge: models trained by the deep loop whose optimum is a closed-form fit", "results/deep-bridge.parquet",
+     "collapse sweep configs/deep-bridge.toml", {}),
+    ("VAEs and autoencoders on digits (the survey's Figures 9-11)", "results/deep-digits.parquet",
+     "collapse sweep configs/deep-digits.toml", {}),
+    ("Shumailov et al.'s latent spread", "results/deep-latent-spread.parquet",
+     "collapse sweep configs/deep-latent-spread.toml", {}),
+    ("Language models on a known-truth Markov language", "results/deep-markov.parquet",
+     "collapse sweep configs/deep-markov.toml", {}),
+)
+VERIFY = "results/verify.json"
+VERIFY_COMMAND = "collapse verify --format json --output results/verify.json"
+
+
+@dataclass
+class Figure:
+    png: bytes
+    caption: str
+
+
+@dataclass
+class Section:
+    title: str
+    text: str = ""
+    missing: str = ""  # a command to run, when the result is not there
+    warning: str = ""
+    provenance: dict = field(default_factory=dict)
+    table: tuple | None = None  # (columns, rows)
+    figures: list[Figure] = field(default_factory=list)
+
+
+@dataclass
+class Claim:
+    id: str
+    title: str
+    source: str
+    kind: str
+    formula_svg: list[str]  # SVG fragments (one per piece of a piecewise form)
+    formula_text: str
+    errata: list[str]
+
+
+@dataclass
+class Report:
+    title: str
+    sections: list[Section]
+    claims: list[Claim]
+    revision: str
+
+
+# -- gathering ---------------------------------------------------------------------------------
+
+
+def _current() -> tuple[str, str | None]:
+    from numerics.store import git_revision, versions
+
+    return versions().get("model-collapse", "?"), git_revision()
+
+
+def _provenance(meta: dict) -> dict:
+    out = {}
+    for key in ("command", "seed", "entropy", "git", "started", "seconds", "trials"):
+        if meta.get(key) is not None:
+            out[key] = meta[key]
+    config = meta.get("config") or {}
+    if "seed" not in out and "seed" in config:
+        out["seed"] = config["seed"]
+    if meta.get("versions"):
+        out["versions"] = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+    return out
+
+
+def _other_version(meta: dict, current: tuple) -> str:
+    made = (meta.get("versions") or {}).get("model-collapse")
+    version, git = current
+    if made and made != version:
+        return f"made with model-collapse {made}; this report was built with {version}"
+    if meta.get("git") and git and meta["git"].split("+")[0] != git.split("+")[0]:
+        return f"made at git revision {meta['git']}; this report was built at {git}"
+    return ""
+
+
+def verify_section(path: Path, current: tuple) -> Section:
+    section = Section("Every claim against a simulation of its procedure (collapse verify)")
+    if not path.exists():
+        section.missing = VERIFY_COMMAND
+        return section
+    try:
+        data = json.loads(path.read_text())
+        rows, meta = data["rows"], data["meta"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        section.missing = VERIFY_COMMAND
+        section.warning = f"{path} is not a verify table ({type(e).__name__})"
+        return section
+    columns = ("claim", "variant", "point", "gen", "kind", "theory", "estimate", "se", "test", "z", "p_adj", "verdict")
+
+    def fmt(x, digits=6):
+        return f"{x:.{digits}g}" if isinstance(x, float) else ("-" if x is None else str(x))
+
+    table = []
+    for r in rows:
+        point = " ".join(f"{k}={fmt(v, 4) if not isinstance(v, list) else '[..]'}" for k, v in (r.get("point") or {}).items())
+        table.append([r["claim"], ",".join(map(str, (r.get("variant") or {}).values())) or "-", point or "-",
+                      fmt(r.get("generation")), r["kind"], fmt(r["theory"]), fmt(r["estimate"]), fmt(r["se"], 2),
+                      r.get("test", "z"), fmt(r["z"], 3), fmt(r["p_adjusted"], 2), r["verdict"]])
+    failed = sorted({r["claim"] for r in rows if r["verdict"] == "FAIL"})
+    claims = sorted({r["claim"] for r in rows})
+    section.text = (f"{len(claims)} claims, {len(rows)} comparisons, {len(failed)} claims failed (Holm-corrected, "
+                    f"family-wise alpha = {meta.get('alpha')}); {meta.get('trials')} trials per simulation."
+                    + (f" Failed: {', '.join(failed)}." if failed else "")
+                    + (" Not simulated: " + "; ".join(f"{k} ({v})" for k, v in meta.get("not_simulated", {}).items())
+                       if meta.get("not_simulated") else ""))
+    section.table = (columns, table)
+    section.provenance = _provenance(meta)
+    section.warning = _other_version(meta, current)
+    return section
+
+
+def store_section(title: str, path: Path, command: str, options: dict, current: tuple) -> Section:
+    from numerics.store import Store, StoreError
+
+    section = Section(title)
+    store = Store(path)
+    if not store.path.exists():
+        done = ""
+        if store.parts.exists():
+            done = " (the run was interrupted: the same command resumes it)"
+        section.missing = command + done
+        return section
+    try:
+        table = store.read()
+    except StoreError as e:
+        section.missing = command
+        section.warning = str(e)
+        return section
+    meta = table.attrs.get("metadata", {})
+    config = meta.get("config", {})
+    section.text = config.get("description", "")
+    section.provenance = {"command": command, **{k: v for k, v in _provenance(meta).items() if k != "command"}}
+    if meta.get("command") and meta["command"] != command:
+        section.provenance["ran as"] = meta["command"]
+    section.warning = _other_version(meta, current)
+    section.figures += _plot(table, title, options)
+    artifacts = store.path.with_name(store.path.stem + ".artifacts")
+    if artifacts.is_dir():
+        for png in sorted(artifacts.rglob("*.png")):
+            caption = png.stem.replace("_", " ").replace("-", " ")
+            section.figures.append(Figure(png.read_bytes(), f"{caption} ({png.relative_to(artifacts.parent)})"))
+    return section
+
+
+def _plot(table, title: str, options: dict) -> list[Figure]:
+    import tempfile
+
+    from numerics.plot import plot
+
+    where = options.get("where", {})
+    for k, values in where.items():
+        if k in table.columns:
+            table = table[table[k].isin(values)]
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            paths = plot(table, Path(tmp) / "figure", formats=("png",), hue=options.get("hue"), facet=options.get("facet"))
+        except ValueError as e:  # more settings vary than one figure can show
+            return [Figure(b"", f"no figure: {e}")]
+        return [Figure(p.read_bytes(), f"{title}: simulation with 95% intervals, theory lines, limits dashed")
+                for p in paths]
+
+
+def claims() -> list[Claim]:
+    from theory import CLAIMS
+
+    out = []
+    for cid, c in CLAIMS.items():
+        form = c.form()
+        expr = form.recursion.output if form.recursion is not None else form.expr
+        out.append(Claim(cid, c.title, str(c.source), c.kind, formula_svg(expr), str(expr),
+                         [e.markdown() for e in c.errata]))
+    return out
+
+
+def formula_svg(expr) -> list[str]:
+    """The expression as SVG (matplotlib mathtext, offline); a piecewise form one piece per image."""
+    import sympy as sp
+
+    pieces = [(expr, None)]
+    if isinstance(expr, sp.Piecewise):
+        pieces = [(e, None if c is sp.true else c) for e, c in expr.args]
+    out = []
+    for e, cond in pieces:
+        tex = sp.latex(e) + (r"\quad \mathrm{if}\ " + sp.latex(cond) if cond is not None else "")
+        svg = _mathtext(tex)
+        if svg is None:
+            return []
+        out.append(svg)
+    return out
+
+
+def _mathtext(tex: str) -> str | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tex = tex.replace(r"\operatorname{", r"\mathrm{")
+    fig = plt.figure(figsize=(0.01, 0.01))
+    try:
+        fig.text(0, 0, f"${tex}$", fontsize=12)
+        buf = io.StringIO()
+        with plt.rc_context({"svg.hashsalt": "model-collapse", "svg.fonttype": "path"}):
+            fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.02, transparent=True, metadata={"Date": None})
+    except (ValueError, RuntimeError):
+        return None
+    finally:
+        plt.close(fig)
+    svg = buf.getvalue()
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg[svg.index("<svg"):], flags=re.S)  # (names a web address)
+    return svg
+
+
+def gather(results: list[str | os.PathLike] = (), verify: str | os.PathLike = VERIFY, shipped=SHIPPED,
+           title: str = "Model collapse: theory, simulation and experiments") -> Report:
+    """Everything the report shows, read from stored results (nothing is run)."""
+    current = _current()
+    sections = [verify_section(Path(verify), current)]
+    seen = set()
+    for name, path, command, options in shipped:
+        sections.append(store_section(name, Path(path), command, options, current))
+        seen.add(Path(path).resolve())
+    for path in results:
+        p = Path(path)
+        if p.suffix != ".parquet":
+            p = p.with_name(p.name + ".parquet")
+        if p.resolve() in seen:
+            continue
+        sections.append(store_section(p.stem, p, f"collapse sweep CONFIG -o {p}", {}, current))
+    return Report(title, sections, claims(), f"model-collapse {current[0]}, git {current[1] or '?'}")
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1200px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.7em}h2{font-size:1.3em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
+h3{font-size:1.05em;margin-bottom:.2em}
+table{border-collapse:collapse;font-size:12px;margin:.8em 0;display:block;overflow-x:auto;max-height:36em}
+th,td{border:1px solid #ddd;padding:2px 6px;text-align:left;white-space:nowrap}th{background:#f3f3f3;cursor:pointer}
+td.FAIL{color:#b00;font-weight:bold}td.pass{color:#070}
+.missing{background:#fff6e0;border-left:4px solid #e0a000;padding:.5em 1em}
+.warning{background:#fdecea;border-left:4px solid #c00;padding:.5em 1em}
+.prov{font-size:12px;color:#555}.prov code{font-size:12px}
+figure{margin:1em 0}figure img{max-width:100%}figcaption{font-size:12px;color:#555}
+.claim{margin:1em 0;padding:.4em .8em;border-left:3px solid #ccd}.formula svg{max-width:100%;height:auto}
+.src{font-size:12px;color:#555}nav a{margin-right:1em}
+"""
+
+#: Optional: click a column's header to sort the table (the page reads the same without it).
+SORT_SCRIPT = """
+document.querySelectorAll('table.sortable th').forEach(function(th, i){th.addEventListener('click', function(){
+var t=th.closest('table'),b=t.tBodies[0],r=Array.from(b.rows),d=th.dataset.d=th.dataset.d==='1'?'-1':'1';
+r.sort(function(x,y){var a=x.cells[i].textContent,c=y.cells[i].textContent,p=parseFloat(a),q=parseFloat(c);
+return (isNaN(p)||isNaN(q)?a.localeCompare(c):p-q)*d;});r.forEach(function(e){b.appendChild(e);});});});
+"""
+
+
+def _short(title: str) -> str:
+    return title.split(": ")[0].split(" (")[0]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _png_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def html_page(report: Report) -> str:
+    e = html.escape
+    parts = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{e(report.title)}</title>"
+             f"<style>{CSS}</style></head><body>", f"<h1>{e(report.title)}</h1>",
+             f"<p class=\"prov\">Built from stored results by <code>collapse report</code> ({e(report.revision)}). "
+             "Each section says the command that reproduces it.</p>", "<nav>"]
+    parts += [f"<a href=\"#{_slug(s.title)}\">{e(_short(s.title))}</a>" for s in report.sections]
+    parts.append("<a href=\"#claims\">Claims</a></nav>")
+    for s in report.sections:
+        parts.append(f"<h2 id=\"{_slug(s.title)}\">{e(s.title)}</h2>")
+        if s.warning:
+            parts.append(f"<p class=\"warning\">{e(s.warning)}</p>")
+        if s.missing:
+            parts.append(f"<p class=\"missing\">not run: <code>{e(s.missing)}</code></p>")
+            continue
+        if s.text:
+            parts.append(f"<p>{e(s.text)}</p>")
+        if s.provenance:
+            parts.append("<p class=\"prov\">" + "<br>".join(f"{e(k)}: <code>{e(str(v))}</code>"
+                                                          for k, v in s.provenance.items()) + "</p>")
+        for f in s.figures:
+            if f.png:
+                parts.append(f"<figure><img src=\"{_png_uri(f.png)}\" alt=\"{e(f.caption)}\">"
+                             f"<figcaption>{e(f.caption)}</figcaption></figure>")
+            else:
+                parts.append(f"<p class=\"missing\">{e(f.caption)}</p>")
+        if s.table:
+            columns, rows = s.table
+            parts.append("<table class=\"sortable\"><thead><tr>" + "".join(f"<th>{e(c)}</th>" for c in columns)
+                         + "</tr></thead><tbody>")
+            for r in rows:
+                parts.append("<tr>" + "".join(f"<td class=\"{e(c)}\">{e(c)}</td>" if j == len(r) - 1 else f"<td>{e(c)}</td>"
+                                              for j, c in enumerate(r)) + "</tr>")
+            parts.append("</tbody></table>")
+    parts.append("<h2 id=\"claims\">Claims</h2>")
+    for c in report.claims:
+        parts.append(f"<div class=\"claim\" id=\"{_slug(c.id)}\"><h3>{e(c.id)}: {e(c.title)} ({e(c.kind)})</h3>")
+        if c.formula_svg:
+            parts.append("<div class=\"formula\">" + "<br>".join(c.formula_svg) + "</div>")
+        else:
+            parts.append(f"<pre>{e(c.formula_text)}</pre>")
+        parts.append(f"<p class=\"src\">{e(c.source)}</p>")
+        for err in c.errata:
+            parts.append(f"<p class=\"src\">Erratum {e(err)}</p>")
+        parts.append("</div>")
+    parts.append(f"<script>{SORT_SCRIPT}</script></body></html>\n")
+    return "\n".join(parts)
+
+
+def markdown_page(report: Report, images: Path) -> tuple[str, dict[str, bytes]]:
+    """The report as Markdown, with its figures as files under ``images`` (name -> bytes)."""
+    files: dict[str, bytes] = {}
+    lines = [f"# {report.title}", "", f"Built from stored results by `collapse report` ({report.revision}).", ""]
+    for s in report.sections:
+        lines += [f"## {s.title}", ""]
+        if s.warning:
+            lines += [f"> **{s.warning}**", ""]
+        if s.missing:
+            lines += [f"> not run: `{s.missing}`", ""]
+            continue
+        if s.text:
+            lines += [s.text, ""]
+        for k, v in s.provenance.items():
+            lines.append(f"- {k}: `{v}`")
+        lines.append("")
+        for n, f in enumerate(s.figures):
+            if not f.png:
+                lines += [f"> {f.caption}", ""]
+                continue
+            name = f"{_slug(s.title)[:40]}-{n}.png"
+            files[name] = f.png
+            lines += [f"![{f.caption}]({images.name}/{name})", ""]
+        if s.table:
+            from numerics.tables import render
+
+            columns, rows = s.table
+            lines += [render(columns, rows, "markdown")]
+    lines += ["## Claims", ""]
+    for c in report.claims:
+        lines += [f"### {c.id}: {c.title} ({c.kind})", "", f"`{c.formula_text}`", "", c.source, ""]
+        lines += [f"Erratum {err}" for err in c.errata]
+        lines.append("")
+    return "\n".join(lines) + "\n", files
+
+
+def write(report: Report, output: str | os.PathLike, markdown: str | os.PathLike | None = None) -> list[Path]:
+    """Write the HTML page (and the Markdown with its figures); the paths written."""
+    from numerics.store import write_atomically
+
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(output, html_page(report))
+    written = [output]
+    if markdown is not None:
+        markdown = Path(markdown)
+        images = markdown.with_name(markdown.stem + "_files")
+        text, files = markdown_page(report, images)
+        images.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            write_atomically(images / name, data)
+        write_atomically(markdown, text)
+        written += [markdown, images]
+    return written

@@ -1,0 +1,119 @@
+"""``collapse report``: one page of theory, simulation and deep experiments (collapse.report).
+
+Light at import (argparse only): the command's work is imported when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+#: The demo's runs: small versions of the shipped sweeps, quick enough for about a minute on 2 cores.
+DEMO_SWEEPS = (
+    ("Survey Figure 6 (demo size: 2,000 trials, n = 200)", "survey-fig6", {
+        "description": "Survey Fig. 6, small: variance ratio over generations by accumulation strategy",
+        "simulator": "gaussian", "generations": 20, "trials": 2000, "seed": 0, "metrics": ["variance_ratio"],
+        "fixed": {"d": 1, "n": 200, "estimator": "mle"},
+        "grid": {"workflow": ["accumulate", "accumulate-subsample", "accumulate-subsample-replacement"]}}, {}),
+    ("Kazdan et al. Figure 1 (demo size: d = 3, 100 chains)", "kazdan-gaussian", {
+        "description": "Kazdan et al. 2024, small: multivariate Gaussian, replace / accumulate / accumulate-subsample",
+        "simulator": "gaussian", "generations": 40, "trials": 100, "seed": 0,
+        "metrics": ["mean_sq_error", "trace_ratio", "log_det_ratio"],
+        "fixed": {"d": 3, "estimator": "mle", "sampler": "auto"},
+        "grid": {"n": [10, 100], "workflow": ["replace", "accumulate", "accumulate-subsample"]}}, {"hue": "n"}),
+    ("Categorical chains (demo size)", "categorical", {
+        "description": "A Zipf(1) categorical over 10 symbols refitted on 20 samples: diversity and surviving symbols",
+        "simulator": "categorical", "generations": 30, "trials": 2000, "seed": 0,
+        "metrics": ["diversity_ratio", "surviving"], "fixed": {"n": 20, "K": 10, "zipf": 1.0},
+        "grid": {"workflow": ["replace", "accumulate"]}}, {}),
+)
+DEMO_VERIFY_TRIALS = 2000
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from theory.cli import UsageError
+
+    from . import report
+
+    start = time.monotonic()
+    output = Path(args.output)
+    if output.is_dir():
+        raise UsageError(f"--output {output}: is a folder; give a file name such as report.html")
+    markdown = Path(args.markdown) if args.markdown else output.with_suffix(".md")
+    if args.demo:
+        shipped, verify = run_demo(Path(args.demo_folder), jobs=args.jobs)
+    else:
+        shipped, verify = report.SHIPPED, Path(args.verify)
+    built = report.gather(args.results or [], verify=verify, shipped=shipped,
+                          title="Model collapse: a demo report" if args.demo else
+                          "Model collapse: theory, simulation and experiments")
+    written = report.write(built, output, markdown)
+    missing = [s.title for s in built.sections if s.missing]
+    print(f"wrote {', '.join(str(p) for p in written)} ({output.stat().st_size:,} bytes; "
+          f"{len(built.sections) - len(missing)} of {len(built.sections)} sections have results) in "
+          f"{time.monotonic() - start:.0f} s", file=sys.stderr)
+    return 0
+
+
+def run_demo(folder, jobs=None):
+    """Run the demo's verification and sweeps into ``folder``; the report's sections and verify table."""
+    from numerics.cli import render
+    from numerics.defaults import ALPHA
+    from numerics.execute import backend
+    from numerics.store import git_revision, versions, write_atomically
+    from numerics.sweep import Config, run_sweep
+    from numerics.verify import default_items, run
+
+    folder.mkdir(parents=True, exist_ok=True)
+    verify = folder / "verify.json"
+    if not verify.exists():
+        items, skipped = default_items()
+        runner = backend(jobs)
+        try:
+            rows = run(items, trials=DEMO_VERIFY_TRIALS, seed=0, runner=runner)
+        finally:
+            runner.close()
+        meta = {"trials": DEMO_VERIFY_TRIALS, "seed": 0, "alpha": ALPHA, "correction": "holm",
+                "not_simulated": skipped, "command": f"collapse verify --trials {DEMO_VERIFY_TRIALS} (collapse report --demo)",
+                "versions": versions(), "git": git_revision()}
+        write_atomically(verify, render(rows, "json", meta))
+    shipped = []
+    for title, name, data, options in DEMO_SWEEPS:
+        path = folder / f"{name}.parquet"
+        config = Config.from_dict(data)
+        run_sweep(config, path, jobs=jobs, progress=False)
+        shipped.append((title, str(path), f"collapse report --demo (runs {name})", options))
+    for title, name, data, options in _deep_demo():
+        path = folder / f"{name}.parquet"
+        run_sweep(Config.from_dict(data), path, jobs=jobs, progress=False)
+        shipped.append((title, str(path), f"collapse report --demo (runs {name})", options))
+    return tuple(shipped), verify
+
+
+def _deep_demo():
+    """The deep layer's demo runs, where torch is installed (none otherwise)."""
+    try:
+        from deep.demo import DEMO_SWEEPS as deep_sweeps
+    except ImportError:
+        return ()
+    return deep_sweeps
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="one self-contained HTML page (and Markdown) of every stored result",
+                       description="Build a self-contained HTML page and the same content as Markdown from stored "
+                                   "results: the verification table, every claim, the sweeps and the deep "
+                                   "experiments. Nothing is run (except with --demo); a missing result says "
+                                   "which command makes it.")
+    p.add_argument("results", nargs="*", metavar="RESULTS", help="more results stores to include")
+    p.add_argument("--output", default="report.html", metavar="PATH", help="the HTML page (default report.html)")
+    p.add_argument("--markdown", metavar="PATH", help="the Markdown version (default: beside the page, .md)")
+    p.add_argument("--verify", default="results/verify.json", metavar="PATH",
+                   help="the verification table (collapse verify --format json --output PATH)")
+    p.add_argument("--demo", action="store_true", help="first run small versions of the results (about a minute)")
+    p.add_argument("--demo-folder", default="results/demo", metavar="PATH", help="where the demo's results go")
+    p.add_argument("--jobs", type=int, metavar="N", help="local worker processes for the demo's runs")
+    p.set_defaults(func=cmd_report)
