@@ -17,7 +17,7 @@ import mpmath
 import sympy as sp
 
 from . import symbols as S
-from .evaluation import DPS, _for_mpmath, _Printer, _Seq, check_terms, mp_eval
+from .evaluation import DPS, EvaluationError, _for_mpmath, _Printer, _Seq, check_terms, mp_eval
 from .validation import (Constraint, Param, _as_int, _as_nonnegative, _as_positive, _as_schedule, _as_vector,
                          _expand_schedule)
 
@@ -312,10 +312,18 @@ class Claim:
         form = _build(self, tuple(sorted((k, point[k]) for k in self.choices)))
         with mpmath.workdps(dps):
             env, expr = self._env(form, point)
-            if form.recursion is not None:
-                rec = form.recursion
-                return +rec.run(env, int(point[rec.index.name]))
-            return +mp_eval(expr, env)
+            try:
+                if form.recursion is not None:
+                    rec = form.recursion
+                    return +rec.run(env, int(point[rec.index.name]))
+                return +mp_eval(expr, env)
+            except ZeroDivisionError:
+                # A denominator that vanishes at the working precision: a point on (or, like lam = 1e-192
+                # with T <= d, closer than 10^-dps to) a pole of the formula.
+                shown = ", ".join(f"{k}={mpmath.nstr(v, 6) if isinstance(v, (float, mpmath.mpf)) else v}" for k, v in point.items()
+                                  if v is not None and not isinstance(v, list))
+                raise EvaluationError(f"{self.id} diverges at {shown}: a denominator of its formula is 0 at "
+                                      f"{dps}-digit precision (the point is on, or within 1e-{dps} of, a pole)") from None
 
     def _env(self, form: Form, point: dict, skip: str | None = None) -> tuple[dict, sp.Expr]:
         """The evaluation environment of a validated point (at the working precision), and the

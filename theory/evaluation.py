@@ -18,6 +18,8 @@ import mpmath
 import sympy as sp
 from sympy.printing.numpy import SciPyPrinter
 
+from .errors import UserError
+
 #: Working precision (decimal digits) of claim evaluation.
 DPS = 40
 
@@ -25,7 +27,7 @@ DPS = 40
 MAX_TERMS = 1_000_000
 
 
-class EvaluationError(ValueError):
+class EvaluationError(UserError, ValueError):
     """An evaluation that would not end in reasonable time, or gave no finite number."""
 
 
