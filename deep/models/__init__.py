@@ -1,0 +1,1 @@
+"""Replica models: image VAEs and autoencoders (images), and the bridge models (gaussian)."""

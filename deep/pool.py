@@ -1,0 +1,44 @@
+"""The workflows' pool for torch tensors: numerics.workflows.ArrayPool's bookkeeping, torch's arrays.
+
+A batch is a tensor (R, m, *event) with a replica axis (images, token windows, Gaussian points), kept on
+the model's device. The workflow plans index rows with numpy arrays; here they become index tensors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from numerics.workflows import ArrayPool
+
+
+class TensorPool(ArrayPool):
+    """Stored batches as torch tensors with a replica axis (the same plans as for numpy arrays)."""
+
+    @staticmethod
+    def _empty(shape: tuple, like: torch.Tensor) -> torch.Tensor:
+        return torch.empty(shape, dtype=like.dtype, device=like.device)
+
+    @staticmethod
+    def _concat(arrays: list) -> torch.Tensor:
+        return torch.cat(arrays, dim=1)
+
+    @staticmethod
+    def _take(data: torch.Tensor, idx: np.ndarray) -> torch.Tensor:
+        index = torch.as_tensor(np.ascontiguousarray(idx), dtype=torch.long, device=data.device)
+        index = index.reshape(index.shape + (1,) * (data.dim() - 2)).expand(index.shape + tuple(data.shape[2:]))
+        return torch.gather(data, 1, index)
+
+    def state(self) -> dict:
+        """The stored tensors and sizes, for a checkpoint (only what later plans can still read)."""
+        out = {"sizes": list(self.sizes), "real": self.real, "latest": self.latest}
+        if self.workflow.keeps_all:
+            out["data"] = self.data[:, : sum(self.sizes)].clone()
+        return out
+
+    def restore(self, state: dict) -> None:
+        self.sizes = list(state["sizes"])
+        self.real, self.latest = state["real"], state["latest"]
+        if self.workflow.keeps_all:
+            used = sum(self.sizes)
+            self.data[:, :used] = state["data"]

@@ -1,0 +1,139 @@
+"""Training R replicas at once: one optimiser over stacked parameters, minibatches per replica.
+
+The trainer knows nothing of the model but its replica interface (deep.replica.ReplicaModel): a
+``loss(x, generator) -> (R,)`` per replica, parameters with a leading replica axis. The loss it
+minimises is the sum over replicas of each replica's mean loss, so replica r's gradient is what it
+would be alone, and Adam (elementwise) over the stacked parameters is R independent Adams: R seeds for
+the price of one batched model.
+
+How much training a generation gets is a recorded setting (:class:`Budget`), because the anchors differ
+on it: a fixed number of optimiser steps, or epochs over whatever training set the workflow hands over
+(so an accumulating workflow trains longer each generation, as in Gerstgrasser et al.). Each replica
+draws its own minibatches, without replacement within an epoch (a random permutation per replica and
+epoch), from the ``torch.Generator`` the caller seeds: nothing touches torch's global generator.
+
+A loss that becomes NaN or infinite stops training with one :class:`TrainingError` line naming the
+replica, the step and the learning rate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from theory.errors import UserError
+
+from .replica import ReplicaModel, _need, rand
+
+OPTIMIZERS = ("adam", "sgd")
+
+
+class TrainingError(UserError, FloatingPointError):
+    """Training that cannot go on (a NaN or infinite loss); the message says where and what to change."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The training one generation gets (fixed ``steps``, or ``epochs`` over its training set)."""
+
+    steps: int | None = None  # a fixed number of optimiser steps per generation (exclusive with epochs)
+    epochs: float | None = None  # epochs over the training set the workflow hands over (grows under accumulate)
+    batch: int = 64  # minibatch size per replica (capped at the training-set size; 0: the whole set)
+    lr: float = 1e-3  # learning rate
+    optimizer: str = "adam"  # 'adam' (torch.optim.Adam, default betas) or 'sgd' (plain gradient descent)
+    decay: bool = False  # cosine decay of the learning rate to 0 over the generation's steps (for convergence)
+
+    def __post_init__(self):
+        if (self.steps is None) == (self.epochs is None):
+            raise ValueError(f"give steps or epochs (one of them), got steps={self.steps!r}, epochs={self.epochs!r}")
+        if self.steps is not None and (isinstance(self.steps, bool) or int(self.steps) != self.steps or self.steps < 1):
+            raise ValueError(f"steps must be a positive integer, got {self.steps!r}")
+        if self.epochs is not None and not (isinstance(self.epochs, (int, float)) and 0 < self.epochs < math.inf):
+            raise ValueError(f"epochs must be a positive number, got {self.epochs!r}")
+        if isinstance(self.batch, bool) or int(self.batch) != self.batch or self.batch < 0:
+            raise ValueError(f"batch must be a non-negative integer (0: the whole training set), got {self.batch!r}")
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < math.inf):
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+
+    def batch_size(self, m: int) -> int:
+        return m if self.batch == 0 else min(int(self.batch), m)
+
+    def total_steps(self, m: int) -> int:
+        """Optimiser steps for a training set of ``m`` points per replica."""
+        if self.steps is not None:
+            return int(self.steps)
+        return max(1, math.ceil(self.epochs * m / self.batch_size(m)))
+
+
+def batches(R: int, m: int, size: int, steps: int, generator: torch.Generator, device):
+    """Row indices (R, size) for ``steps`` minibatches: each replica walks its own random permutation of
+    range(m), a new one each epoch (the last batch of an epoch takes what is left, topped up from the
+    next permutation, so every batch has ``size`` rows)."""
+    order = torch.empty(R, 0, dtype=torch.long, device=device)
+    for _ in range(steps):
+        while order.shape[1] < size:
+            perm = torch.argsort(rand((R, m), generator, device), dim=1)
+            order = torch.cat([order, perm], dim=1)
+        yield order[:, :size]
+        order = order[:, size:]
+
+
+def take(data: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``data[r, idx[r]]`` for each replica: (R, k, ...) from (R, m, ...) and (R, k)."""
+    index = idx.reshape(idx.shape + (1,) * (data.dim() - 2)).expand(idx.shape + tuple(data.shape[2:]))
+    return torch.gather(data, 1, index.to(data.device))
+
+
+def _finite(loss: torch.Tensor, step: int, steps: int, lr: float) -> None:
+    if not torch.isfinite(loss).all():
+        bad = int((~torch.isfinite(loss)).nonzero()[0])
+        raise TrainingError(f"training diverged: the loss of replica {bad} is {float(loss[bad])} at step {step} of "
+                            f"{steps}; lower the learning rate (lr = {lr:g}) or check the training data")
+
+
+def train(model: ReplicaModel, data: torch.Tensor, budget: Budget, generator: torch.Generator) -> int:
+    """Train ``model`` on ``data`` (R, m, *event) for ``budget``; returns the number of steps taken."""
+    _need(generator, "train")
+    data = model.check(data, "training data")
+    R, m = data.shape[:2]
+    size, steps = budget.batch_size(m), budget.total_steps(m)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if budget.optimizer == "adam":
+        opt = torch.optim.Adam(params, lr=budget.lr)
+    else:
+        opt = torch.optim.SGD(params, lr=budget.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if budget.decay else None
+    model.train()
+    full = size == m
+    for step, idx in enumerate(batches(R, m, size, steps, generator, data.device), start=1):
+        x = data if full else take(data, idx)
+        loss = model.loss(x, generator)
+        _finite(loss.detach(), step, steps, budget.lr)
+        opt.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        opt.step()
+        if sched is not None:
+            sched.step()
+    model.eval()
+    model.remember(data)
+    return steps
+
+
+@torch.no_grad()
+def evaluate(model: ReplicaModel, data: torch.Tensor, generator: torch.Generator, chunk: int = 2048) -> torch.Tensor:
+    """The model's mean loss per replica over ``data`` (R, m, *event) or (m, *event) (the same points for
+    every replica), in chunks: (R,) float64."""
+    if data.dim() == len(model.event_shape) + 1:
+        data = data.unsqueeze(0).expand(model.replicas, *data.shape)
+    m = data.shape[1]
+    if m < 1:
+        raise ValueError("cannot evaluate a loss on an empty data set")
+    total = torch.zeros(model.replicas, dtype=torch.float64, device=model.device)
+    for i in range(0, m, chunk):
+        x = data[:, i:i + chunk]
+        total += model.loss(x, generator).double() * x.shape[1]
+    return total / m

@@ -1,0 +1,63 @@
+"""The bridge: models trained by the deep loop whose optimum is the Gaussian MLE reproduce the claims."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from numerics import catalog  # noqa: E402
+from numerics.testing import assert_claim  # noqa: E402, F401  (the statistical helper of the suite)
+from theory import CLAIMS  # noqa: E402
+
+#: |z| below this per comparison: two-sided p = 6e-5, so 16 comparisons fail together with p < 1e-3.
+Z_MAX = 4.0
+
+
+def _run(model, workflow, trials=400, generations=4, seed=0, **kw):
+    sim = catalog.get("bridge")
+    settings = sim.resolve({"model": model, "d": 2, "n": 10, "workflow": workflow, **kw})
+    return sim.call(trials, np.random.default_rng(seed), settings, generations,
+                    ["mean_sq_error", "trace_ratio", "opt_mean", "opt_trace"])
+
+
+@pytest.mark.parametrize("model,workflow", [("affine", "replace"), ("affine", "accumulate-subsample"),
+                                            ("linear-vae", "accumulate")])
+def test_bridge_matches_the_mle_claims(model, workflow):
+    out = _run(model, workflow)
+    R, G = out["trace"].shape
+    # The optimisation error is small beside the sampling error: the bias it can cause is far below 1 SE.
+    assert out["opt_trace"].max() < 1e-2 and out["opt_trace"].mean() < 1e-4
+    assert out["opt_mean"].max() < 1e-3  # in units of the mean's sampling variance
+    for quantity, claim, values in [("mean_sq_error", "mvgaussian.mean_sq_error", out["mean_sq_error"]),
+                                    ("trace_ratio", "mvgaussian.trace_ratio", out["trace"] / 2)]:
+        for t in range(1, G + 1):
+            v = values[:, t - 1]
+            theory = CLAIMS[claim].evaluate(sigma2=1, d=2, n=10, t=t, estimator="mle", workflow=workflow)
+            z = (v.mean() - theory) / (v.std(ddof=1) / np.sqrt(R))
+            assert abs(z) < Z_MAX, f"{claim} t={t}: theory {theory:.5f}, estimate {v.mean():.5f}, z {z:.2f}, seed 0"
+
+
+def test_a_planted_error_is_rejected():
+    """The same test tells the unbiased formula from the MLE chain the bridge runs."""
+    out = _run("affine", "replace", generations=4)
+    v = out["trace"][:, 3] / 2
+    wrong = CLAIMS["mvgaussian.trace_ratio"].evaluate(sigma2=1, d=2, n=10, t=4, estimator="unbiased", workflow="replace")
+    assert abs((v.mean() - wrong) / (v.std(ddof=1) / np.sqrt(len(v)))) > Z_MAX
+
+
+def test_decoder_means_shrink_the_linear_vae_by_its_noise():
+    """The 'mean' rule samples W z + mu: covariance W W^T = C - s^2 I, so the trace falls faster."""
+    anc = _run("linear-vae", "replace", trials=100, generations=3)["trace"][:, -1].mean()
+    mean = _run("linear-vae", "replace", trials=100, generations=3, rule="mean")["trace"][:, -1].mean()
+    assert mean < 0.9 * anc
+
+
+def test_bridge_rows_are_in_verify():
+    from numerics.verify import default_items
+
+    items, _ = default_items(["mvgaussian.trace_ratio", "gaussian.sigma2_mean"])
+    bridge = [it for it in items if it.sim.name == "bridge"]
+    assert {it.settings["model"] for it in bridge} == {"affine", "linear-vae"}
+    assert {it.variant.get("workflow") for it in bridge if it.claim == "mvgaussian.trace_ratio"} == {
+        "replace", "accumulate", "accumulate-subsample"}
+    assert all(it.variant["estimator"] == "mle" and "deep bridge" in it.check.note for it in bridge)

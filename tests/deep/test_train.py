@@ -1,0 +1,76 @@
+"""The trainer: replicas are independent, budgets are what they say, a NaN loss is one clear error."""
+
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from deep.models.gaussian import AffineGaussian, GaussianConfig  # noqa: E402
+from deep.models.images import MLPVAE, VAEConfig  # noqa: E402
+from deep.replica import generator  # noqa: E402
+from deep.train import Budget, TrainingError, batches, evaluate, train  # noqa: E402
+
+
+def test_replica_gradients_are_each_replicas_own():
+    """The summed loss gives replica r exactly the gradient it would get alone."""
+    torch.set_num_threads(1)
+    model = MLPVAE(VAEConfig(hidden=(16,), latent=3), 3, generator=generator(0))
+    x = torch.rand(3, 10, 8, 8, generator=generator(1))
+    eps = torch.randn(3, 10, 3, generator=generator(2))
+    model.loss(x, eps=eps).sum().backward()
+    for r in range(3):
+        alone = model.select(r)
+        alone.zero_grad()
+        alone.loss(x[r:r + 1], eps=eps[r:r + 1]).sum().backward()
+        for (name, p), q in zip(model.named_parameters(), alone.parameters()):
+            torch.testing.assert_close(p.grad[r:r + 1], q.grad, rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_minibatches_walk_a_permutation_per_replica_and_epoch():
+    rows = torch.cat(list(batches(2, 10, 5, 4, generator(0), "cpu")), dim=1)  # 2 epochs
+    for r in range(2):
+        assert sorted(rows[r, :10].tolist()) == list(range(10)) and sorted(rows[r, 10:].tolist()) == list(range(10))
+    assert rows[0].tolist() != rows[1].tolist()
+
+
+def test_budget_steps_and_epochs():
+    assert Budget(steps=7).total_steps(1000) == 7
+    assert Budget(epochs=2, batch=64).total_steps(100) == math.ceil(200 / 64)
+    assert Budget(epochs=1, batch=0).total_steps(100) == 1  # full batch
+    for kw, msg in [({}, "give steps or epochs"), ({"steps": 3, "epochs": 1}, "give steps or epochs"),
+                    ({"steps": 0}, "steps must be"), ({"epochs": -1}, "epochs must be"),
+                    ({"steps": 1, "lr": float("nan")}, "lr must be"), ({"steps": 1, "optimizer": "lbfgs"}, "optimizer")]:
+        with pytest.raises(ValueError, match=msg):
+            Budget(**kw)
+
+
+def test_training_reduces_the_loss_and_is_reproducible():
+    torch.set_num_threads(1)
+    x = torch.randn(4, 50, 2, generator=generator(3)) * 2 + 1
+    losses = []
+    for _ in range(2):
+        model = AffineGaussian(GaussianConfig(2), 4, generator=generator(4))
+        before = evaluate(model, x, generator(5))
+        train(model, x, Budget(steps=100, batch=16, lr=0.05), generator(6))
+        losses.append(evaluate(model, x, generator(5)))
+        assert (losses[-1] < before).all()
+    torch.testing.assert_close(losses[0], losses[1], rtol=0, atol=0)
+
+
+def test_a_nan_loss_stops_training_with_one_line():
+    model = AffineGaussian(GaussianConfig(1), 2, generator=generator(0))
+    x = torch.randn(2, 20, 1, generator=generator(1))
+    x[1, 3, 0] = float("nan")
+    with pytest.raises(TrainingError, match=r"loss of replica 1 is nan at step 1 of 5; lower the learning rate"):
+        train(model, x, Budget(steps=5, batch=0), generator(2))
+
+
+def test_bad_training_data_are_refused():
+    model = AffineGaussian(GaussianConfig(2), 2, generator=generator(0))
+    with pytest.raises(ValueError, match="shape"):
+        train(model, torch.zeros(3, 5, 2), Budget(steps=1), generator(1))
+    with pytest.raises(ValueError, match="empty"):
+        train(model, torch.zeros(2, 0, 2), Budget(steps=1), generator(1))
+    with pytest.raises(ValueError, match="generator"):
+        train(model, torch.zeros(2, 5, 2), Budget(steps=1), None)
