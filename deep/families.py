@@ -59,6 +59,8 @@ DEFAULT_RULES = {"vae": "ancestral", "conv-vae": "ancestral", "ae": "gaussian-co
 RULES = {"vae": MLPVAE.RULES, "conv-vae": ConvVAE.RULES, "ae": MLPAutoencoder.RULES}
 #: Classes whose summed share is ``rare_mass``; teacher components whose share is ``teacher_tail``.
 RARE = 3
+#: Samples of seed 0 kept per generation for the sample grids.
+GRID = 12
 
 
 def _np(x: torch.Tensor) -> np.ndarray:
@@ -112,6 +114,7 @@ class ImageFamily(TorchFamily):
         self._test = None  # the held-out real images the metrics use (fixed, or fresh teacher draws once)
         self.encoder1: ReplicaModel | None = None
         self._real_features = None
+        self.grids: list[torch.Tensor] = []  # seed 0's first GRID samples at each generation (the sample grids)
 
     # -- the driver's interface ---------------------------------------------------------------------
     def new_model(self, generator: torch.Generator) -> ReplicaModel:
@@ -157,6 +160,7 @@ class ImageFamily(TorchFamily):
             recon = model.decoder_mean(recon)
         out["test_recon"] = _np((recon - test).pow(2).flatten(2).sum(-1).mean(1))
         x = model.sample(self.samples, self.rule, g)
+        self.grids.append(x[0, :GRID].cpu().clone())
         out["latent_spread"] = _np(M.latent_spread(self.encoder1.encode_mean(x)))
         shares = M.class_shares(self.classifier.predict(x), self.source.classes)
         for c in range(self.source.classes):
@@ -180,11 +184,13 @@ class ImageFamily(TorchFamily):
 
     # -- what a checkpoint keeps besides the model and the pool ---------------------------------------
     def state(self) -> dict:
-        return {"encoder1": self.save_model(self.encoder1), "test": None if self._test is None else self._test.cpu()}
+        return {"encoder1": self.save_model(self.encoder1), "test": None if self._test is None else self._test.cpu(),
+                "grids": list(self.grids)}
 
     def restore(self, state: dict) -> None:
         self.encoder1 = self.load_model(state["encoder1"], 0)
         self._test = None if state["test"] is None else state["test"].to(self.device)
+        self.grids = list(state["grids"])
 
     def save_model(self, model):
         if model is None:

@@ -59,9 +59,10 @@ def _header(name: str, settings: dict, trials: int, generations: int, rng):
 def simulate_images(trials, rng, *, data="digits", model="vae", decoder="bernoulli", rule=None, latent=8, hidden=128,
                     n=None, workflow="replace", real_fraction=None, train_size=None, synthetic=None, budget="epochs",
                     epochs=10.0, steps=200, batch=64, lr=1e-3, warm_start=False, samples=1000, components=10,
-                    teacher_weights="fitted", zipf_s=1.0, generations, checkpoint=None):
-    """``trials`` seeds of an image model over ``generations`` generations (deep.families.ImageFamily)."""
-    settings = {k: v for k, v in locals().items() if k not in ("trials", "rng", "generations", "checkpoint")}
+                    teacher_weights="fitted", zipf_s=1.0, generations, checkpoint=None, artifacts=None):
+    """``trials`` seeds of an image model over ``generations`` generations (deep.families.ImageFamily);
+    with ``artifacts`` (a folder), its sample grid and class histograms are drawn there."""
+    settings = {k: v for k, v in locals().items() if k not in ("trials", "rng", "generations", "checkpoint", "artifacts")}
     device = _start(trials)
     plan = Budget(epochs=epochs, batch=batch, lr=lr) if budget == "epochs" else Budget(steps=steps, batch=batch, lr=lr)
     family = ImageFamily(replicas=trials, data=data, model=model, decoder=decoder, rule=rule, latent=latent,
@@ -69,7 +70,24 @@ def simulate_images(trials, rng, *, data="digits", model="vae", decoder="bernoul
                          components=components, teacher_weights=teacher_weights, zipf_s=zipf_s, device=device)
     wf = workflow_for(workflow, family.n, train_size=train_size, synthetic=synthetic, real_fraction=real_fraction)
     header = _header("images", settings, trials, generations, rng) if checkpoint else None
-    return chain.run_chain(family, wf, generations, trials, rng, checkpoint=checkpoint, header=header)
+    out = chain.run_chain(family, wf, generations, trials, rng, checkpoint=checkpoint, header=header)
+    if artifacts:
+        _image_figures(artifacts, family, out, settings)
+    return out
+
+
+def _image_figures(folder: str, family: ImageFamily, out: dict, settings: dict) -> None:
+    import os
+
+    import numpy as np
+
+    from . import figures
+
+    what = f"{settings['model']} on {settings['data']}, {settings['workflow']}, rule {family.rule}"
+    figures.sample_grid([g.numpy() for g in family.grids], os.path.join(folder, "samples.png"),
+                        f"Samples per generation (seed 0): {what}")
+    shares = np.stack([out[f"share_{c}"] for c in range(family.source.classes)], axis=-1)
+    figures.class_histograms(shares, os.path.join(folder, "classes.png"), f"Class shares of samples: {what}")
 
 
 def _image_memory(p: dict, G: int) -> float:
@@ -148,6 +166,7 @@ register(Simulator(
     memory=_image_memory,
     work=_image_work,
     checkpoints=True,
+    artifacts=True,
 ), _MODULE)
 
 

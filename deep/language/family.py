@@ -1,0 +1,401 @@
+"""Language-model families on the generational driver (numerics.driver through deep.chain.run_chain).
+
+Generation 1 fits the real corpus: windows of ``window`` tokens drawn from the known-truth Markov
+language (:class:`Truth`, the default) or cut from a text corpus (:class:`Text`). Each later generation
+trains on the set the workflow plans (replace, accumulate, accumulate-subsample, real-fraction,
+real-plus-synthetic) from the pool of real and synthetic windows; every synthetic batch is drawn from
+the latest model by the recorded sampling rule (deep.language.models.Sampling). The training budget
+(deep.train.Budget: fixed steps, or epochs over the training set) and warm start (the next model starts
+from the last one's weights) vs scratch (a fresh initialisation) are recorded settings.
+
+The synthetic batch a model will hand to the next generation is drawn when the model is measured (from
+the same numpy generator, in the same order), so the metrics of generation g describe exactly the text
+that trains generation g + 1; the last generation's batch is drawn for its metrics only.
+
+Metrics per generation, per replica (each (R,)); T = ``window``, k = the truth's order, "samples" the
+model's synthetic batch S (``synthetic`` windows), "held-out" ``eval_windows`` real windows per replica
+never trained on:
+
+* ``ce_real``: the model's cross-entropy on held-out real text, nats per token (all T positions);
+* ``ce_excess`` (truth): ``ce_real`` minus the truth's own -log p(window) / T on the same windows;
+* ``kl_rate`` (truth): the KL rate truth -> model, sum_c pi(c) KL(P(.|c) || Q(.|c)) nats per token:
+  exact for the n-gram model (deep.language.markov.kl_rate, contexts the truth's stationary law; both
+  tables lifted to the larger order when they differ); for the transformer its Monte Carlo estimate
+  ``kl_rate_mc``. ``kl_rate_mc``: the mean over held-out windows of (1/(T-k)) sum_{t>=k} [log P(x_t|c_t)
+  - log q(x_t|x_<t)] (the contexts of positions t >= k are stationary, so for a Markov model of order
+  <= k this is unbiased for the exact rate); ``kl_rate_se`` its standard error over the windows;
+* ``kl_reverse`` (truth): model -> truth, exact for the n-gram model (its own stationary law), the Monte
+  Carlo mean over the samples of (1/(T-k)) sum_{t>=k} [log q(x_t|x_<t) - log P(x_t|c_t)] for the transformer;
+* ``entropy_rate``: the model's entropy rate, exact for the n-gram model (its own stationary law), the
+  Monte Carlo mean of -(1/(T-k)) sum_{t>=k} log q(x_t|x_<t) over the samples for the transformer;
+* ``truth_logprob`` (truth): the truth's log-probability per token of the samples, mean of log p(window) / T;
+* ``rare_kept`` (truth): the share of the truth's rare-transition mass the model keeps. A transition
+  (c, y) is rare when P(y|c) < ``rare_below`` / V (below that multiple of uniform); its mass is
+  pi(c) P(y|c). Kept: the model gives it probability >= ``lost_below`` (n-gram), or it occurs at least
+  once in the samples (transformer). 1 = every rare transition kept;
+* ``support_lost`` (truth): the share of the truth's V^k x V transitions (all positive) the model has
+  lost: probability below ``lost_below`` (n-gram) or never generated in the samples (transformer);
+* ``support_unseen`` (truth): the share of the truth's transitions absent from the samples (both models);
+* ``distinct_2``, ``distinct_4``: distinct n-grams of the samples over all their n-grams (per replica);
+* Shumailov et al.'s figure: the per-window log-perplexity of the samples, -log q0(window) / T under the
+  generation-0 model q0 (the model first fitted, on real text: generation 1 here) and -log p(window) / T
+  under the truth: ``logppl0_mean`` and ``logppl_truth_mean``, and their histograms as shares of the
+  samples in HIST_BINS = 20 fixed bins, ``ppl0_hist_00`` .. ``ppl0_hist_19`` and ``pplt_hist_00`` ..:
+  bin b covers log-perplexity (0.5 + 0.0375 [b, b+1)) log V nats per token, i.e. 0.5 log V to
+  1.25 log V in all (log V is the uniform model's); the first bin also takes smaller values, the last
+  the larger ones.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from numerics.workflows import Workflow
+from theory.errors import UserError
+
+from ..chain import TorchFamily, torch_generator
+from ..replica import generator as make_generator
+from ..train import Budget, evaluate, train
+from . import markov
+from .models import LanguageModel, NGram, Sampling, build
+
+HIST_BINS = 20
+HIST_LOW, HIST_HIGH = 0.5, 1.25  # the histograms cover log-perplexity HIST_LOW log V .. HIST_HIGH log V
+
+
+def hist_names(prefix: str) -> list[str]:
+    return [f"{prefix}_hist_{b:02d}" for b in range(HIST_BINS)]
+
+
+def hist_edges(V: int) -> np.ndarray:
+    """The bin edges of the log-perplexity histograms (nats per token)."""
+    return np.linspace(HIST_LOW * math.log(V), HIST_HIGH * math.log(V), HIST_BINS + 1)
+
+
+def histogram_shares(values: np.ndarray, V: int) -> np.ndarray:
+    """(R, m) log-perplexities -> (R, HIST_BINS) shares of each replica's windows in each bin."""
+    edges = hist_edges(V)
+    idx = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, HIST_BINS - 1)
+    R = values.shape[0]
+    counts = np.zeros((R, HIST_BINS))
+    np.add.at(counts, (np.repeat(np.arange(R), values.shape[1]), idx.ravel()), 1.0)
+    return counts / values.shape[1]
+
+
+class VocabularyError(UserError, ValueError):
+    """A checkpoint whose model was trained on another vocabulary."""
+
+
+def distinct(samples: torch.Tensor, n: int, V: int) -> np.ndarray:
+    """Distinct n-grams over all n-grams of each replica's windows (R, m, T): (R,)."""
+    R, m, T = samples.shape
+    if T < n:
+        return np.full(R, np.nan)
+    x = samples.long()
+    ids = torch.zeros(R, m, T - n + 1, dtype=torch.long, device=x.device)
+    for i in range(n):
+        ids = ids * V + x[..., i:T - n + 1 + i]
+    out = np.empty(R)
+    for r in range(R):
+        out[r] = torch.unique(ids[r]).numel() / ids[r].numel()
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------
+# the real data
+
+
+class Truth:
+    """The known-truth source: windows of the Markov language, and its exact quantities."""
+
+    def __init__(self, language: markov.MarkovLanguage):
+        self.language = language
+        self.V, self.k = language.V, language.k
+        self.vocabulary = None  # token ids only
+
+    def windows(self, R: int, m: int, T: int, rng: np.random.Generator) -> torch.Tensor:
+        return torch.as_tensor(self.language.sample((R, m), T, rng))
+
+    def real(self, R: int, n: int, T: int, rng):
+        return self.windows(R, n, T, rng)
+
+    def heldout(self, R: int, m: int, T: int, rng):
+        return self.windows(R, m, T, rng)
+
+
+class Text:
+    """A text corpus (deep.language.corpus.Corpus): real windows from its training split at random
+    offsets (each replica its own), held-out windows from its held-out split."""
+
+    def __init__(self, corpus):
+        self.corpus = corpus
+        self.V = corpus.vocab_size
+        self.vocabulary = corpus.vocabulary
+        self.language = None
+
+    def real(self, R: int, n: int, T: int, rng):
+        return self.corpus.windows(R, n, T, rng, split="train")
+
+    def heldout(self, R: int, m: int, T: int, rng):
+        return self.corpus.windows(R, m, T, rng, split="heldout")
+
+
+# ----------------------------------------------------------------------------------------------------
+# the family
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    kind: str = "ngram"  # 'ngram' or 'transformer'
+    order: int = 2  # n-gram context length
+    width: int = 32
+    layers: int = 2
+    heads: int = 2
+
+
+class LanguageFamily(TorchFamily):
+    """A language model refitted on its own text through a workflow (see the module docstring)."""
+
+    def __init__(self, source, spec: ModelSpec, workflow: Workflow, *, replicas: int, window: int, budget: Budget,
+                 sampling: Sampling, warm_start: bool = False, eval_windows: int = 256, lost_below: float = 1e-3,
+                 rare_below: float = 0.5, device=None):
+        self.source, self.spec, self.workflow = source, spec, workflow
+        self.R, self.T, self.budget, self.sampling = replicas, window, budget, sampling
+        self.warm_start, self.eval_windows = warm_start, eval_windows
+        self.lost_below, self.rare_below = lost_below, rare_below
+        self.device = torch.device("cpu") if device is None else torch.device(device)
+        self.V = source.V
+        self.gen0: LanguageModel | None = None
+        self.heldout: torch.Tensor | None = None
+        self.next: torch.Tensor | None = None
+        self._truth_setup()
+
+    # -- the truth's fixed quantities -----------------------------------------------------------
+    def _truth_setup(self) -> None:
+        lang = self.source.language
+        if lang is None:
+            return
+        self.K = max(lang.k, self.spec.order) if self.spec.kind == "ngram" else lang.k
+        self.P = markov.lift(lang.table, lang.V, lang.k, self.K)
+        self.pi = lang.pi if self.K == lang.k else markov.stationary(self.P, lang.V, self.K)
+        self.rare = self.P < self.rare_below / lang.V
+        self.rare_mass = (self.pi[:, None] * self.P * self.rare).sum()
+
+    # -- the Family interface -------------------------------------------------------------------
+    def new_model(self, generator: torch.Generator) -> LanguageModel:
+        s = self.spec
+        model = build(s.kind, self.R, vocab=self.V, window=self.T, order=s.order, width=s.width, layers=s.layers,
+                      heads=s.heads, device=self.device)
+        model.reset_parameters(generator)
+        return model
+
+    def real(self, trials, rng):
+        data = self.source.real(trials, self.workflow.n_real, self.T, rng).to(self.device)
+        self.heldout = self.source.heldout(trials, self.eval_windows, self.T, rng).to(self.device)
+        return data
+
+    def fit(self, train_set, rng, previous):
+        gen = torch_generator(rng)
+        if self.warm_start and previous is not None:
+            model = copy.deepcopy(previous)
+        else:
+            model = self.new_model(gen)
+        train(model, train_set, self.budget, gen)
+        if self.gen0 is None:
+            self.gen0 = copy.deepcopy(model)
+        return model
+
+    def sample(self, model, size, rng):
+        if self.next is not None and self.next.shape[1] == size:
+            batch, self.next = self.next, None
+            return batch
+        return model.sample(size, self.sampling, torch_generator(rng))
+
+    def measure(self, model, rng):
+        self.next = model.sample(self.workflow.synthetic_size(), self.sampling, torch_generator(rng))
+        return self.metrics(model, self.next)
+
+    # -- saving ---------------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {"gen0": self.save_model(self.gen0), "heldout": self.heldout, "next": self.next,
+                "vocabulary": self.source.vocabulary or ""}
+
+    def restore(self, state: dict) -> None:
+        self._check_vocabulary(state.get("vocabulary", ""))
+        self.gen0 = self.load_model(state["gen0"], 0)
+        self.heldout, self.next = state["heldout"], state["next"]
+
+    def _check_vocabulary(self, saved: str) -> None:
+        mine = self.source.vocabulary or ""
+        if saved != mine:
+            raise VocabularyError(f"the checkpoint's vocabulary ({len(saved)} symbols) differs from the corpus's "
+                                  f"({len(mine)} symbols): the corpus changed since the run was checkpointed; "
+                                  "delete the checkpoint or restore the corpus")
+
+    def save_model(self, model):
+        out = super().save_model(model)
+        if out is not None:
+            out["__vocab_size__"] = torch.tensor(self.V)
+        return out
+
+    def load_model(self, state, rng_seed):
+        if state is None:
+            return None
+        state = dict(state)
+        saved = int(state.pop("__vocab_size__", torch.tensor(self.V)))
+        if saved != self.V:
+            raise VocabularyError(f"the checkpoint's model has a vocabulary of {saved} symbols, the corpus {self.V}: "
+                                  "the corpus changed since the run was checkpointed; delete the checkpoint or "
+                                  "restore the corpus")
+        return super().load_model(state, rng_seed)
+
+    # -- metrics --------------------------------------------------------------------------------
+    def metrics(self, model: LanguageModel, samples: torch.Tensor) -> dict[str, np.ndarray]:
+        gen = make_generator(0)  # the losses below draw nothing; evaluate() wants a generator
+        out: dict[str, np.ndarray] = {}
+        out["ce_real"] = evaluate(model, self.heldout, gen).cpu().numpy()
+        lq_s = _token_log_probs(model, samples)  # (R, m, T)
+        lq0_s = lq_s if self.gen0 is None or model is self.gen0 else _token_log_probs(self.gen0, samples)
+        lppl0 = -lq0_s.sum(axis=2) / self.T
+        out["logppl0_mean"] = lppl0.mean(axis=1)
+        for name, share in zip(hist_names("ppl0"), histogram_shares(lppl0, self.V).T):
+            out[name] = share
+        out["distinct_2"] = distinct(samples, 2, self.V)
+        out["distinct_4"] = distinct(samples, 4, self.V)
+        ngram = isinstance(model, NGram)
+        lang = self.source.language
+        if lang is None:
+            if ngram:
+                q = model.transition_table().cpu().numpy()
+                out["entropy_rate"] = np.array([markov.entropy_rate(qr, self.V, model.config.order) for qr in q])
+            else:
+                out["entropy_rate"] = -lq_s.mean(axis=(1, 2))
+            return out
+        k = lang.k
+        held = self.heldout.cpu().numpy()
+        samp = samples.cpu().numpy()
+        lp_held = lang.log_prob(held)  # (R, m)
+        out["ce_excess"] = out["ce_real"] - (-lp_held / self.T).mean(axis=1)
+        # Monte Carlo KL rate on held-out real windows: positions t >= k
+        lq_h = _token_log_probs(model, self.heldout)[..., k:]
+        lp_h = lang.transition_log_probs(held)
+        terms = (lp_h - lq_h).mean(axis=2)  # (R, m)
+        out["kl_rate_mc"] = terms.mean(axis=1)
+        out["kl_rate_se"] = terms.std(axis=1, ddof=1) / math.sqrt(terms.shape[1]) if terms.shape[1] > 1 else \
+            np.zeros(self.R)
+        lp_s_tok = lang.transition_log_probs(samp)
+        lp_s = lang.log_prob(samp)
+        out["truth_logprob"] = (lp_s / self.T).mean(axis=1)
+        lpplt = -lp_s / self.T
+        out["logppl_truth_mean"] = lpplt.mean(axis=1)
+        for name, share in zip(hist_names("pplt"), histogram_shares(lpplt, self.V).T):
+            out[name] = share
+        seen = _transitions_seen(samp, lang.V, k)  # (R, V^k, V)
+        out["support_unseen"] = 1.0 - seen.mean(axis=(1, 2))
+        if ngram:
+            q = model.transition_table().cpu().numpy()
+            q = markov.lift(q, self.V, model.config.order, self.K)
+            out["kl_rate"] = markov.kl_rate(self.P, q, self.V, self.K, self.pi)
+            out["kl_reverse"] = markov.kl_rate_reverse(self.P, q, self.V, self.K)
+            out["entropy_rate"] = np.array([markov.entropy_rate(qr, self.V, self.K) for qr in q])
+            kept = q >= self.lost_below
+            out["support_lost"] = 1.0 - kept.mean(axis=(1, 2))
+        else:
+            out["kl_rate"] = out["kl_rate_mc"]
+            out["kl_reverse"] = (lq_s[..., k:] - lp_s_tok).mean(axis=(1, 2))
+            out["entropy_rate"] = -lq_s[..., k:].mean(axis=(1, 2))
+            kept = markov.lift(seen, self.V, k, self.K)
+            out["support_lost"] = out["support_unseen"]
+        out["rare_kept"] = np.minimum((self.pi[None, :, None] * self.P * self.rare * kept).sum(axis=(1, 2))
+                                      / self.rare_mass, 1.0) if self.rare_mass > 0 else np.ones(self.R)
+        return out
+
+
+def _token_log_probs(model: LanguageModel, x: torch.Tensor, chunk: int = 512) -> np.ndarray:
+    with torch.no_grad():
+        parts = [model.token_log_probs(x[:, i:i + chunk]).double().cpu().numpy() for i in range(0, x.shape[1], chunk)]
+    return np.concatenate(parts, axis=1)
+
+
+def _transitions_seen(samples: np.ndarray, V: int, k: int) -> np.ndarray:
+    """Whether each transition (c, y) occurs in each replica's windows: (R, V^k, V) bools."""
+    R = samples.shape[0]
+    ctx = markov.context_ids(samples, V, k)  # (R, m, T - k)
+    ids = ctx * V + samples[..., k:]
+    C = V**k * V
+    flat = (ids.reshape(R, -1) + C * np.arange(R)[:, None]).ravel()
+    return (np.bincount(flat, minlength=R * C) > 0).reshape(R, V**k, V)
+
+
+# ----------------------------------------------------------------------------------------------------
+# the bridge: a neural unigram against the categorical claims
+
+
+class Symbols:
+    """The bridge's truth: i.i.d. symbols of a categorical p0, as windows of one token."""
+
+    def __init__(self, p0: np.ndarray):
+        self.p0 = np.asarray(p0, dtype=float)
+        self.V = self.p0.size
+        self.vocabulary = None
+        self.language = None
+
+    def real(self, R: int, n: int, T: int, rng):
+        from numerics.categorical import draw_symbols
+        probs = np.ascontiguousarray(np.broadcast_to(self.p0, (R, self.V)))
+        return torch.as_tensor(draw_symbols(probs, n, rng)).unsqueeze(-1)
+
+    def heldout(self, R: int, m: int, T: int, rng):
+        return self.real(R, m, T, rng)
+
+
+class BridgeFamily(LanguageFamily):
+    """A neural unigram (deep.language.models.NGram, order 0, windows of one token) trained to convergence
+    by the deep loop on the categorical chain's data. Recorded per generation:
+
+    * ``diversity``: 1 - sum_j q_j^2 of the trained probabilities q; ``diversity_ratio``: over D_0 of the truth;
+    * ``diversity_freq``: the same of the training set's empirical frequencies f (the optimum);
+    * ``surviving``: symbols with q_j >= lost_below; ``lost_rarest``: whether the truth's rarest symbol
+      (the last) has q < lost_below;
+    * ``opt_error``: the optimisation error, the total-variation distance (1/2) sum_j |q_j - f_j|;
+    * ``opt_error_max``: max_j |q_j - f_j|.
+    """
+
+    def __init__(self, p0, workflow, *, replicas, budget, lost_below=1e-4, device=None):
+        super().__init__(Symbols(p0), ModelSpec("ngram", order=0), workflow, replicas=replicas, window=1,
+                         budget=budget, sampling=Sampling("ancestral"), eval_windows=1, lost_below=lost_below,
+                         device=device)
+        self.p0 = np.asarray(p0, dtype=float)
+        self.D0 = 1.0 - float((self.p0**2).sum())
+        self.freq: np.ndarray | None = None
+
+    def real(self, trials, rng):
+        return self.source.real(trials, self.workflow.n_real, 1, rng).to(self.device)
+
+    def fit(self, train_set, rng, previous):
+        counts = torch.nn.functional.one_hot(train_set[..., 0].long(), self.V).sum(dim=1).double()
+        self.freq = (counts / counts.sum(dim=1, keepdim=True)).cpu().numpy()
+        return super().fit(train_set, rng, previous)
+
+    def measure(self, model, rng):
+        self.next = model.sample(self.workflow.synthetic_size(), self.sampling, torch_generator(rng))
+        q = model.transition_table()[:, 0].cpu().numpy()  # (R, V)
+        f = self.freq
+        D = 1.0 - (q * q).sum(axis=1)
+        present = q >= self.lost_below
+        return {
+            "diversity": D, "diversity_ratio": D / self.D0, "diversity_freq": 1.0 - (f * f).sum(axis=1),
+            "surviving": present.sum(axis=1).astype(float), "lost_rarest": (~present[:, -1]).astype(float),
+            "opt_error": 0.5 * np.abs(q - f).sum(axis=1), "opt_error_max": np.abs(q - f).max(axis=1),
+        }
+
+    def state(self) -> dict:
+        return {"next": self.next, "gen0": None, "heldout": None, "vocabulary": ""}
+
+    def restore(self, state: dict) -> None:
+        self.next = state["next"]

@@ -1,0 +1,104 @@
+"""Language-model chains through the driver: metrics, resume after a kill, text corpora."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from deep.language import family as fam  # noqa: E402
+from deep.language import simulators  # noqa: E402,F401  (registers the simulators)
+from numerics import catalog  # noqa: E402
+
+SMALL = {"n": 16, "window": 8, "V": 4, "order": 1, "steps": 20, "batch": 8, "eval_windows": 16}
+
+
+def call(name, settings, generations=3, trials=3, seed=0, metrics=(), checkpoint=None):
+    sim = catalog.get(name)
+    s = sim.resolve(settings)
+    return sim.call(trials, np.random.default_rng(seed), s, generations, list(metrics) or list(sim.metrics),
+                    checkpoint=checkpoint)
+
+
+def killed_then_resumed(name, settings, tmp_path, generations=4, kill_at=3):
+    """Run with a checkpoint, kill it inside generation ``kill_at``, resume; and run uninterrupted."""
+    path = str(tmp_path / "run.ckpt")
+    original = fam.LanguageFamily.fit
+    calls = {"n": 0}
+
+    def dying(self, *args):
+        calls["n"] += 1
+        if calls["n"] == kill_at:
+            raise KeyboardInterrupt  # the process dies inside generation kill_at
+        return original(self, *args)
+
+    fam.LanguageFamily.fit = dying
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            call(name, settings, generations, checkpoint=path)
+    finally:
+        fam.LanguageFamily.fit = original
+    resumed = call(name, settings, generations, checkpoint=path)
+    whole = call(name, settings, generations)
+    return resumed, whole
+
+
+@pytest.mark.parametrize("model", ["ngram", "transformer"])
+def test_resume_after_kill_gives_identical_metrics(model, tmp_path):
+    settings = {**SMALL, "model": model, "workflow": "accumulate", "width": 8, "layers": 1, "heads": 1}
+    resumed, whole = killed_then_resumed("lm-markov", settings, tmp_path)
+    assert set(resumed) == set(whole)
+    for k in whole:
+        assert np.array_equal(resumed[k], whole[k], equal_nan=True), k
+
+
+def test_markov_metrics_are_consistent():
+    out = call("lm-markov", {**SMALL, "n": 64, "steps": 60, "eval_windows": 200}, generations=2, trials=2)
+    G = 2
+    for k, v in out.items():
+        assert v.shape == (2, G), k
+    # the Monte Carlo KL rate estimates the exact one (n-gram of the truth's order: unbiased)
+    z = (out["kl_rate_mc"] - out["kl_rate"]) / out["kl_rate_se"]
+    assert np.all(np.abs(z) < 5)
+    hist = np.stack([out[n] for n in fam.hist_names("ppl0")])
+    assert np.allclose(hist.sum(axis=0), 1)
+    assert np.all((out["rare_kept"] >= 0) & (out["rare_kept"] <= 1))
+    assert np.all(out["kl_rate"] > 0) and np.all(out["kl_reverse"] > 0)
+
+
+def test_every_workflow_runs():
+    for wf, extra in [("replace", {}), ("accumulate-subsample", {}), ("real-fraction", {"real_fraction": 0.1}),
+                      ("real-plus-synthetic", {"synthetic": 8})]:
+        out = call("lm-markov", {**SMALL, "workflow": wf, **extra}, generations=3, trials=2, metrics=["kl_rate"])
+        assert out["kl_rate"].shape == (2, 3) and np.all(np.isfinite(out["kl_rate"]))
+
+
+def write_text(path, text="In the beginning God created the heaven and the earth. " * 20):
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_text_chain_runs_and_resumes(tmp_path):
+    corpus = write_text(tmp_path / "text.txt")
+    settings = {"corpus": corpus, "n": 16, "window": 12, "steps": 20, "batch": 8, "eval_windows": 8,
+                "model_order": 1}
+    resumed, whole = killed_then_resumed("lm-text", settings, tmp_path, generations=3, kill_at=2)
+    for k in whole:
+        assert np.array_equal(resumed[k], whole[k]), k
+    assert np.all(whole["ce_real"] > 0) and np.all(whole["entropy_rate"] > 0)
+
+
+def test_vocabulary_mismatch_with_a_checkpoint_is_one_clear_error(tmp_path):
+    corpus = tmp_path / "text.txt"
+    write_text(corpus)
+    settings = {"corpus": str(corpus), "n": 16, "window": 12, "steps": 5, "batch": 8, "eval_windows": 8}
+    path = str(tmp_path / "run.ckpt")
+    call("lm-text", settings, generations=1, checkpoint=path)
+    corpus.write_text("a different text, with new characters: XYZ! " * 20, encoding="utf-8")
+    with pytest.raises(fam.VocabularyError, match="vocabulary"):
+        call("lm-text", settings, generations=1, checkpoint=path)
+
+
+def test_a_missing_kjv_corpus_is_refused_with_the_command_that_writes_it(tmp_path):
+    sim = catalog.get("lm-text")
+    with pytest.raises(catalog.SettingError, match='bible -f "Gen1:1-Rev22:21"'):
+        sim.resolve({"corpus": str(tmp_path / "kjv.txt")})
