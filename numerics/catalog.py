@@ -291,6 +291,9 @@ class Simulator:
     #: The function takes ``checkpoint=PATH`` and saves (and resumes from) its state after each generation
     #: there: long runs (the deep layer's). Sweeps give each block a path in the store.
     checkpoints: bool = False
+    #: The function takes ``artifacts=FOLDER`` and draws figures of its run there (sample grids): sweeps
+    #: give the first block of each cell a folder beside the store (RESULTS.artifacts/), for the report.
+    artifacts: bool = False
     provider: str = ""  # the module that registered it (set by register)
 
     # -- settings ---------------------------------------------------------------------------------
@@ -332,11 +335,14 @@ class Simulator:
     def needed(self, metrics) -> list[str]:
         return sorted({self.metrics[m].quantity for m in metrics})
 
-    def call(self, trials: int, rng, settings: dict, generations: int, metrics=(), checkpoint=None) -> dict:
+    def call(self, trials: int, rng, settings: dict, generations: int, metrics=(), checkpoint=None,
+             artifacts=None) -> dict:
         """Run the simulator's function; settings that do not affect the draws are the metrics' alone."""
         extra = {"quantities": self.needed(metrics)} if self.quantities else {}
         if self.checkpoints and checkpoint is not None:
             extra["checkpoint"] = str(checkpoint)
+        if self.artifacts and artifacts is not None:
+            extra["artifacts"] = str(artifacts)
         given = {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()
                  if self.settings[k].affects_draws}
         return self.function()(trials, rng, **given, generations=generations, **extra)

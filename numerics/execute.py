@@ -83,7 +83,8 @@ class Cell:
 
 
 def run_blocks(simulator: str, provider: str, settings: dict, generations: int, metrics: tuple, trials: int,
-               entropy: int, first: int, count: int, checkpoints: str | None = None) -> list[dict[str, Summary]]:
+               entropy: int, first: int, count: int, checkpoints: str | None = None,
+               artifacts: str | None = None) -> list[dict[str, Summary]]:
     """Simulate blocks ``first .. first + count - 1`` of a cell: one Summary per block and metric.
 
     The unit of work of every backend: a plain function of plain arguments (it pickles), which imports
@@ -91,6 +92,8 @@ def run_blocks(simulator: str, provider: str, settings: dict, generations: int, 
     Each metric's summary carries the reference column of its ratios (by default its first column).
     ``checkpoints``: a folder where a simulator that saves its state after each generation keeps it, one
     file per block (named by the seed, the cell's key and the block), so that a killed run resumes.
+    ``artifacts``: a folder where a simulator that draws figures of its run (sample grids) writes them,
+    for its first block only, in a subfolder named by the cell (:func:`artifact_folder`).
     """
     if provider:
         importlib.import_module(provider)
@@ -104,7 +107,8 @@ def run_blocks(simulator: str, provider: str, settings: dict, generations: int, 
             tag = "-".join(f"{x:08x}" for x in sim.key(settings))
             path = os.path.join(checkpoints, f"{sim.name}-{entropy % 2**64:016x}-{tag}-g{generations}-b{block.start}.ckpt")
             os.makedirs(checkpoints, exist_ok=True)
-        res = sim.call(block.size, block.rng, settings, generations, metrics, checkpoint=path)
+        folder = artifact_folder(artifacts, sim, settings) if artifacts and sim.artifacts and block.start == 0 else None
+        res = sim.call(block.size, block.rng, settings, generations, metrics, checkpoint=path, artifacts=folder)
         summary = {}
         for m in metrics:
             metric = sim.metrics[m]
@@ -112,6 +116,14 @@ def run_blocks(simulator: str, provider: str, settings: dict, generations: int, 
             summary[m] = Summary.of(values, ref=metric.ref(res, settings, values))
         out.append(summary)
     return out
+
+
+def artifact_folder(root: str, sim: catalog.Simulator, settings: dict) -> str:
+    """The folder of one cell's figures under ``root``: the settings that differ from their defaults, readable."""
+    own = [(k, v) for k, v in settings.items() if sim.settings[k].default is catalog.REQUIRED or v != sim.settings[k].default]
+    name = "-".join(f"{k}={'_'.join(map(str, v)) if isinstance(v, (list, tuple)) else v}" for k, v in own) or "defaults"
+    name = "".join(ch if ch.isalnum() or ch in "._=-" else "_" for ch in name)[:120]
+    return os.path.join(root, f"{sim.name}-{name}")
 
 
 # -- sizing a run ------------------------------------------------------------------------------------
@@ -214,7 +226,7 @@ def tasks(cells: Sequence[Cell], todo: Sequence[int]) -> list[Task]:
 
 def run_cells(cells: Sequence[Cell], entropy: int, runner, *, todo: Sequence[int] | None = None,
               on_cell: Callable[[int, dict], None] | None = None, progress: bool = False,
-              label: str = "cells", checkpoints: str | None = None) -> dict[int, dict]:
+              label: str = "cells", checkpoints: str | None = None, artifacts: str | None = None) -> dict[int, dict]:
     """Run the cells ``todo`` (default all) on ``runner``; each cell's merged summaries {metric: Summary}.
 
     ``on_cell(index, summaries)`` is called as each cell finishes (to save it); block summaries are
@@ -232,7 +244,7 @@ def run_cells(cells: Sequence[Cell], entropy: int, runner, *, todo: Sequence[int
     for t in work:
         c = cells[t.cell]
         calls.append((c.simulator, c.sim.provider, c.config, c.generations, c.metrics, c.trials, entropy, t.block, 1,
-                      checkpoints))
+                      checkpoints, artifacts))
     try:
         for k, summaries in runner.results(calls, [cells[t.cell].describe() for t in work]):
             t = work[k]
@@ -383,10 +395,14 @@ class Dask:
                 # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ in its workers, which turns off glibc's adaptive
                 # mmap threshold: every array over 128 KiB is then a fresh mmap, page-faulted on first use
                 # (measured: the Kazdan grid's largest cell took 38 s instead of 21 s, 29 s of it system
-                # time). The workers started here keep glibc's default. No dashboard is started.
+                # time). The workers started here keep glibc's default. No dashboard is started; the
+                # scheduler's HTTP server (health checks) still is, on a free port of the loopback
+                # interface: on its default, 8787, it warned "Port 8787 is already in use" whenever
+                # another cluster or notebook held it.
                 with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
                     self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                dashboard_address=None, scheduler_kwargs={"dashboard": False},
+                                                dashboard_address=None,
+                                                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                                                 silence_logs=logging.ERROR)
                 self.client = Client(self.cluster)
         except (OSError, TimeoutError) as e:

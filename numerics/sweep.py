@@ -71,54 +71,90 @@ def default_output(config: Config) -> Path:
     return Path("results") / f"{stem}.parquet"
 
 
+#: The clock that times a sweep (a name of its own, so that tests can replace it).
+clock = time.monotonic
+
+
+def rows_per_cell(config: Config) -> int:
+    """Rows of one cell in the table: its generations times its metrics."""
+    return (config.generations + 1 - config.sim.first) * len(config.metrics)
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
 def run_sweep(config: Config, output: str | os.PathLike | None = None, *, jobs: int | None = None,
               scheduler: str | None = None, workers: int | None = None, progress: bool | None = None,
               overwrite: bool = False, warn=None):
     """Run (or resume) a sweep into its results store; return the table as a pandas DataFrame.
 
-    Nothing is written before the run is sized (numerics.execute.check_resources) and its backend is
-    up: a run refused for its size, or an unreachable scheduler, leaves no files behind.
+    The store is locked for the whole run (another sweep on it is refused in one line) and checked
+    before anything runs (numerics.store: damaged parts are recomputed, damaged metadata is one line
+    that says how to recover). Nothing but the lock is written before the run is sized
+    (numerics.execute.check_resources) and its backend is up: a run refused for its size, or an
+    unreachable scheduler, leaves no files behind. ``warn``: where warnings go (default: stderr; the
+    long-run estimate only when given).
     """
-    store = Store(output or default_output(config))
+    say = warn or _stderr
+    command = f"collapse sweep {config.source}" if config.source else None
+    store = Store(output or default_output(config), command)
     cells = cells_of(config)
-    if store.complete() and not overwrite:
-        meta, _ = store.begin(config.canonical())  # refuses another configuration's results
-        table = store.read()
-        table.attrs["cells_run"] = 0
-        return table
-    runner = backend(jobs, scheduler, workers)
-    try:
-        check_resources(cells, getattr(runner, "workers", 1), warn)
-        meta, done = store.begin(config.canonical(), overwrite=overwrite)
-        if store.complete():
-            table = store.read()
+    rows = rows_per_cell(config)
+    with store.lock() as lock:
+        plan = store.examine(config.canonical(), len(cells), rows, overwrite=overwrite)
+        if plan.action == "complete":
+            if lock.writable:
+                store.prepare(plan)  # removes what a kill left of the parts folder
+            table = plan.table
             table.attrs["cells_run"] = 0
             return table
-        if "entropy" not in meta:
-            meta.update(entropy=int(seed_sequence(config.seed).entropy), versions=versions(), git=git_revision(),
-                        started=time.strftime("%Y-%m-%dT%H:%M:%S%z"), simulator_doc=config.sim.doc,
-                        command=f"collapse sweep {config.source}" if config.source else "numerics.sweep.run_sweep")
-            store.start(meta)
-        entropy = meta["entropy"]
-        if done:
-            meta["resumed"] = len(done)
-            now = {"git": git_revision(), "versions": versions()}
-            changed = [k for k in now if now[k] != meta.get(k)]
-            if changed:  # the cells already done came from other code; say so, and keep both records
-                print(f"warning: resuming a sweep started with a different {' and '.join(changed)} "
-                      f"({', '.join(str(meta.get(k)) for k in changed)}); its {len(done)} finished cells are kept",
-                      file=sys.stderr)
-                meta["resumed_with"] = now
-        todo = [i for i in range(len(cells)) if i not in done]
-        progress = sys.stderr.isatty() if progress is None else progress
-        theory = Theory()
-        start = time.monotonic()
-        run_cells(cells, entropy, runner, todo=todo, progress=progress, checkpoints=str(store.parts / "checkpoints"),
-                  on_cell=lambda i, s: store.write_cell(i, cell_table(config, i, cells[i].config, s, theory)))
-    finally:
-        runner.close()
-    meta["seconds"] = round(time.monotonic() - start, 3)
-    table = store.finish(meta, len(cells))
+        lock.require()
+        runner = backend(jobs, scheduler, workers)
+        try:
+            check_resources(cells, getattr(runner, "workers", 1), warn)
+            done = store.prepare(plan)
+            if plan.damaged:
+                names = ", ".join(p.name[:11] for p in plan.damaged[:3]) + (", ..." if len(plan.damaged) > 3 else "")
+                say(f"warning: {len(plan.damaged)} damaged cell file{'s' if len(plan.damaged) > 1 else ''} in "
+                    f"{store.parts} ({names}) discarded: those cells are recomputed")
+            if plan.action == "fresh":
+                entropy = plan.meta.get("entropy")  # a damaged store's recorded seed, reused
+                if entropy is None:
+                    entropy = int(seed_sequence(config.seed).entropy)
+                meta = {"config": plan.meta["config"], "entropy": entropy, "versions": versions(),
+                        "git": git_revision(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                        "simulator_doc": config.sim.doc,
+                        "command": command or "numerics.sweep.run_sweep"}
+                store.start(meta)
+                before = 0.0
+            else:
+                meta = plan.meta
+                before = store.progress_seconds()
+            if done:
+                meta["resumed"] = len(done)
+                now = {"git": git_revision(), "versions": versions()}
+                changed = [k for k in now if now[k] != meta.get(k)]
+                if changed:  # the cells already done came from other code; say so, and keep both records
+                    say(f"warning: resuming a sweep started with a different {' and '.join(changed)} "
+                        f"({', '.join(str(meta.get(k)) for k in changed)}); its {len(done)} finished cells are kept")
+                    meta["resumed_with"] = now
+            todo = [i for i in range(len(cells)) if i not in done]
+            progress = sys.stderr.isatty() if progress is None else progress
+            theory = Theory()
+            start = clock()
+
+            def on_cell(i: int, summaries: dict) -> None:
+                store.write_cell(i, cell_table(config, i, cells[i].config, summaries, theory), rows)
+                store.record_progress(before + clock() - start)
+
+            run_cells(cells, meta["entropy"], runner, todo=todo, progress=progress,
+                      checkpoints=str(store.parts / "checkpoints"), on_cell=on_cell,
+                      artifacts=str(store.path.with_name(store.path.stem + ".artifacts")))
+        finally:
+            runner.close()
+        meta["seconds"] = round(before + clock() - start, 3)  # every session's time, resumes included
+        table = store.finish(meta, len(cells), rows)
     table.attrs["cells_run"] = len(todo)
     return table
 

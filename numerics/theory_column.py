@@ -4,8 +4,8 @@ The claim comes from the catalog (the first link of the metric that applies to t
 are computed where they are representable: the float64 (lambdify) form where it exists and agrees with
 the 40-digit evaluation at the last generation, otherwise mpmath at 40 digits (a value beyond the
 float range becomes +-inf). Anything that still fails (a point outside the claim's domain, a recursion
-too long to run) gives NaN with the reason in ``theory_note``: a theory value never crashes a finished
-simulation.
+too long to run, any other error) gives NaN with the reason in ``theory_note``: a theory value never
+crashes a finished simulation (tests/numerics/test_faults.py).
 """
 
 from __future__ import annotations
@@ -37,19 +37,28 @@ class Theory:
         if key in self.cache:
             return self.cache[key]
         claim = CLAIMS[link.claim]
-        note, curve = "", [float("nan")] * len(generations)
+        missing = [float("nan")] * len(generations)
+        note, curve = "", missing
         try:
             if link.generation is None:
-                curve = [claim.evaluate(**values)] * len(generations)
+                values_at = [claim.evaluate(**values)] * len(generations)
             else:
-                curve = self._fast(claim, values, link.generation, generations)
-                if curve is None:
-                    curve = claim.evaluate_along(link.generation, generations, **values)
-        except (ValueError, ArithmeticError) as e:
-            note = f"theory not computed: {e}"
+                values_at = self._fast(claim, values, link.generation, generations)
+                if values_at is None:
+                    values_at = claim.evaluate_along(link.generation, generations, **values)
+            curve = [float(v) for v in values_at]
+            if len(curve) != len(generations):
+                raise ValueError(f"{len(curve)} values for {len(generations)} generations")
+        except (ValueError, ArithmeticError) as e:  # outside the claim's domain, not representable
+            note, curve = f"theory not computed: {e}", missing
+        except Exception as e:  # anything else (a recursion too deep, a bug): reported, never a crash
+            note, curve = f"theory not computed: {type(e).__name__}: {e}", missing
         kind = link.alternative or ("asymptotic" if claim.kind == "asymptotic" else "exact")
-        out = {"claim": link.claim, "theory": [float(v) for v in curve], "theory_kind": kind,
-               "limit": self._limit(claim, values), "theory_note": note}
+        try:
+            limit = self._limit(claim, values)
+        except Exception:  # the limit is a convenience column: missing rather than a crash
+            limit = float("nan")
+        out = {"claim": link.claim, "theory": curve, "theory_kind": kind, "limit": limit, "theory_note": note}
         self.cache[key] = out
         return out
 

@@ -11,7 +11,7 @@ import pytest
 
 from numerics import gaussian
 from numerics.rng import BLOCK, blocks, seed_sequence, stable_key
-from numerics.workflows import distinct_indices
+from numerics.workflows import distinct_indices, sample_rows
 
 pytestmark = pytest.mark.pins
 
@@ -38,9 +38,22 @@ def test_raw_draws_are_pinned_bit_for_bit():
     assert stable_key("cell", "gaussian") == (3414656994, 2670780051)
 
 
+def test_raw_normal_draws_are_pinned_bit_for_bit():
+    """The same stream's first standard normals (numpy's ziggurat on PCG64), as exact binary floats."""
+    rng = next(blocks(3 * BLOCK, seed_sequence(123), key=(7,), first=2, count=1)).rng
+    assert [x.hex() for x in rng.standard_normal(3)] == [
+        "-0x1.009498454e47bp+1", "0x1.88d63b236fc32p-1", "0x1.2c1922e6560eep-1"]
+
+
 def test_integer_indices_are_pinned_exactly():
     idx = distinct_indices(np.random.default_rng(0), 2, 10, 3)
     assert idx.tolist() == [[8, 6, 5], [6, 5, 9]]
+    # with replacement (the subsample-with-replacement workflow), and the k smallest of N uniform keys
+    # (without replacement, k > N / 2): the set is exact by construction; argpartition's order is not
+    # numpy's promise, so it is not pinned
+    assert sample_rows(np.random.default_rng(0), 2, 10, 4, True).tolist() == [[8, 6, 5, 2], [3, 0, 0, 0]]
+    rows = sample_rows(np.random.default_rng(0), 2, 10, 7, False)
+    assert np.sort(rows, axis=1).tolist() == [[0, 1, 2, 3, 6, 7, 8], [1, 3, 4, 5, 7, 8, 9]]
 
 
 def test_derived_values_are_pinned_to_a_few_ulp():

@@ -267,6 +267,11 @@ def test_fresh_entropy_is_recorded_and_reused(tmp_path):
 def test_damaged_store_is_a_clear_error(tmp_path):
     run_sweep(config(grid={"d": [1], "n": [5], "workflow": ["replace"]}), tmp_path / "r", jobs=1, progress=False)
     (tmp_path / "r.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(StoreError, match="damaged .its checksum does not match the one in r.json.*--overwrite"):
+        Store(tmp_path / "r.parquet").read()
+    meta = json.loads((tmp_path / "r.json").read_text())
+    del meta["sha256"]  # a store written before checksums were recorded
+    (tmp_path / "r.json").write_text(json.dumps(meta))
     with pytest.raises(StoreError, match="not a readable Parquet file"):
         Store(tmp_path / "r.parquet").read()
     with pytest.raises(StoreError, match="no such results file"):
