@@ -13,7 +13,8 @@ from theory.cli import UsageError
 from .defaults import ALPHA, CALIBRATED_TRIALS, DEFAULT_TRIALS
 
 FORMATS = ("table", "markdown", "csv", "json", "latex")
-COLUMNS = ("claim", "variant", "point", "gen", "kind", "theory", "estimate", "se", "test", "z", "p_adj", "verdict")
+COLUMNS = ("claim", "variant", "simulator", "point", "gen", "kind", "theory", "estimate", "se", "test", "z", "p_adj",
+           "verdict")
 
 
 def _fmt(x: float, digits: int = 6) -> str:
@@ -26,7 +27,7 @@ def _cells(r) -> list[str]:
     stat = {"mean": "", "variance": " (var)", "ratio": " (ratio)", "discrepancy": " (sim-theory, size->oo)",
             "relative": " (relative gap, size->oo)"}.get(
         r.statistic, f" ({r.statistic.replace(' limit', '')}, n->oo)")
-    return [r.claim + stat, variant, point, "-" if r.generation is None else str(r.generation), r.kind,
+    return [r.claim + stat, variant, r.simulator or "-", point, "-" if r.generation is None else str(r.generation), r.kind,
             _fmt(r.theory), _fmt(r.estimate), _fmt(r.se, 2), r.test, f"{r.z:.2f}", _fmt(r.p_adjusted, 2), r.verdict]
 
 
@@ -39,7 +40,7 @@ def render(rows, fmt: str, meta: dict) -> str:
     return table(COLUMNS, [_cells(r) for r in rows], fmt)
 
 
-def _summary(rows, skipped: dict, seconds: float) -> str:
+def _summary(rows, skipped: dict, seconds: float, trials: int = CALIBRATED_TRIALS) -> str:
     failed = sorted({r.claim for r in rows if r.verdict == "FAIL"})
     claims = sorted({r.claim for r in rows})
     skipped_rows = sum(r.verdict == "skip" for r in rows)
@@ -51,7 +52,14 @@ def _summary(rows, skipped: dict, seconds: float) -> str:
         lines.append("failed: " + ", ".join(failed))
     for cid, why in skipped.items():
         lines.append(f"not simulated: {cid}: {why}")
+    if trials < CALIBRATED_TRIALS:  # said before the run too; said again where the verdicts are read
+        lines.append(_uncalibrated(trials))
     return "\n".join(lines)
+
+
+def _uncalibrated(trials: int) -> str:
+    return (f"warning: with {trials} trials the table's tests are not calibrated (they are from about "
+            f"{CALIBRATED_TRIALS} trials on): correct claims may be rejected")
 
 
 def check_output(path: str | None) -> None:
@@ -88,8 +96,7 @@ def _check_trials(trials: int) -> None:
     if trials < 2:
         raise UsageError(f"--trials must be an integer >= 2 (a standard error needs two trials), got {trials}")
     if trials < CALIBRATED_TRIALS:
-        _warn(f"warning: with {trials} trials the table's tests are not calibrated (they are from about "
-              f"{CALIBRATED_TRIALS} trials on): correct claims may be rejected")
+        _warn(_uncalibrated(trials))
 
 
 def _runner(args):
@@ -123,7 +130,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             "command": command, "versions": versions(), "git": git_revision(),
             "seconds": round(time.monotonic() - start, 1)}
     _emit(render(rows, args.format, meta), args.output)
-    print(_summary(rows, skipped, time.monotonic() - start), file=sys.stderr)
+    print(_summary(rows, skipped, time.monotonic() - start, args.trials), file=sys.stderr)
     return 0 if all(r.verdict != "FAIL" for r in rows) else 1
 
 
@@ -177,7 +184,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     _emit(render(rows, args.format, meta), args.output)
     rejected = [r for r in rows if r.verdict == "FAIL"]
     print(f"{args.expr}: {'REJECTED' if rejected else 'consistent with simulation'} for {args.quantity} "
-          f"({len(rejected)} of {len(rows)} generations reject at family-wise alpha = {ALPHA})", file=sys.stderr)
+          f"({len(rejected)} of {len(rows)} generations reject at family-wise alpha = {ALPHA}"
+          f"{'; not calibrated at %d trials' % args.trials if args.trials < CALIBRATED_TRIALS else ''})", file=sys.stderr)
     return 1 if rejected else 0
 
 

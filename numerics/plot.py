@@ -77,6 +77,7 @@ def plot(table, output: str | Path | None = None, *, hue: str | None = None, fac
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     formats = [f.strip().lower() for f in formats]
     bad = [f for f in formats if f not in FORMATS]
@@ -152,6 +153,7 @@ def plot(table, output: str | Path | None = None, *, hue: str | None = None, fac
             if r == len(metrics) - 1:
                 ax.set_xlabel("generation", fontsize=9)
             ax.tick_params(labelsize=8)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # generations are whole numbers
             ax.grid(alpha=0.25, lw=0.5)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     from matplotlib.lines import Line2D

@@ -197,6 +197,7 @@ class Row:
     p_adjusted: float = float("nan")
     verdict: str = ""
     note: str = ""
+    simulator: str = ""  # the catalog simulator that ran the procedure (numpy, or the deep bridge)
     extra: dict = field(default_factory=dict)
 
     def compute(self) -> None:

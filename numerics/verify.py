@@ -274,7 +274,7 @@ def _rows(it: Item, summaries: dict, trials: int, seed: int) -> list[Row]:
         at = [it.point(it.settings_at(s)) for s in it.sizes]
         point = {k: v for k, v in point.items() if all(p.get(k) == v for p in at)}
     base = dict(claim=it.claim, variant=dict(it.variant), point=point, kind=kind, trials=trials, seed=seed,
-                alternative=alternative)
+                alternative=alternative, simulator=it.sim.name)
     rows = []
     ladder = it.check.ladder
     if ladder is not None and ladder.statistic in ("discrepancy", "relative"):

@@ -23,6 +23,36 @@ def test_list_names_every_claim_with_its_source():
         assert CLAIMS[cid].source.arxiv in line
 
 
+_IMPORTS = """
+import contextlib, io, sys
+from collapse.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    try:
+        rc = main(ARGV)
+    except SystemExit as e:  # argparse and --help exit; a command returns its status
+        rc = e.code
+assert rc in (0, None), (rc, out.getvalue())
+assert out.getvalue().strip(), "the command printed nothing"
+print("numpy" in sys.modules, "torch" in sys.modules)
+if ARGV[0] == "show":  # the series in 1/T are derived on --series / --derive only
+    from theory import CLAIMS, gaussian
+    print(gaussian._log_c4_series.cache_info().currsize, "series" in vars(CLAIMS["gaussian.w2_risk"].form()))
+"""
+
+
+@pytest.mark.parametrize("argv", [["list"], ["show", "gaussian.w2_risk"]])
+def test_list_and_show_import_neither_numpy_nor_torch(argv):
+    """Each command runs in a fresh interpreter; afterwards neither numpy nor torch is loaded, and `show`
+    has left the Gaussian claim's series underived (the slow part of building it)."""
+    code = _IMPORTS.replace("ARGV", repr(argv))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "False False", f"collapse {' '.join(argv)} imported (numpy, torch) = {lines[0]}"
+    if argv[0] == "show":
+        assert lines[1] == "0 False", f"collapse show derived the series: {lines[1]}"
+
+
 def test_show_prints_expression_value_series_and_derivation():
     rc, out, err = run("show", "regression.accumulate.test_error", "--series", "--derive", "--at", "sigma=1", "d=5", "T=20", "n=10")
     assert rc == 0, err

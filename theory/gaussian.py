@@ -18,6 +18,7 @@ schedule T_i (``T`` given as a sequence or as an expression in ``i``).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import sympy as sp
 
@@ -158,8 +159,10 @@ def _at_constant_T(expr: sp.Expr) -> sp.Expr:
     return done.subs(ratios)
 
 
+@functools.lru_cache(maxsize=None)
 def _quantities(estimator: str) -> dict[str, sp.Expr]:
-    """Each claim's quantity, in terms of the chain moments (schedule form)."""
+    """Each claim's quantity, in terms of the chain moments (schedule form); built once per estimator
+    (read-only: shared by every claim's build)."""
     mo = _schedule_moments(estimator)
     s = sigma
     mse = s**2 * mo["A"]
@@ -219,6 +222,7 @@ def _in_x(e: sp.Expr) -> sp.Expr:
     )
 
 
+@functools.lru_cache(maxsize=None)
 def first_order(e: sp.Expr) -> sp.Expr:
     """``e`` through the first order in 1/T at which it differs from its T -> oo value."""
     ser = sp.expand(sp.series(_in_x(e), _x, 0, 4).removeO())
@@ -291,29 +295,60 @@ _MONOTONE = {
 }
 
 
+class _SeriesLater(Form):
+    """A :class:`Form` whose ``series`` and ``derivation`` are derived when first read, not when it is built.
+
+    The series in 1/T (SymPy series of the exact form, through the Stirling series of log c4) cost
+    most of a Gaussian claim's build, and only ``collapse show --series`` / ``--derive``,
+    ``Claim.series`` / ``Claim.derivation`` and what reads them need them; `collapse show ID` and every
+    evaluation use the exact form alone. Each is computed once and kept, and is the same expression as
+    if it had been built eagerly.
+    """
+
+    def __init__(self, *, series: Callable[[], sp.Expr], derivation: Callable[[], tuple[Step, ...]], **fields):
+        super().__init__(**fields)
+        later = {"series": series, "derivation": derivation}
+        object.__setattr__(self, "_later", later)
+        for attr, value in later.items():  # the dataclass __init__ stored the defaults: the properties take over
+            self.__dict__.pop(attr, None)
+            if not callable(value):  # a value given as such (dataclasses.replace passes the computed ones)
+                self.__dict__[attr] = value
+
+    @functools.cached_property
+    def series(self) -> sp.Expr:
+        return self._later["series"]()
+
+    @functools.cached_property
+    def derivation(self) -> tuple[Step, ...]:
+        return self._later["derivation"]()
+
+
 def _builder(name: str):
-    def build(estimator: str) -> Form:
-        derivation: tuple[Step, ...] = ()
-        expr = _constant_T(estimator, name)
-        series = _VAR_LEADING if name == "w2_risk_var" else first_order(expr)
+    def series(estimator: str) -> sp.Expr:
+        return _VAR_LEADING if name == "w2_risk_var" else first_order(_constant_T(estimator, name))
+
+    def derivation(estimator: str) -> tuple[Step, ...]:
         if name == "w2_risk":
-            derivation = w2_series_derivation(estimator)
-        elif name == "sigma_mean":
-            derivation = _sigma_mean_derivation(estimator)
-        elif name == "log_sigma2_drift":
-            derivation = chi2_moment_derivation() + (
+            return w2_series_derivation(estimator)
+        if name == "sigma_mean":
+            return _sigma_mean_derivation(estimator)
+        if name == "log_sigma2_drift":
+            return chi2_moment_derivation() + (
                 Step("E log S = d/dr E[S^r] at r = 0 (add log a for the MLE)", drift(T, estimator)),
             )
+        return ()
+
+    def build(estimator: str) -> Form:
         limit = _LIMITS.get((name, estimator))
         if name == "w2_risk_var" and estimator == "mle":
             limit = _mle_var_limit()
-        return Form(
-            expr=expr,
+        return _SeriesLater(
+            expr=_constant_T(estimator, name),
             schedule_expr=_quantities(estimator)[name],
-            series=series,
-            series_in=T if series is not None else None,
+            series=functools.partial(series, estimator),
+            series_in=T,  # every claim here has a series in 1/T
             limit=limit,
-            derivation=derivation,
+            derivation=functools.partial(derivation, estimator),
             monotone=_MONOTONE.get((name, estimator), _MONOTONE.get(name)),
         )
 
