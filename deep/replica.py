@@ -111,10 +111,8 @@ def unfold(x: torch.Tensor, replicas: int) -> torch.Tensor:
 class ReplicaConv2d(nn.Module):
     """R convolutions as one grouped convolution; input and output in the folded layout (B, R*C, H, W).
 
-    Measured on the 2-core CPU (benchmarks/bench_deep_replicas.py): grouped convolution and torch.func.vmap
-    (which lowers to the same grouped convolution) are within 10% of each other, both slower than a loop
-    over separate models at 28x28 and batch 64, where each replica's convolution is already large; on a
-    GPU the one launch per layer is what pays.
+    One launch per layer for all replicas (what pays on a GPU); on the CPU, where each replica's
+    convolution at 28x28 is already large, its speed against a loop over models is not benchmarked.
     """
 
     def __init__(self, replicas: int, in_channels: int, out_channels: int, kernel: int, stride: int = 1,

@@ -96,14 +96,17 @@ def _image_memory(p: dict, G: int) -> float:
 
 
 def _image_work(p: dict, G: int) -> float:
-    """About the floating-point work per seed, in units of the 2e7 random numbers a core draws per second
-    (what numerics.execute's time estimate reads): 6 flops per weight, per image and epoch."""
+    """About the work per seed, in units of the random numbers a core draws per second (2e7: what
+    numerics.execute's time estimate reads): 6 flops per weight and image (forward and backward), at the
+    ~5e9 flop/s per core that the digits benchmark measured at 16 seeds (benchmarks/bench_deep.py), so
+    250 flops a draw."""
     pixels = 64 if p["data"] != "fashion-mnist" else 784
-    weights = 2 * pixels * p["hidden"] + 2 * p["hidden"] * p["latent"]
+    conv = 20 if p["model"] == "conv-vae" else 1  # the conv VAE's convolutions: about 20x the MLP's flops
+    weights = (2 * pixels * p["hidden"] + 2 * p["hidden"] * p["latent"]) * conv
     n = p["n"] or (60_000 if p["data"] == "fashion-mnist" else 1500)
-    epochs = p["epochs"] if p["budget"] == "epochs" else p["steps"] * p["batch"] / n
-    grows = (G + 1) / 2 if p["workflow"] == "accumulate" else 1
-    return 6.0 * weights * n * epochs * G * grows / 100  # a flop is ~1/100 of a random draw's time here
+    images = p["epochs"] * n if p["budget"] == "epochs" else p["steps"] * p["batch"]
+    grows = (G + 1) / 2 if p["budget"] == "epochs" and p["workflow"] == "accumulate" else 1
+    return 6.0 * weights * images * G * grows / 250
 
 
 _IMAGE_METRICS = {
@@ -198,9 +201,11 @@ def _bridge_memory(p: dict, G: int) -> float:
 
 
 def _bridge_work(p: dict, G: int) -> float:
+    """Work per seed in random-draw units (2e7 a second): measured about 12 us of CPU per seed and
+    full-batch step at d = 5, m = 20 (overhead-bound), growing with m d^2."""
     steps = p["steps"] or BRIDGE_BUDGET[p["model"]][0]
     m = p["n"] * ((G + 1) / 2 if p["workflow"] == "accumulate" else 1)
-    return 40.0 * steps * G * (m * p["d"] ** 2 + p["d"] ** 3)  # measured: ~5 us of CPU per replica and step at d=5, n=20
+    return steps * G * (50 + 0.4 * m * p["d"] ** 2)
 
 
 _SIGMA2 = Bind("sigma2", "sigma", to_claim=lambda s: s * s, to_setting=math.sqrt)

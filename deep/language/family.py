@@ -153,9 +153,9 @@ class Text:
 class ModelSpec:
     kind: str = "ngram"  # 'ngram' or 'transformer'
     order: int = 2  # n-gram context length
-    width: int = 32
-    layers: int = 2
-    heads: int = 2
+    width: int = 16  # the lm-* simulators' defaults (measured: configs/deep-markov-transformer.toml)
+    layers: int = 1
+    heads: int = 1
 
 
 class LanguageFamily(TorchFamily):

@@ -1,0 +1,78 @@
+"""A deep sweep killed in the middle of a cell resumes from that cell's last checkpoint to the table of an
+uninterrupted run, and leaves its sample grids beside the store."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+
+from deep import checkpoint as ckpt  # noqa: E402
+from numerics.store import Store  # noqa: E402
+
+CONFIG = """
+description = "a tiny deep sweep to kill"
+simulator = "images"
+generations = 6
+trials = 2
+seed = 3
+metrics = ["train_loss", "test_loss", "frechet", "latent_spread"]
+[fixed]
+n = 100
+budget = "steps"
+steps = 60
+hidden = 16
+latent = 2
+samples = 50
+[grid]
+workflow = ["replace", "accumulate"]
+"""
+
+
+def _cmd(cfg, out):
+    return [sys.executable, "-m", "collapse", "sweep", str(cfg), "-o", str(out), "--jobs", "1", "--no-progress"]
+
+
+def test_a_deep_sweep_killed_inside_a_cell_resumes_to_identical_numbers(tmp_path):
+    cfg = tmp_path / "d.toml"
+    cfg.write_text(CONFIG)
+    full = tmp_path / "full.parquet"
+    subprocess.run(_cmd(cfg, full), check=True, capture_output=True, timeout=600)
+
+    out = tmp_path / "killed.parquet"
+    checkpoints = Store(out).parts / "checkpoints"
+    proc = subprocess.Popen(_cmd(cfg, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    done = 0
+    while time.monotonic() < deadline and not 1 <= done <= 3:  # kill after generation 1, 2 or 3 of the first cell
+        saved = list(checkpoints.glob("*.ckpt"))
+        if saved:
+            try:
+                done = int(torch.load(saved[0], weights_only=True)["state"]["done"])
+            except Exception:  # renamed into place between glob and load: look again
+                pass
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()
+    # Mark generation 1 in the checkpoint: a rerun that resumes from it carries the mark, one that started
+    # the cell again would not.
+    data = torch.load(saved[0], weights_only=True)
+    done = int(data["state"]["done"])
+    assert 1 <= done < 6, f"killed after generation {done}: not inside the cell"
+    data["state"]["records"]["test_loss"][0] = torch.full_like(data["state"]["records"]["test_loss"][0], -1.0)
+    ckpt.save(saved[0], data["header"], data["state"])
+
+    rerun = subprocess.run(_cmd(cfg, out), capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    resumed, uninterrupted = Store(out).read(), Store(full).read()
+    marked = (resumed.metric == "test_loss") & (resumed.generation == 1) & (resumed.workflow == "replace")
+    assert (resumed.loc[marked, "estimate"] == -1.0).all(), "the rerun did not resume from the checkpoint"
+    resumed.loc[marked, ["estimate", "se"]] = uninterrupted.loc[marked, ["estimate", "se"]]
+    assert resumed.equals(uninterrupted)  # every other number is the uninterrupted run's, bit for bit
+    grids = sorted(p.name for p in out.with_name(out.stem + ".artifacts").rglob("*.png"))
+    assert grids == ["classes.png", "classes.png", "samples.png", "samples.png"]
