@@ -8,9 +8,12 @@ read it: one small inline script only makes the tables sortable) and the same co
 * the verification table, from ``collapse verify --format json --output results/verify.json``;
 * every claim: its formula, source and errata (from the theory layer itself);
 * every results store: the anchors' sweeps and the deep experiments shipped in ``configs/``, and any
-  store given on the command line: its description, its figure (numerics.plot), its artifacts (sample
-  grids, histograms: PNG files a run saved in ``RESULTS.artifacts/``), and for each the command that
-  reproduces it, the seed, the package versions and the git revision from the store's sidecar.
+  store given on the command line: its description, its figure (numerics.plot, the entry's chosen
+  metrics), a theory-vs-simulation table at a few generations where its rows have a theory column (the
+  bridges, the categorical and Gaussian sweeps), Shumailov et al.'s perplexity histograms where it has
+  ppl0_hist_* shares (deep.language.figures, only where torch is installed), its artifacts (sample
+  grids, class histograms: PNG files a run saved in ``RESULTS.artifacts/``), and for each the command
+  that reproduces it, the seed, the package versions and the git revision from the store's sidecar.
 
 A result that is missing or unfinished gets a visible "not run: <command>" in its place; a store made by
 another version of the toolkit says so.
@@ -27,7 +30,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: The results the report looks for, in order: (title, store, command that makes it, plot options).
+#: The results the report looks for, in order: (title, store, command that makes it, options). Options:
+#: ``metrics``, the panels of the store's figure (default: all but the histogram shares, at most 8);
+#: ``hue``, ``facet``, ``where`` (numerics.plot's layout, and the rows drawn); ``config``: the entry is
+#: shown only where that configuration exists (a config another issue is still writing).
 SHIPPED = (
     ("Survey Figure 6: the variance ratio by accumulation strategy", "results/survey-fig6.parquet",
      "collapse sweep configs/survey-fig6.toml", {}),
@@ -36,14 +42,40 @@ SHIPPED = (
     ("Categorical chains: diversity, lost symbols and collapse under every workflow", "results/categorical.parquet",
      "collapse sweep configs/categorical.toml", {}),
     ("The bridge: models trained by the deep loop whose optimum is a closed-form fit", "results/deep-bridge.parquet",
-     "collapse sweep configs/deep-bridge.toml", {}),
-    ("VAEs and autoencoders on digits (the survey's Figures 9-11)", "results/deep-digits.parquet",
-     "collapse sweep configs/deep-digits.toml", {}),
+     "collapse sweep configs/deep-bridge.toml", {"metrics": ["mean_sq_error", "trace_ratio", "opt_trace"]}),
+    ("The language bridge: a neural unigram trained by the deep loop against the categorical claims",
+     "results/deep-lm-bridge.parquet", "collapse sweep configs/deep-lm-bridge.toml",
+     {"metrics": ["diversity_ratio", "surviving", "opt_error"]}),
+    ("VAEs and autoencoders on digits (the survey's Figures 9-11, fixed compute)", "results/deep-digits.parquet",
+     "collapse sweep configs/deep-digits.toml",
+     {"metrics": ["test_loss", "train_excess", "frechet", "class_entropy", "latent_spread"]}),
+    ("The survey's own protocol: 10 epochs a generation over what the workflow hands over (Figures 9-11)",
+     "results/deep-survey-fig9.parquet", "collapse sweep configs/deep-survey-fig9.toml",
+     {"metrics": ["train_loss", "train_excess", "test_loss", "frechet", "class_entropy"]}),
     ("Shumailov et al.'s latent spread", "results/deep-latent-spread.parquet",
-     "collapse sweep configs/deep-latent-spread.toml", {}),
+     "collapse sweep configs/deep-latent-spread.toml",
+     {"metrics": ["latent_spread", "test_loss", "frechet", "class_entropy"]}),
+    ("A Gaussian-mixture teacher as the truth: do the tails vanish first?", "results/deep-teacher.parquet",
+     "collapse sweep configs/deep-teacher.toml", {"metrics": ["teacher_logp", "teacher_tail", "test_loss", "frechet"]}),
+    ("Fashion-MNIST at paper scale: a conv VAE under the survey's protocol", "results/deep-fashion.parquet",
+     "collapse sweep configs/deep-fashion.toml",
+     {"metrics": ["test_loss", "train_excess", "frechet", "class_entropy", "latent_spread"]}),
     ("Language models on a known-truth Markov language", "results/deep-markov.parquet",
-     "collapse sweep configs/deep-markov.toml", {}),
+     "collapse sweep configs/deep-markov.toml", {"metrics": ["kl_rate", "ce_real", "support_lost"]}),
+    ("A small transformer on the known-truth Markov language", "results/deep-markov-transformer.parquet",
+     "collapse sweep configs/deep-markov-transformer.toml",
+     {"metrics": ["kl_rate", "ce_real", "support_lost"], "config": "configs/deep-markov-transformer.toml"}),
+    ("Kazdan et al.'s scarce real data: n_real x n_syn windows on the known-truth language",
+     "results/deep-scarce-real.parquet", "collapse sweep configs/deep-scarce-real.toml",
+     {"metrics": ["kl_rate", "ce_real", "support_lost"], "hue": "synthetic", "facet": "n"}),
+    ("Character-level language models on the King James Bible", "results/deep-kjv.parquet",
+     "bible -f \"Gen1:1-Rev22:21\" > kjv.txt && collapse sweep configs/deep-kjv.toml",
+     {"metrics": ["ce_real", "entropy_rate", "distinct_4", "logppl0_mean"]}),
 )
+#: A figure shows at most this many metrics when its entry names none.
+MAX_PANELS = 8
+#: The theory-vs-simulation table shows at most this many generations of each cell and metric.
+TABLE_GENERATIONS = 3
 VERIFY = "results/verify.json"
 VERIFY_COMMAND = "collapse verify --format json --output results/verify.json"
 
@@ -62,6 +94,7 @@ class Section:
     warning: str = ""
     provenance: dict = field(default_factory=dict)
     table: tuple | None = None  # (columns, rows)
+    table_caption: str = ""
     figures: list[Figure] = field(default_factory=list)
 
 
@@ -152,15 +185,20 @@ def verify_section(path: Path, current: tuple) -> Section:
     return section
 
 
-def store_section(title: str, path: Path, command: str, options: dict, current: tuple) -> Section:
+def store_section(title: str, path: Path | None, command: str, options: dict, current: tuple) -> Section:
     from numerics.store import Store, StoreError
 
     section = Section(title)
+    if path is None:  # a note in place of a result (e.g. the deep demo without torch)
+        section.missing, section.warning = command, options.get("note", "")
+        return section
     store = Store(path)
     if not store.path.exists():
         done = ""
         if store.parts.exists():
-            done = " (the run was interrupted: the same command resumes it)"
+            done = (" (a sweep is writing it now, or was interrupted: the same command resumes it)"
+                    if store.path.with_name(store.path.name + ".lock").exists() else
+                    " (the run was interrupted: the same command resumes it)")
         section.missing = command + done
         return section
     try:
@@ -177,6 +215,8 @@ def store_section(title: str, path: Path, command: str, options: dict, current: 
         section.provenance["ran as"] = meta["command"]
     section.warning = _other_version(meta, current)
     section.figures += _plot(table, title, options)
+    section.figures += _perplexity(store.path, table, title)
+    section.table, section.table_caption = theory_table(table)
     artifacts = store.path.with_name(store.path.stem + ".artifacts")
     if artifacts.is_dir():
         for png in sorted(artifacts.rglob("*.png")):
@@ -185,22 +225,111 @@ def store_section(title: str, path: Path, command: str, options: dict, current: 
     return section
 
 
+def _is_histogram(metric: str) -> bool:
+    return bool(re.fullmatch(r"(ppl0|pplt)_hist_\d+|share_\d+", metric))
+
+
 def _plot(table, title: str, options: dict) -> list[Figure]:
     import tempfile
 
+    import pandas as pd
+
     from numerics.plot import plot
 
+    attrs = dict(table.attrs)
     where = options.get("where", {})
     for k, values in where.items():
         if k in table.columns:
             table = table[table[k].isin(values)]
+    stored = list(dict.fromkeys(table["metric"]))
+    wanted = [m for m in options.get("metrics") or () if m in stored]
+    if not wanted:  # no choice given (or none of it stored): the store's own metrics, histograms aside
+        wanted = [m for m in stored if not _is_histogram(m)][:MAX_PANELS] or stored[:MAX_PANELS]
+    table = pd.concat([table[table["metric"] == m] for m in wanted])  # in the order chosen
+    table.attrs = attrs
+    left = len(stored) - len(wanted)
+    shown = f"; {len(wanted)} of its {len(stored)} metrics" if left else ""
     with tempfile.TemporaryDirectory() as tmp:
         try:
             paths = plot(table, Path(tmp) / "figure", formats=("png",), hue=options.get("hue"), facet=options.get("facet"))
         except ValueError as e:  # more settings vary than one figure can show
             return [Figure(b"", f"no figure: {e}")]
-        return [Figure(p.read_bytes(), f"{title}: simulation with 95% intervals, theory lines, limits dashed")
-                for p in paths]
+        return [Figure(p.read_bytes(), f"{_short(title)}: simulation with 95% intervals, theory lines, limits dashed"
+                                       f"{shown}") for p in paths]
+
+
+def _perplexity(path: Path, table, title: str) -> list[Figure]:
+    """Shumailov et al.'s perplexity histograms (deep.language.figures), where the store has them and torch is
+    installed (the deep layer's figures import it); nothing otherwise."""
+    import importlib.util
+    import tempfile
+
+    if "ppl0_hist_00" not in set(table["metric"]):
+        return []
+    if importlib.util.find_spec("torch") is None:
+        return [Figure(b"", "no perplexity histograms: drawing them needs the deep layer (pip install torch, then "
+                            "pip install -e '.[deep]')")]
+    try:
+        from deep.language.figures import perplexity_histograms
+    except ImportError as e:
+        return [Figure(b"", f"no perplexity histograms: {e}")]
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            png = Path(perplexity_histograms(path, Path(tmp) / "perplexity.png"))
+        except (ValueError, KeyError) as e:
+            return [Figure(b"", f"no perplexity histograms: {e}")]
+        return [Figure(png.read_bytes(), f"{_short(title)}: perplexity of each generation's samples, under the "
+                                         "generation-0 model and (where known) the truth, light to dark by generation "
+                                         "(Shumailov et al. 2024, Fig. 1b)")]
+
+
+def _pick_generations(generations: list[int], k: int = TABLE_GENERATIONS) -> list[int]:
+    """A few generations: the first, the last and between them evenly on a log scale."""
+    import math
+
+    gens = sorted(set(generations))
+    if len(gens) <= k:
+        return gens
+    lo, hi = max(gens[0], 1), gens[-1]
+    picked = {gens[0], gens[-1]}
+    for j in range(1, k - 1):
+        target = math.exp(math.log(lo) + (math.log(hi) - math.log(lo)) * j / (k - 1))
+        picked.add(min(gens, key=lambda g: (abs(g - target), g)))
+    return sorted(picked)
+
+
+def theory_table(table) -> tuple[tuple | None, str]:
+    """The rows with a theory column as a compact table (generation, metric, the settings that vary, theory,
+    estimate, se, z) at a few generations, and a sentence naming the claims; (None, "") without any."""
+    import math
+
+    import numpy as np
+
+    from numerics.sweep import settings_columns
+
+    if "theory" not in table.columns:
+        return None, ""
+    rows = table[np.isfinite(table["theory"].to_numpy(float))]
+    if rows.empty:
+        return None, ""
+    varying = [c for c in settings_columns(table) if table[c].astype(str).nunique() > 1]
+    gens = _pick_generations(list(rows["generation"]))
+    rows = rows[rows["generation"].isin(gens)]
+    rows = rows.sort_values(["metric", "generation", "cell"], kind="stable")
+
+    def fmt(x, digits=4):
+        return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}g}"
+
+    out = []
+    for _, r in rows.iterrows():
+        est, se, th = float(r["estimate"]), float(r["se"]), float(r["theory"])
+        z = (est - th) / se if se > 0 else math.nan
+        cell = " ".join(f"{c}={r[c]}" for c in varying) or "-"
+        out.append([str(int(r["generation"])), r["metric"], cell, fmt(th), fmt(est), fmt(se, 2), fmt(z, 3)])
+    claims = sorted({c for c in rows.get("claim", []) if isinstance(c, str) and c})
+    note = (f"Theory against simulation at generations {', '.join(map(str, gens))} (z = (estimate - theory) / se); "
+            f"the theory column comes from {', '.join(claims) or 'the claims'}.")
+    return (("gen", "metric", "cell", "theory", "estimate", "se", "z"), out), note
 
 
 def claims() -> list[Claim]:
@@ -261,8 +390,11 @@ def gather(results: list[str | os.PathLike] = (), verify: str | os.PathLike = VE
     sections = [verify_section(Path(verify), current)]
     seen = set()
     for name, path, command, options in shipped:
-        sections.append(store_section(name, Path(path), command, options, current))
-        seen.add(Path(path).resolve())
+        if options.get("config") and not Path(options["config"]).exists() and not (path and Path(path).exists()):
+            continue  # a configuration not written yet (and never run)
+        sections.append(store_section(name, None if path is None else Path(path), command, options, current))
+        if path is not None:
+            seen.add(Path(path).resolve())
     for path in results:
         p = Path(path)
         if p.suffix != ".parquet":
@@ -308,6 +440,13 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+def _inline_markdown(text: str) -> str:
+    """The errata's Markdown (**bold**, `code`) as escaped HTML."""
+    out = html.escape(text, quote=False)
+    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
+
+
 def _png_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
@@ -340,11 +479,13 @@ def html_page(report: Report) -> str:
                 parts.append(f"<p class=\"missing\">{e(f.caption)}</p>")
         if s.table:
             columns, rows = s.table
+            if s.table_caption:
+                parts.append(f"<p class=\"prov\">{e(s.table_caption)}</p>")
             parts.append("<table class=\"sortable\"><thead><tr>" + "".join(f"<th>{e(c)}</th>" for c in columns)
                          + "</tr></thead><tbody>")
             for r in rows:
-                parts.append("<tr>" + "".join(f"<td class=\"{e(c)}\">{e(c)}</td>" if j == len(r) - 1 else f"<td>{e(c)}</td>"
-                                              for j, c in enumerate(r)) + "</tr>")
+                parts.append("<tr>" + "".join(f"<td class=\"{e(c)}\">{e(c)}</td>" if columns[j] == "verdict"
+                                              else f"<td>{e(c)}</td>" for j, c in enumerate(r)) + "</tr>")
             parts.append("</tbody></table>")
     parts.append("<h2 id=\"claims\">Claims</h2>")
     for c in report.claims:
@@ -355,7 +496,7 @@ def html_page(report: Report) -> str:
             parts.append(f"<pre>{e(c.formula_text)}</pre>")
         parts.append(f"<p class=\"src\">{e(c.source)}</p>")
         for err in c.errata:
-            parts.append(f"<p class=\"src\">Erratum {e(err)}</p>")
+            parts.append(f"<p class=\"src\">Erratum {_inline_markdown(err)}</p>")
         parts.append("</div>")
     parts.append(f"<script>{SORT_SCRIPT}</script></body></html>\n")
     return "\n".join(parts)
@@ -388,6 +529,8 @@ def markdown_page(report: Report, images: Path) -> tuple[str, dict[str, bytes]]:
             from numerics.tables import render
 
             columns, rows = s.table
+            if s.table_caption:
+                lines += [s.table_caption, ""]
             lines += [render(columns, rows, "markdown")]
     lines += ["## Claims", ""]
     for c in report.claims:

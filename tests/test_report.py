@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from collapse import report
-from numerics.sweep import Config, run_sweep
+from numerics.sweep import Config, read_results, run_sweep
 
 SMALL = {"description": "a small sweep for the report", "simulator": "gaussian", "generations": 4, "trials": 200,
          "seed": 1, "metrics": ["mean_sq_error", "variance_ratio"], "fixed": {"d": 1, "n": 20},
@@ -114,15 +114,122 @@ def test_a_store_from_another_version_says_so(built, tmp_path):
     assert "made with model-collapse 0.0.1" in section.warning
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium (apt-get install chromium)")
-def test_headless_chromium_renders_the_page(built):
-    _, folder, _ = built
-    shot = folder / "shot.png"
-    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,2000",
-                    f"--screenshot={shot}", (folder / "r.html").as_uri()], capture_output=True, timeout=120)
+def _decoded(png: bytes):
     import matplotlib.image
 
-    image = matplotlib.image.imread(shot)
-    assert image.shape[:2] == (2000, 1280)
+    return matplotlib.image.imread(io.BytesIO(png), format="png")
+
+
+def _page_images(page: str) -> list[bytes]:
+    checker = Checker()
+    checker.feed(page)
+    assert not checker.errors and not checker.stack
+    return [base64.b64decode(src.split(",", 1)[1]) for src in checker.images]
+
+
+CATEGORICAL = {"description": "a small categorical sweep", "simulator": "categorical", "generations": 5,
+               "trials": 500, "seed": 0, "metrics": ["diversity_ratio", "surviving"],
+               "fixed": {"n": 20, "K": 5, "zipf": 1.0}, "grid": {"workflow": ["replace", "accumulate"]}}
+
+
+def test_a_store_with_a_theory_column_gets_a_theory_table_and_its_figure_only_the_chosen_metrics(tmp_path):
+    store = tmp_path / "categorical.parquet"
+    run_sweep(Config.from_dict(CATEGORICAL), store, jobs=1, progress=False)
+    section = report.store_section("Categorical", store, "collapse sweep c.toml", {"metrics": ["surviving"]},
+                                   ("9.9", None))
+    columns, rows = section.table
+    assert columns == ("gen", "metric", "cell", "theory", "estimate", "se", "z")
+    assert {r[0] for r in rows} == {"1", "2", "5"}  # a few generations: first, between, last
+    assert {r[2] for r in rows} == {"workflow=replace", "workflow=accumulate"}
+    table = read_results(store)
+    for gen, metric, cell, theory, estimate, se, z in rows:
+        r = table[(table["generation"] == int(gen)) & (table["metric"] == metric)
+                  & (table["workflow"] == cell.split("=")[1])].iloc[0]
+        assert float(z) == pytest.approx((r["estimate"] - r["theory"]) / r["se"], rel=1e-3, abs=6e-3)
+        assert float(theory) == pytest.approx(r["theory"], rel=1e-3)
+    assert "categorical.diversity" in section.table_caption
+    assert "1 of its 2 metrics" in section.figures[0].caption
+    page = report.html_page(report.Report("t", [section], [], "r"))
+    assert "<th>theory</th>" in page and "workflow=accumulate" in page
+
+
+def test_a_missing_deep_layer_is_a_visible_note(monkeypatch):
+    import importlib.util
+
+    from collapse import report_cli
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    assert report_cli._deep_demo() is None
+    note = ("Deep experiments (demo): not run", None, "pip install torch && collapse report --demo",
+            {"note": "torch is not installed"})
+    section = report.store_section(*note, ("9.9", None))
+    page = report.html_page(report.Report("t", [section], [], "r"))
+    assert "not run: <code>pip install torch &amp;&amp; collapse report --demo</code>" in page
+    assert "torch is not installed" in page
+
+
+@pytest.fixture(scope="module")
+def deep_demo(tmp_path_factory):
+    """The demo's deep sweeps (a bridge, a VAE on digits, a language model), a few seconds each."""
+    pytest.importorskip("torch")
+    from collapse import report_cli
+    from deep.demo import DEMO_SWEEPS
+
+    folder = tmp_path_factory.mktemp("deep-demo")
+    shipped = []
+    for title, name, data, options in DEMO_SWEEPS:
+        path = folder / f"{name}.parquet"
+        report_cli._sweep(Config.from_dict(data), path, 1)  # run_sweep puts its artifacts beside the store
+        shipped.append((title, str(path), f"collapse report --demo (runs {name})", options))
+    rep = report.gather([], verify=folder / "absent.json", shipped=tuple(shipped))
+    report.write(rep, folder / "deep.html")
+    return rep, folder
+
+
+def test_the_deep_demo_embeds_its_artifacts_perplexity_histograms_and_a_bridge_table(deep_demo):
+    rep, folder = deep_demo
+    page = (folder / "deep.html").read_text()
+    embedded = _page_images(page)
+    assert all(_decoded(png).shape[0] > 10 for png in embedded)
+    artifacts = sorted((folder / "deep-digits.artifacts").rglob("*.png"))
+    assert {p.name for p in artifacts} == {"samples.png", "classes.png"} and len(artifacts) == 4  # 2 cells
+    for png in artifacts:
+        assert png.read_bytes() in embedded
+    sections = {s.title.split(" (")[0]: s for s in rep.sections}
+    bridge = sections["The bridge"]
+    columns, rows = bridge.table
+    assert {r[1] for r in rows} == {"mean_sq_error", "trace_ratio"} and {r[0] for r in rows} == {"1", "2", "3"}
+    assert all(abs(float(r[6])) < 6 for r in rows)  # the bridge follows its claims
+    assert "mvgaussian.trace_ratio" in bridge.table_caption
+    markov = sections["Language models on a Markov language"]
+    assert any("perplexity" in f.caption and f.png for f in markov.figures)
+    assert "3 of its 43 metrics" in markov.figures[0].caption  # the chosen panels, not the 40 histogram shares
+    assert markov.table is None  # no theory column
+    assert "<th>z</th>" in page and "samples" in page
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium (apt-get install chromium)")
+def test_headless_chromium_renders_the_demo_page(tmp_path):
+    """collapse report --demo, opened by headless Chromium; REPORT_SCREENSHOT=PATH keeps a copy of the shot."""
+    import os
+    import time
+
+    page = tmp_path / "report.html"
+    start = time.monotonic()
+    rc = subprocess.run([sys.executable, "-m", "collapse", "report", "--demo", "--demo-folder", str(tmp_path / "demo"),
+                         "--output", str(page)], capture_output=True, text=True, timeout=600)
+    assert rc.returncode == 0, rc.stderr
+    print(f"collapse report --demo: {time.monotonic() - start:.0f} s, {page.stat().st_size:,} bytes")
+    text = page.read_text()
+    assert all(_decoded(png).shape[0] > 10 for png in _page_images(text))
+    assert "not run:" not in text or "torch is not installed" in text
+    shot = tmp_path / "shot.png"
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    "--window-size=1280,4000", f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120)
+    image = _decoded(shot.read_bytes())
+    assert image.shape[:2] == (4000, 1280)
     assert image[..., :3].std() > 0.05  # not a blank page
+    if os.environ.get("REPORT_SCREENSHOT"):
+        shutil.copy(shot, os.environ["REPORT_SCREENSHOT"])
