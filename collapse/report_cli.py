@@ -39,7 +39,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     from . import report
 
     start = time.monotonic()
-    output = Path(args.output)
+    if args.output is None:  # the demo's page goes with its results, beside nothing of the full report's
+        output = Path(args.demo_folder) / "report.html" if args.demo else Path("report.html")
+    else:
+        output = Path(args.output)
     if output.is_dir():
         raise UsageError(f"--output {output}: is a folder; give a file name such as report.html")
     markdown = Path(args.markdown) if args.markdown else output.with_suffix(".md")
@@ -139,7 +142,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                    "experiments. Nothing is run (except with --demo); a missing result says "
                                    "which command makes it.")
     p.add_argument("results", nargs="*", metavar="RESULTS", help="more results stores to include")
-    p.add_argument("--output", default="report.html", metavar="PATH", help="the HTML page (default report.html)")
+    p.add_argument("--output", metavar="PATH",
+                   help="the HTML page (default report.html; with --demo, report.html in the demo's folder)")
     p.add_argument("--markdown", metavar="PATH", help="the Markdown version (default: beside the page, .md)")
     p.add_argument("--verify", default="results/verify.json", metavar="PATH",
                    help="the verification table (collapse verify --format json --output PATH)")

@@ -76,7 +76,7 @@ class Item:
         """The claim's values at the settings (except the generation and the variant's choices)."""
         values = self.link.claim_values(self.settings if settings is None else settings)
         claim = CLAIMS[self.claim]
-        return {k: v for k, v in values.items() if k not in claim.choices}
+        return {k: v for k, v in values.items() if k not in claim.choices and v is not None}
 
     def theory(self, gen, settings: dict | None = None) -> float:
         values = {**self.point(settings), **self.variant}

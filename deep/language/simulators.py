@@ -287,7 +287,9 @@ register(Simulator(
         "opt_error_max": Metric("optimisation error: max_j |q_j - f_j|", "opt_error_max"),
     },
     memory=lambda p, G: 8.0 * 40 * (p["n"] * (G if p["workflow"].startswith("accumulate") else 3) + 8 * p["K"]),
-    work=lambda p, G: 20.0 * p["steps"] * p["n"] * (G / 2 if p["workflow"].startswith("accumulate") else 1) * G,
+    # Measured: 1,000 seeds x 300 full-batch steps x 10 generations at n = 20 took 5.1 s, about 1.7 draws'
+    # worth of time (2e7 draws a second) per seed, step and point.
+    work=lambda p, G: 1.7 * p["steps"] * p["n"] * (G / 2 if p["workflow"].startswith("accumulate") else 1) * G,
     quantities=True,
     checkpoints=True,
 ), _MODULE)
