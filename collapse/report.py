@@ -161,7 +161,8 @@ def verify_section(path: Path, current: tuple) -> Section:
         section.missing = VERIFY_COMMAND
         section.warning = f"{path} is not a verify table ({type(e).__name__})"
         return section
-    columns = ("claim", "variant", "point", "gen", "kind", "theory", "estimate", "se", "test", "z", "p_adj", "verdict")
+    columns = ("claim", "variant", "simulator", "point", "gen", "kind", "theory", "estimate", "se", "test", "z", "p_adj",
+               "verdict")
 
     def fmt(x, digits=6):
         return f"{x:.{digits}g}" if isinstance(x, float) else ("-" if x is None else str(x))
@@ -169,7 +170,8 @@ def verify_section(path: Path, current: tuple) -> Section:
     table = []
     for r in rows:
         point = " ".join(f"{k}={fmt(v, 4) if not isinstance(v, list) else '[..]'}" for k, v in (r.get("point") or {}).items())
-        table.append([r["claim"], ",".join(map(str, (r.get("variant") or {}).values())) or "-", point or "-",
+        table.append([r["claim"], ",".join(map(str, (r.get("variant") or {}).values())) or "-", r.get("simulator") or "-",
+                      point or "-",
                       fmt(r.get("generation")), r["kind"], fmt(r["theory"]), fmt(r["estimate"]), fmt(r["se"], 2),
                       r.get("test", "z"), fmt(r["z"], 3), fmt(r["p_adjusted"], 2), r["verdict"]])
     failed = sorted({r["claim"] for r in rows if r["verdict"] == "FAIL"})

@@ -147,7 +147,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--markdown", metavar="PATH", help="the Markdown version (default: beside the page, .md)")
     p.add_argument("--verify", default="results/verify.json", metavar="PATH",
                    help="the verification table (collapse verify --format json --output PATH)")
-    p.add_argument("--demo", action="store_true", help="first run small versions of the results (about a minute)")
+    p.add_argument("--demo", action="store_true", help="first run small versions of the results (about 40 s on 2 cores)")
     p.add_argument("--demo-folder", default="results/demo", metavar="PATH", help="where the demo's results go")
     p.add_argument("--jobs", type=int, metavar="N", help="local worker processes for the demo's runs")
     p.set_defaults(func=cmd_report)

@@ -19,7 +19,6 @@ the numbers the uninterrupted one would have: identical metrics on the CPU.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import numpy as np
 import torch

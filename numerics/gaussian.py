@@ -34,7 +34,7 @@ import numpy as np
 
 from . import driver
 from .driver import Family
-from .workflows import check_workflow, workflow_of
+from .workflows import workflow_of
 
 #: Per-trial quantities recorded at every generation, each of shape (R, G).
 QUANTITIES = ("mean_sq_error", "mean_error", "trace", "det", "log_det", "w2", "sigma", "log_var", "marginal_var")

@@ -91,8 +91,6 @@ def _ev(cid, **values) -> float:
 
 
 def _series(cid, **values) -> float:
-    import sympy as sp
-
     from . import symbols as S
 
     choices = {k: v for k, v in values.items() if k in _claim(cid).choices}

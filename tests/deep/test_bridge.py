@@ -6,7 +6,6 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from numerics import catalog  # noqa: E402
-from numerics.testing import assert_claim  # noqa: E402, F401  (the statistical helper of the suite)
 from theory import CLAIMS  # noqa: E402
 
 #: |z| below this per comparison: two-sided p = 6e-5, so 16 comparisons fail together with p < 1e-3.
