@@ -57,10 +57,11 @@ class TorchFamily(driver.Family):
     def save_model(self, model: ReplicaModel | None) -> dict | None:
         return None if model is None else {k: v.detach().cpu() for k, v in model.state_dict().items()}
 
-    def load_model(self, state: dict | None, rng_seed: int) -> ReplicaModel | None:
+    def load_model(self, state: dict | None) -> ReplicaModel | None:
+        """A saved model: an untrained skeleton (its initial draws are overwritten) with ``state`` loaded."""
         if state is None:
             return None
-        model = self.new_model(generator(rng_seed))
+        model = self.new_model(generator(0))
         device = model.device
         model.load_state_dict({k: v.to(device) for k, v in state.items()})
         model.eval()
@@ -102,7 +103,7 @@ def run_chain(family: TorchFamily, workflow: Workflow, generations: int, trials:
             chain.records = _records_restore(saved["records"])
             chain.pool = family.pool(saved["pool"]["real"], workflow, generations)
             chain.pool.restore(saved["pool"])
-            chain.model = family.load_model(saved["model"], 0)
+            chain.model = family.load_model(saved["model"])
             family.restore(saved["family"])
             ckpt.set_rng_state(rng, saved["rng"])
             if chain.done >= generations:

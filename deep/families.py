@@ -42,7 +42,6 @@ import math
 import numpy as np
 import torch
 
-from numerics.workflows import Workflow
 
 from . import metrics as M
 from .chain import TorchFamily, torch_generator
@@ -188,7 +187,7 @@ class ImageFamily(TorchFamily):
                 "grids": list(self.grids)}
 
     def restore(self, state: dict) -> None:
-        self.encoder1 = self.load_model(state["encoder1"], 0)
+        self.encoder1 = self.load_model(state["encoder1"])
         self._test = None if state["test"] is None else state["test"].to(self.device)
         self.grids = list(state["grids"])
 
@@ -200,10 +199,10 @@ class ImageFamily(TorchFamily):
             out["train_loss"], out["train_floor"] = model.train_loss.cpu(), model.train_floor.cpu()
         return out
 
-    def load_model(self, state, rng_seed: int):
+    def load_model(self, state):
         if state is None:
             return None
-        model = super().load_model(state["params"], rng_seed)
+        model = super().load_model(state["params"])
         if "train_loss" in state:
             model.train_loss, model.train_floor = state["train_loss"], state["train_floor"]
         return model
@@ -261,15 +260,9 @@ class GaussianBridgeFamily(TorchFamily):
             return None
         return {"params": super().save_model(model), "opt_mean": model.opt_mean.cpu(), "opt_trace": model.opt_trace.cpu()}
 
-    def load_model(self, state, rng_seed: int):
+    def load_model(self, state):
         if state is None:
             return None
-        model = super().load_model(state["params"], rng_seed)
+        model = super().load_model(state["params"])
         model.opt_mean, model.opt_trace = state["opt_mean"], state["opt_trace"]
         return model
-
-
-def workflow_for(name: str, n_real: int, *, train_size=None, synthetic=None, real_fraction=None) -> Workflow:
-    from numerics.workflows import workflow_of
-
-    return workflow_of(name, n_real, train_size=train_size, synthetic=synthetic, real_fraction=real_fraction)

@@ -11,6 +11,8 @@ import torch
 
 from numerics.workflows import ArrayPool
 
+from .train import take
+
 
 class TensorPool(ArrayPool):
     """Stored batches as torch tensors with a replica axis (the same plans as for numpy arrays)."""
@@ -25,9 +27,7 @@ class TensorPool(ArrayPool):
 
     @staticmethod
     def _take(data: torch.Tensor, idx: np.ndarray) -> torch.Tensor:
-        index = torch.as_tensor(np.ascontiguousarray(idx), dtype=torch.long, device=data.device)
-        index = index.reshape(index.shape + (1,) * (data.dim() - 2)).expand(index.shape + tuple(data.shape[2:]))
-        return torch.gather(data, 1, index)
+        return take(data, torch.as_tensor(np.ascontiguousarray(idx), dtype=torch.long, device=data.device))
 
     def state(self) -> dict:
         """The stored tensors and sizes, for a checkpoint (only what later plans can still read)."""

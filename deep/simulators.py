@@ -26,7 +26,9 @@ from numerics.catalog import BLOCK_MEMORY, Bind, Check, Link, Metric, Setting, S
 from theory.workflows import CLAIM_WORKFLOWS, WORKFLOWS
 
 from . import chain
-from .families import DEFAULT_RULES, IMAGE_MODELS, RARE, GaussianBridgeFamily, ImageFamily, workflow_for
+from numerics.workflows import workflow_of
+
+from .families import DEFAULT_RULES, IMAGE_MODELS, RARE, GaussianBridgeFamily, ImageFamily
 from .models.images import ConvVAE, MLPAutoencoder, MLPVAE
 from .replica import default_device, setup_threads
 from .train import Budget
@@ -42,15 +44,11 @@ _SIZES = {
 }
 
 
-def _start(trials: int) -> torch.device:
+def _start() -> torch.device:
     """One intra-op thread per process (measured 3-14x faster than two on a loaded 2-core machine); the
     GPU when there is one (never required)."""
     setup_threads(1)
     return default_device()
-
-
-def _header(name: str, settings: dict, trials: int, generations: int, rng):
-    return chain.header_of(name, settings, trials, generations, rng)
 
 
 # -- images ------------------------------------------------------------------------------------------
@@ -63,13 +61,13 @@ def simulate_images(trials, rng, *, data="digits", model="vae", decoder="bernoul
     """``trials`` seeds of an image model over ``generations`` generations (deep.families.ImageFamily);
     with ``artifacts`` (a folder), its sample grid and class histograms are drawn there."""
     settings = {k: v for k, v in locals().items() if k not in ("trials", "rng", "generations", "checkpoint", "artifacts")}
-    device = _start(trials)
+    device = _start()
     plan = Budget(epochs=epochs, batch=batch, lr=lr) if budget == "epochs" else Budget(steps=steps, batch=batch, lr=lr)
     family = ImageFamily(replicas=trials, data=data, model=model, decoder=decoder, rule=rule, latent=latent,
                          hidden=hidden, n=n, budget=plan, warm_start=warm_start, samples=samples,
                          components=components, teacher_weights=teacher_weights, zipf_s=zipf_s, device=device)
-    wf = workflow_for(workflow, family.n, train_size=train_size, synthetic=synthetic, real_fraction=real_fraction)
-    header = _header("images", settings, trials, generations, rng) if checkpoint else None
+    wf = workflow_of(workflow, family.n, train_size=train_size, synthetic=synthetic, real_fraction=real_fraction)
+    header = chain.header_of("images", settings, trials, generations, rng) if checkpoint else None
     out = chain.run_chain(family, wf, generations, trials, rng, checkpoint=checkpoint, header=header)
     if artifacts:
         _image_figures(artifacts, family, out, settings)
@@ -185,13 +183,13 @@ def simulate_bridge(trials, rng, *, model="affine", d=1, n, sigma=1.0, workflow=
                     rule="ancestral", steps=None, lr=None, warm_start=False, generations, checkpoint=None):
     """``trials`` seeds of a bridge model over ``generations`` generations (deep.families.GaussianBridgeFamily)."""
     settings = {k: v for k, v in locals().items() if k not in ("trials", "rng", "generations", "checkpoint")}
-    device = _start(trials)
+    device = _start()
     s, r = BRIDGE_BUDGET[model]
     budget = Budget(steps=steps or s, batch=0, lr=lr or r, decay=True)
     family = GaussianBridgeFamily(replicas=trials, model=model, d=d, n=n, sigma=sigma, rule=rule, budget=budget,
                                   warm_start=warm_start, device=device)
-    wf = workflow_for(workflow, n, train_size=train_size)
-    header = _header("bridge", settings, trials, generations, rng) if checkpoint else None
+    wf = workflow_of(workflow, n, train_size=train_size)
+    header = chain.header_of("bridge", settings, trials, generations, rng) if checkpoint else None
     return chain.run_chain(family, wf, generations, trials, rng, checkpoint=checkpoint, header=header)
 
 

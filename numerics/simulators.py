@@ -451,9 +451,9 @@ def _categorical(trials, rng, *, n, K, zipf, probabilities, workflow, real_fract
 
 
 _CAT_PLAIN = {"train_size": None, "synthetic": None}
-#: A sweep may fix real_fraction for every cell (configs/categorical.toml); the claim takes it only under
-#: workflow real-fraction.
-_REAL_FRACTION = Bind("real_fraction", derive=lambda s: s["real_fraction"] if s["workflow"] == "real-fraction" else None)
+#: A sweep may fix real_fraction for every cell (configs/categorical.toml); the claims take it only under
+#: workflow real-fraction (also the deep layer's language bridge).
+REAL_FRACTION = Bind("real_fraction", derive=lambda s: s["real_fraction"] if s["workflow"] == "real-fraction" else None)
 #: The collapse-time study: long enough chains that min(T, G) is T but for a negligible tail (the chance
 #: of no collapse by 12 n generations is about exp(-12) at the largest n).
 COLLAPSE_LADDER = (25, 50, 100, 200)
@@ -478,7 +478,7 @@ register(Simulator(
     metrics={
         "diversity_ratio": Metric("D_t / D_0, D = 1 - sum p^2 (Gini-Simpson)", "diversity",
                                   lambda v, p: v / (1 - (_p0(p) ** 2).sum()), links=(
-            Link("categorical.diversity", "t", (Bind("n"), _WF, _REAL_FRACTION),
+            Link("categorical.diversity", "t", (Bind("n"), _WF, REAL_FRACTION),
                  when={"workflow": ("replace", "accumulate", "real-fraction"), **_CAT_PLAIN},
                  check=Check({"n": 20, "K": 5, "zipf": 1.0}, generations=(1, 2, 5, 10),
                              per_variant=lambda v: {"real_fraction": 0.25} if v["workflow"] == "real-fraction" else {},

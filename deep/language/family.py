@@ -227,7 +227,7 @@ class LanguageFamily(TorchFamily):
 
     def restore(self, state: dict) -> None:
         self._check_vocabulary(state.get("vocabulary", ""))
-        self.gen0 = self.load_model(state["gen0"], 0)
+        self.gen0 = self.load_model(state["gen0"])
         self.heldout, self.next = state["heldout"], state["next"]
 
     def _check_vocabulary(self, saved: str) -> None:
@@ -243,7 +243,7 @@ class LanguageFamily(TorchFamily):
             out["__vocab_size__"] = torch.tensor(self.V)
         return out
 
-    def load_model(self, state, rng_seed):
+    def load_model(self, state):
         if state is None:
             return None
         state = dict(state)
@@ -252,7 +252,7 @@ class LanguageFamily(TorchFamily):
             raise VocabularyError(f"the checkpoint's model has a vocabulary of {saved} symbols, the corpus {self.V}: "
                                   "the corpus changed since the run was checkpointed; delete the checkpoint or "
                                   "restore the corpus")
-        return super().load_model(state, rng_seed)
+        return super().load_model(state)
 
     # -- metrics --------------------------------------------------------------------------------
     def metrics(self, model: LanguageModel, samples: torch.Tensor) -> dict[str, np.ndarray]:

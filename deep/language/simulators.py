@@ -23,6 +23,7 @@ import numpy as np
 from numerics import catalog
 from numerics.catalog import Bind, Check, Link, Metric, Setting, SettingError, Simulator, register
 from numerics.categorical import truth as categorical_truth
+from numerics.simulators import REAL_FRACTION
 from numerics.workflows import WORKFLOWS, workflow_of
 
 from ..chain import header_of, run_chain
@@ -33,9 +34,6 @@ from . import family as fam
 from .markov import MarkovLanguage
 from .models import MODELS, RULES, Sampling
 
-
-#: A sweep may fix real_fraction for every cell; the claim takes it only under workflow real-fraction.
-_REAL_FRACTION = Bind("real_fraction", derive=lambda s: s["real_fraction"] if s["workflow"] == "real-fraction" else None)
 
 _MODULE = __name__
 #: A block of trials holds up to 64 seeds (one batched model per cell, for the sweeps' 8 seeds).
@@ -260,7 +258,7 @@ register(Simulator(
     },
     metrics={
         "diversity_ratio": Metric("D_t / D_0, D = 1 - sum q^2 of the trained probabilities", "diversity_ratio", links=(
-            Link("categorical.diversity", "t", (Bind("n"), Bind("workflow"), _REAL_FRACTION),
+            Link("categorical.diversity", "t", (Bind("n"), Bind("workflow"), REAL_FRACTION),
                  when={"workflow": ("replace", "accumulate", "real-fraction"), **_PLAIN},
                  check=Check({"n": 20, "K": 5, "zipf": 1.0}, generations=(1, 2, 5, 10), share=0.05,
                              per_variant=lambda v: {"real_fraction": 0.25} if v["workflow"] == "real-fraction" else {},

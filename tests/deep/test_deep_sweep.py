@@ -3,7 +3,6 @@ uninterrupted run, and leaves its sample grids beside the store."""
 
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -13,6 +12,7 @@ pytest.importorskip("sklearn")
 
 from deep import checkpoint as ckpt  # noqa: E402
 from numerics.store import Store  # noqa: E402
+from tests.numerics.test_sweep import _sweep_cmd as _cmd  # noqa: E402  (the same command line as the numpy sweeps')
 
 CONFIG = """
 description = "a tiny deep sweep to kill"
@@ -31,10 +31,6 @@ samples = 50
 [grid]
 workflow = ["replace", "accumulate"]
 """
-
-
-def _cmd(cfg, out):
-    return [sys.executable, "-m", "collapse", "sweep", str(cfg), "-o", str(out), "--jobs", "1", "--no-progress"]
 
 
 def test_a_deep_sweep_killed_inside_a_cell_resumes_to_identical_numbers(tmp_path):

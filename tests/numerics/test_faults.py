@@ -536,13 +536,11 @@ def _workers(pid: int) -> list[int]:
     return out
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc").exists(), reason="reads the process table from /proc")
-def test_a_dead_worker_is_one_line_and_the_sweep_resumes(tmp_path):
-    """Local processes: a worker killed mid-run stops the sweep in one line (exit status 2), its
-    finished cells kept; the rerun resumes to the uninterrupted table (about 20 s)."""
+def _kill_a_worker_mid_run(tmp_path, *backend, timeout):
+    """Start SLOWISH's sweep on ``backend``, SIGKILL one worker once a cell is done, wait for the sweep:
+    (the command, the finished process, its stderr)."""
     (tmp_path / "c.toml").write_text(SLOWISH.replace("metrics =", "seed = 3\nmetrics ="))
-    cmd = [sys.executable, "-m", "collapse", "sweep", "c.toml", "-o", "r", "--jobs", "2", "--no-progress"]
+    cmd = [sys.executable, "-m", "collapse", "sweep", "c.toml", "-o", "r", *backend, "--no-progress"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     parts = tmp_path / "r.parquet.parts"
     deadline = time.monotonic() + 120
@@ -551,7 +549,17 @@ def test_a_dead_worker_is_one_line_and_the_sweep_resumes(tmp_path):
     workers = _workers(proc.pid)
     assert workers and proc.poll() is None, "the sweep finished before a worker could be killed"
     os.kill(workers[0], signal.SIGKILL)
-    _, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=timeout)
+    return cmd, proc, err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").exists(), reason="reads the process table from /proc")
+def test_a_dead_worker_is_one_line_and_the_sweep_resumes(tmp_path):
+    """Local processes: a worker killed mid-run stops the sweep in one line (exit status 2), its
+    finished cells kept; the rerun resumes to the uninterrupted table (about 20 s)."""
+    cmd, proc, err = _kill_a_worker_mid_run(tmp_path, "--jobs", "2", timeout=120)
+    parts = tmp_path / "r.parquet.parts"
     assert proc.returncode == 2 and "a worker process died" in err and "Traceback" not in err, err
     kept = len(list(parts.glob("cell-*.parquet")))
     assert kept >= 1
@@ -568,17 +576,7 @@ def test_a_dead_dask_worker_is_replaced_and_the_bits_are_the_same(tmp_path):
     """A local Dask cluster: the nanny restarts a killed worker and its blocks run again, with the same
     numbers (each block's stream is a function of the seed, the cell and the block alone)."""
     pytest.importorskip("distributed")
-    (tmp_path / "c.toml").write_text(SLOWISH.replace("metrics =", "seed = 3\nmetrics ="))
-    cmd = [sys.executable, "-m", "collapse", "sweep", "c.toml", "-o", "r", "--workers", "2", "--no-progress"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    parts = tmp_path / "r.parquet.parts"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None and not list(parts.glob("cell-*.parquet")):
-        time.sleep(0.05)
-    workers = _workers(proc.pid)
-    assert workers and proc.poll() is None, "the sweep finished before a worker could be killed"
-    os.kill(workers[0], signal.SIGKILL)
-    _, err = proc.communicate(timeout=300)
+    _, proc, err = _kill_a_worker_mid_run(tmp_path, "--workers", "2", timeout=300)
     assert proc.returncode == 0 and "Traceback" not in err, err
     whole = sweep(tmp_path / "whole.parquet", Config.from_toml(tmp_path / "c.toml"))
     assert Store(tmp_path / "r.parquet").read().equals(whole)
