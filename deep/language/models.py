@@ -22,9 +22,35 @@ negative log-likelihood per token (nats), per replica: (R,).
 
 Sampling (:class:`Sampling`, a recorded setting): ``rule`` 'ancestral' (the model's distribution),
 'temperature' (logits / temperature), 'top-k' (the k likeliest tokens, renormalised; after the
-temperature) or 'top-p' (nucleus: the fewest likeliest tokens whose mass reaches p, renormalised;
-after the temperature). Every draw is an inverse-CDF lookup of one uniform from the caller's
-``torch.Generator`` per token.
+temperature), 'top-p' (nucleus: the fewest likeliest tokens whose mass reaches p, renormalised;
+after the temperature) or 'beam' (beam search, below). Every draw is an inverse-CDF lookup of one
+uniform from the caller's ``torch.Generator`` per token.
+
+Beam search (rule 'beam'; Shumailov et al., Nature 2024, generate OPT-125m's synthetic text with a
+5-way beam search, with and without a repetition penalty). Beam search is deterministic, so without
+randomness every window of a replica would be the same: the first ``prefix`` tokens of each window
+(default 1) are drawn ancestrally from the model with the generator, then a beam of ``beams``
+hypotheses per window continues deterministically to the window's end and the best one is returned
+(at most V^prefix distinct windows per replica; a ``prompt`` given to :meth:`LanguageModel.generate`
+counts towards the prefix). A hypothesis' score is the sum of its tokens' (penalised) log-probabilities
+after the prefix; each step keeps the ``beams`` best of the beams x V one-token extensions, per window
+and replica, all windows and beams in one batch (beams as an extra batch axis; the transformer's
+key-value cache is reordered by the surviving beams' parents each step). The knobs act as in Hugging
+Face's ``generate`` (the anchors' code), on the log-softmax scores of a beam step:
+
+* ``repetition_penalty`` theta (CTRL, Keskar et al. 2019): a token already in the window (prefix
+  included) has its log-probability multiplied by theta (> 1: less likely; 1: off). Applied to
+  log-probabilities, not raw logits, because an n-gram row's logits are defined only up to an additive
+  constant (dividing raw logits would depend on it);
+* ``no_repeat_ngram`` n: a token that would complete an n-gram already in the window scores -inf (0:
+  off). When no hypothesis of a window has an allowed extension (e.g. n = 1 once all V tokens occur),
+  the block is lifted for that window at that step rather than returning a hypothesis of score -inf.
+
+No length penalty: GNMT's ((5 + |y|) / 6)^alpha or the plain |y|^alpha divides the scores of
+hypotheses of the same length by the same constant, so it changes nothing unless hypotheses of
+different lengths compete (an end-of-sequence token ending some early). Every window here has exactly
+T tokens and no end token, so a length penalty would be a recorded setting without an effect.
+Temperature, top-k and top-p do not act in beam search (as in Hugging Face's without sampling).
 """
 
 from __future__ import annotations
@@ -39,12 +65,17 @@ from torch import nn
 from theory.errors import UserError
 
 from ..replica import ReplicaLinear, ReplicaModel, _need, rand, uniform_
+from ..train import take
 
-RULES = ("ancestral", "temperature", "top-k", "top-p")
+RULES = ("ancestral", "temperature", "top-k", "top-p", "beam")
 
 
 class ContextError(UserError, ValueError):
     """A window or prompt longer than the model's context."""
+
+
+def _count(value, low: int) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and int(value) == value and value >= low
 
 
 @dataclass(frozen=True)
@@ -55,6 +86,10 @@ class Sampling:
     temperature: float = 1.0
     top_k: int = 0
     top_p: float = 1.0
+    beams: int = 5  # rule 'beam': hypotheses kept per window (Shumailov et al.'s 5)
+    repetition_penalty: float = 1.0  # rule 'beam': log-probabilities of tokens already in the window times this
+    no_repeat_ngram: int = 0  # rule 'beam': n-grams of this size never repeat within a window (0: off)
+    prefix: int = 1  # rule 'beam': tokens drawn ancestrally at the start of each window before the search
 
     def __post_init__(self):
         if self.rule not in RULES:
@@ -65,9 +100,20 @@ class Sampling:
             raise ValueError(f"top_k must be an integer >= 1 for rule 'top-k', got {self.top_k!r}")
         if self.rule == "top-p" and not (isinstance(self.top_p, (int, float)) and 0 < self.top_p <= 1):
             raise ValueError(f"top_p must be in (0, 1] for rule 'top-p', got {self.top_p!r}")
+        if not _count(self.beams, 1):
+            raise ValueError(f"beams must be an integer >= 1, got {self.beams!r}")
+        theta = self.repetition_penalty
+        if isinstance(theta, bool) or not (isinstance(theta, (int, float)) and 0 < theta < math.inf):
+            raise ValueError(f"repetition_penalty must be a positive number (1: off), got {theta!r}")
+        for name in ("no_repeat_ngram", "prefix"):
+            if not _count(getattr(self, name), 0):
+                raise ValueError(f"{name} must be an integer >= 0, got {getattr(self, name)!r}")
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """The distribution the rule draws from, given next-token logits (..., V)."""
+        if self.rule == "beam":
+            raise ValueError("rule 'beam' is a search over whole windows, not a per-token distribution: "
+                             "use LanguageModel.generate or sample")
         logits = logits.float()
         if self.rule != "ancestral":
             logits = logits / self.temperature
@@ -91,11 +137,34 @@ class Sampling:
         u = rand(probs.shape[:-1], generator, probs.device).double().unsqueeze(-1) * cum[..., -1:]
         return (u >= cum).sum(dim=-1).clamp(max=probs.shape[-1] - 1)
 
+    def beam_scores(self, logp: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A beam step's scores of the next token, from its log-probabilities ``logp`` (..., V) after the
+        windows ``tokens`` (..., L): the log-probabilities with the repetition penalty, and the tokens the
+        n-gram block forbids (bool (..., V); None without a block)."""
+        V, L = logp.shape[-1], tokens.shape[-1]
+        if self.repetition_penalty != 1 and L:
+            seen = torch.zeros(logp.shape, dtype=torch.bool, device=logp.device).scatter_(-1, tokens, True)
+            logp = torch.where(seen, logp * self.repetition_penalty, logp)
+        n = int(self.no_repeat_ngram)
+        if n == 0 or L < n:  # off, or no n-gram in the window yet
+            return logp, None
+        grams = tokens.unfold(-1, n, 1)  # (..., L - n + 1, n): every n-gram of the window
+        match = (grams[..., :-1] == tokens[..., L - n + 1:].unsqueeze(-2)).all(-1)  # its first n-1 = the last n-1
+        banned = (F.one_hot(grams[..., -1], V).bool() & match.unsqueeze(-1)).any(-2)
+        return logp, banned
+
     def describe(self) -> str:
         if self.rule == "ancestral":
             return "ancestral"
+        if self.rule == "beam":
+            extra = f", repetition penalty {self.repetition_penalty:g}" if self.repetition_penalty != 1 else ""
+            extra += f", no repeated {self.no_repeat_ngram}-grams" if self.no_repeat_ngram else ""
+            return f"beam (width {self.beams}{extra}, {self.prefix} ancestral token{'s' * (self.prefix != 1)} first)"
         extra = {"top-k": f", k={self.top_k}", "top-p": f", p={self.top_p:g}"}.get(self.rule, "")
         return f"{self.rule} (T={self.temperature:g}{extra})"
+
+
+ANCESTRAL = Sampling()
 
 
 class LanguageModel(ReplicaModel):
@@ -158,8 +227,79 @@ class LanguageModel(ReplicaModel):
         self.check_rule(sampling.rule)
         return self.generate(m, self.config.window if length is None else length, sampling, generator)
 
-    def generate(self, m, steps, sampling, generator, prompt=None, cache=True):
+    @torch.no_grad()
+    def generate(self, m: int, steps: int, sampling: Sampling, generator: torch.Generator, prompt=None,
+                 cache: bool = True) -> torch.Tensor:
+        """``steps`` tokens per window after ``prompt`` (R, m, P) (default: none; a prompt sets m), returning
+        the prompt and the new tokens: (R, m, P + steps). ``cache``: the transformer keeps each layer's keys
+        and values (one position per step); without it every step runs the whole prefix again (the same
+        tokens, slower). The n-gram model needs no cache."""
+        _need(generator, "generate")
+        if prompt is None:
+            out = torch.empty(self.replicas, m, 0, dtype=torch.long, device=self.device)
+        else:
+            out = self.check(prompt, "prompt")
+        P = out.shape[2]
+        if self.max_len is not None and P + steps > self.max_len:
+            raise ContextError(f"a prompt of {P} tokens plus {steps} new ones is longer than the model's context of "
+                               f"{self.max_len} tokens (block_size)")
+        decoder = self._decoder(out, cache)
+        if sampling.rule == "beam":
+            return _beam_search(decoder, steps, sampling, generator, self.vocab)
+        for _ in range(steps):
+            decoder.push(sampling.draw(decoder.logits(), generator))
+        return decoder.tokens
+
+    def _decoder(self, tokens: torch.Tensor, cache: bool) -> "_Decoder":
+        """The decoding state after the windows ``tokens`` (R, B, P)."""
         raise NotImplementedError
+
+
+class _Decoder:
+    """Step-by-step decoding of B windows per replica: the next-token logits, one token more, or a new set of
+    rows (the beams that survive a beam step)."""
+
+    tokens: torch.Tensor  # (R, B, L): the windows so far
+
+    def logits(self) -> torch.Tensor:
+        """Next-token logits of every window: (R, B, V)."""
+        raise NotImplementedError
+
+    def push(self, y: torch.Tensor) -> None:
+        """Append the tokens ``y`` (R, B)."""
+        raise NotImplementedError
+
+    def reorder(self, index: torch.Tensor) -> None:
+        """Keep the rows ``index`` (R, B') of each replica (repeats allowed): B' windows from now on."""
+        raise NotImplementedError
+
+
+def _beam_search(decoder: _Decoder, steps: int, sampling: Sampling, generator: torch.Generator,
+                 V: int) -> torch.Tensor:
+    """Beam search for ``steps`` tokens after the decoder's windows (R, m, P) (see the module docstring):
+    the first ``prefix - P`` ancestrally, the rest by a beam of ``beams`` per window; the best beam's
+    windows (R, m, P + steps)."""
+    lead = min(steps, max(int(sampling.prefix) - decoder.tokens.shape[2], 0))
+    for _ in range(lead):
+        decoder.push(ANCESTRAL.draw(decoder.logits(), generator))
+    R, m, _ = decoder.tokens.shape
+    W, device = int(sampling.beams), decoder.tokens.device
+    decoder.reorder(torch.arange(m, device=device).repeat_interleave(W).expand(R, m * W))
+    first = torch.arange(m, device=device).unsqueeze(-1) * W  # each window's first row
+    score = torch.full((R, m, W), -math.inf, dtype=torch.float64, device=device)
+    score[..., 0] = 0.0  # one live hypothesis per window to start (W copies would fill the beam with duplicates)
+    for _ in range(steps - lead):
+        logp = torch.log_softmax(decoder.logits().double(), dim=-1)
+        step, banned = sampling.beam_scores(logp, decoder.tokens)
+        cand = score.unsqueeze(-1) + step.reshape(R, m, W, V)
+        if banned is not None:
+            blocked = cand.masked_fill(banned.reshape(R, m, W, V), -math.inf)
+            stuck = torch.isneginf(blocked).flatten(2).all(-1)[..., None, None]  # nothing allowed: lift the block
+            cand = torch.where(stuck, cand, blocked)
+        score, idx = torch.topk(cand.reshape(R, m, W * V), W, dim=-1)  # sorted: beam 0 is the best
+        decoder.reorder((first + torch.div(idx, V, rounding_mode="floor")).reshape(R, m * W))
+        decoder.push((idx % V).reshape(R, m * W))
+    return decoder.tokens.reshape(R, m, W, -1)[:, :, 0]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -236,25 +376,31 @@ class NGram(LanguageModel):
         """q(y | c) for the V^k full contexts: (R, V^k, V) float64."""
         return torch.softmax(self.table[:, self.full_context_rows()].double(), dim=-1)
 
-    @torch.no_grad()
-    def generate(self, m: int, steps: int, sampling: Sampling, generator: torch.Generator, prompt=None,
-                 cache: bool = True) -> torch.Tensor:
-        """``steps`` tokens per window after ``prompt`` (R, m, P) (default: none), returning the prompt and
-        the new tokens: (R, m, P + steps). An n-gram model needs no cache (``cache`` is ignored)."""
-        _need(generator, "generate")
-        R, V, k = self.replicas, self.vocab, self.config.order
-        out = torch.empty(R, m, 0, dtype=torch.long, device=self.device) if prompt is None else self.check(prompt, "prompt")
-        m = out.shape[1]
-        ids = self.context_ids(torch.cat([out, torch.zeros(R, m, 1, dtype=torch.long, device=self.device)], -1))[..., -1]
-        top = self.base ** max(k - 1, 0)
-        tokens = [out]
-        for _ in range(steps):
-            logits = torch.gather(self.table, 1, ids.reshape(R, m, 1).expand(R, m, V))
-            y = sampling.draw(logits, generator)
-            tokens.append(y.unsqueeze(-1))
-            if k:
-                ids = (ids % top) * self.base + y
-        return torch.cat(tokens, dim=-1)
+    def _decoder(self, tokens: torch.Tensor, cache: bool) -> _Decoder:
+        return _NGramDecoder(self, tokens)
+
+
+class _NGramDecoder(_Decoder):
+    """An n-gram model's decoding state: the windows and each one's next context row (base V+1)."""
+
+    def __init__(self, model: NGram, tokens: torch.Tensor):
+        R, B, _ = tokens.shape
+        self.table, self.base, self.order = model.table, model.base, model.config.order
+        self.tokens = tokens
+        self.ids = model.context_ids(torch.cat([tokens, tokens.new_zeros(R, B, 1)], -1))[..., -1]
+        self.top = self.base ** max(self.order - 1, 0)
+
+    def logits(self) -> torch.Tensor:
+        R, B = self.ids.shape
+        return torch.gather(self.table, 1, self.ids.reshape(R, B, 1).expand(R, B, self.table.shape[-1]))
+
+    def push(self, y: torch.Tensor) -> None:
+        self.tokens = torch.cat([self.tokens, y.unsqueeze(-1)], dim=-1)
+        if self.order:
+            self.ids = (self.ids % self.top) * self.base + y
+
+    def reorder(self, index: torch.Tensor) -> None:
+        self.tokens, self.ids = take(self.tokens, index), torch.gather(self.ids, 1, index)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -394,36 +540,43 @@ class Transformer(LanguageModel):
         inp = torch.cat([torch.full((R, B, 1), self.vocab, dtype=torch.long, device=x.device), x[..., :-1]], -1)
         return self._forward(inp)
 
-    @torch.no_grad()
-    def generate(self, m: int, steps: int, sampling: Sampling, generator: torch.Generator, prompt=None,
-                 cache: bool = True) -> torch.Tensor:
-        """``steps`` tokens per window after ``prompt`` (R, m, P) (default: none), returning the prompt and
-        the new tokens, (R, m, P + steps). ``cache``: keep each layer's keys and values (one position per
-        step); without it every step runs the whole prefix again (the same tokens, slower)."""
-        _need(generator, "generate")
-        R = self.replicas
-        if prompt is None:
-            out = torch.empty(R, m, 0, dtype=torch.long, device=self.device)
-        else:
-            out = self.check(prompt, "prompt")
-            m = out.shape[1]
-        P = out.shape[2]
-        if P + steps > self.config.window:
-            raise ContextError(f"a prompt of {P} tokens plus {steps} new ones is longer than the model's context of "
-                               f"{self.config.window} tokens (block_size)")
-        bos = torch.full((R, m, 1), self.vocab, dtype=torch.long, device=self.device)
-        seq = torch.cat([bos, out], dim=-1)  # the model's input: the beginning symbol, then the tokens
-        caches = [dict() for _ in self.blocks] if cache else None
-        fed = 0
-        for _ in range(steps):
-            if cache:
-                logits = self._forward(seq[..., fed:], fed, caches)[..., -1, :]
-                fed = seq.shape[-1]
-            else:
-                logits = self._forward(seq)[..., -1, :]
-            y = sampling.draw(logits, generator)
-            seq = torch.cat([seq, y.unsqueeze(-1)], dim=-1)
-        return seq[..., 1:]
+    def _decoder(self, tokens: torch.Tensor, cache: bool) -> _Decoder:
+        return _TransformerDecoder(self, tokens, cache)
+
+
+class _TransformerDecoder(_Decoder):
+    """A transformer's decoding state: its input (the beginning symbol, then the windows) and, with the
+    cache, each layer's keys and values of the positions fed so far ((R * B, heads, fed, head width),
+    replica-major)."""
+
+    def __init__(self, model: Transformer, tokens: torch.Tensor, cache: bool):
+        R, B, _ = tokens.shape
+        self.model = model
+        self.seq = torch.cat([torch.full((R, B, 1), model.vocab, dtype=torch.long, device=tokens.device), tokens], -1)
+        self.caches = [dict() for _ in model.blocks] if cache else None
+        self.fed = 0
+
+    @property
+    def tokens(self) -> torch.Tensor:
+        return self.seq[..., 1:]
+
+    def logits(self) -> torch.Tensor:
+        if self.caches is None:
+            return self.model._forward(self.seq)[..., -1, :]
+        logits = self.model._forward(self.seq[..., self.fed:], self.fed, self.caches)[..., -1, :]
+        self.fed = self.seq.shape[-1]
+        return logits
+
+    def push(self, y: torch.Tensor) -> None:
+        self.seq = torch.cat([self.seq, y.unsqueeze(-1)], dim=-1)
+
+    def reorder(self, index: torch.Tensor) -> None:
+        R, B = self.seq.shape[:2]
+        self.seq = take(self.seq, index)
+        rows = (torch.arange(R, device=index.device).unsqueeze(-1) * B + index).reshape(-1)
+        for cache in self.caches or ():
+            for name in list(cache):
+                cache[name] = cache[name][rows]
 
 
 def build(kind: str, replicas: int, *, vocab: int, window: int, order: int = 2, width: int = 32, layers: int = 2,

@@ -77,7 +77,7 @@ def test_sampling_rules_truncate():
     freq = torch.bincount(draws, minlength=4).double() / 20000
     assert torch.allclose(freq, torch.tensor([0.5, 0.3, 0.15, 0.05], dtype=torch.float64), atol=0.015)
     with pytest.raises(ValueError, match="rule must be one of"):
-        Sampling("beam")
+        Sampling("greedy")
     with pytest.raises(ValueError, match="top_k"):
         Sampling("top-k", top_k=0)
 
