@@ -12,6 +12,13 @@ on it: a fixed number of optimiser steps, or epochs over whatever training set t
 draws its own minibatches, without replacement within an epoch (a random permutation per replica and
 epoch), from the ``torch.Generator`` the caller seeds: nothing touches torch's global generator.
 
+Weight decay (``Budget.weight_decay``, default 0: plain Adam, as before the setting existed) is
+decoupled, torch.optim.AdamW's p <- p - lr * weight_decay * p before the Adam step (Loshchilov & Hutter;
+for 'sgd' this equals L2 regularisation, so SGD's own weight_decay is used). It is elementwise, so over
+stacked parameters it is R independent AdamWs. As in the GPT recipe (nanoGPT, Hugging Face's Trainer) it
+acts on the matrices (per replica at least 2-D: linear and convolution weights, embeddings, the n-gram
+table), never on biases or normalisation gains and shifts (per replica 1-D).
+
 A loss that becomes NaN or infinite stops training with one :class:`TrainingError` line naming the
 replica, the step and the learning rate.
 """
@@ -44,6 +51,7 @@ class Budget:
     lr: float = 1e-3  # learning rate
     optimizer: str = "adam"  # 'adam' (torch.optim.Adam, default betas) or 'sgd' (plain gradient descent)
     decay: bool = False  # cosine decay of the learning rate to 0 over the generation's steps (for convergence)
+    weight_decay: float = 0.0  # decoupled weight decay (AdamW) of the matrices (see the module docstring); 0: off
 
     def __post_init__(self):
         if (self.steps is None) == (self.epochs is None):
@@ -58,6 +66,9 @@ class Budget:
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        wd = self.weight_decay
+        if isinstance(wd, bool) or not (isinstance(wd, (int, float)) and 0 <= wd < math.inf):
+            raise ValueError(f"weight_decay must be a non-negative number (0: off), got {wd!r}")
 
     def batch_size(self, m: int) -> int:
         return m if self.batch == 0 else min(int(self.batch), m)
@@ -88,6 +99,26 @@ def take(data: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     return torch.gather(data, 1, index.to(data.device))
 
 
+def param_groups(model: ReplicaModel, weight_decay: float) -> list[dict]:
+    """The trainable parameters as optimiser groups: the decayed ones (at least 2-D per replica: weights,
+    embeddings, tables) with ``weight_decay``, the rest (biases, normalisation gains) with none."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in params if p.dim() >= 3], "weight_decay": weight_decay},
+              {"params": [p for p in params if p.dim() < 3], "weight_decay": 0.0}]
+    return [g for g in groups if g["params"]]
+
+
+def optimizer(model: ReplicaModel, budget: Budget) -> torch.optim.Optimizer:
+    """The budget's optimiser over the model's trainable parameters."""
+    if budget.weight_decay == 0:  # off: plain Adam (or SGD) over one group of every parameter
+        params = [p for p in model.parameters() if p.requires_grad]
+        adam = torch.optim.Adam
+    else:
+        params = param_groups(model, budget.weight_decay)
+        adam = torch.optim.AdamW
+    return adam(params, lr=budget.lr) if budget.optimizer == "adam" else torch.optim.SGD(params, lr=budget.lr)
+
+
 def _finite(loss: torch.Tensor, step: int, steps: int, lr: float) -> None:
     if not torch.isfinite(loss).all():
         bad = int((~torch.isfinite(loss)).nonzero()[0])
@@ -101,11 +132,7 @@ def train(model: ReplicaModel, data: torch.Tensor, budget: Budget, generator: to
     data = model.check(data, "training data")
     R, m = data.shape[:2]
     size, steps = budget.batch_size(m), budget.total_steps(m)
-    params = [p for p in model.parameters() if p.requires_grad]
-    if budget.optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=budget.lr)
-    else:
-        opt = torch.optim.SGD(params, lr=budget.lr)
+    opt = optimizer(model, budget)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if budget.decay else None
     model.train()
     full = size == m
