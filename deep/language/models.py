@@ -141,7 +141,7 @@ class Sampling:
         """A beam step's scores of the next token, from its log-probabilities ``logp`` (..., V) after the
         windows ``tokens`` (..., L): the log-probabilities with the repetition penalty, and the tokens the
         n-gram block forbids (bool (..., V); None without a block)."""
-        V, L = logp.shape[-1], tokens.shape[-1]
+        L = tokens.shape[-1]
         if self.repetition_penalty != 1 and L:
             seen = torch.zeros(logp.shape, dtype=torch.bool, device=logp.device).scatter_(-1, tokens, True)
             logp = torch.where(seen, logp * self.repetition_penalty, logp)
@@ -150,8 +150,8 @@ class Sampling:
             return logp, None
         grams = tokens.unfold(-1, n, 1)  # (..., L - n + 1, n): every n-gram of the window
         match = (grams[..., :-1] == tokens[..., L - n + 1:].unsqueeze(-2)).all(-1)  # its first n-1 = the last n-1
-        banned = (F.one_hot(grams[..., -1], V).bool() & match.unsqueeze(-1)).any(-2)
-        return logp, banned
+        hits = torch.zeros(logp.shape, dtype=logp.dtype, device=logp.device)
+        return logp, hits.scatter_add_(-1, grams[..., -1], match.to(logp.dtype)) > 0  # their last tokens
 
     def describe(self) -> str:
         if self.rule == "ancestral":
@@ -576,7 +576,7 @@ class _TransformerDecoder(_Decoder):
         rows = (torch.arange(R, device=index.device).unsqueeze(-1) * B + index).reshape(-1)
         for cache in self.caches or ():
             for name in list(cache):
-                cache[name] = cache[name][rows]
+                cache[name] = cache[name].index_select(0, rows)
 
 
 def build(kind: str, replicas: int, *, vocab: int, window: int, order: int = 2, width: int = 32, layers: int = 2,
