@@ -78,7 +78,7 @@ def fast_sampler() -> tuple[float, float]:
     for sampler in ("points", "sufficient"):
         start = time.perf_counter()
         gaussian.simulate(100, np.random.default_rng(0), d=100, n=1000, generations=20, estimator="mle",
-                          workflow="replace", sampler=sampler, quantities=["det"])
+                          workflow="replace", sampler=sampler, outputs=["det"])
         times.append(time.perf_counter() - start)
     return times[0], times[1]
 

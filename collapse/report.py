@@ -7,7 +7,8 @@ read it: one small inline script only makes the tables sortable) and the same co
 
 * the verification table, from ``collapse verify --format json --output results/verify.json``;
 * every claim: its formula, source and errata (from the theory layer itself);
-* every results store: the anchors' sweeps and the deep experiments shipped in ``configs/``, and any
+* every results store: the anchors' sweeps and the deep experiments shipped as configurations (by this
+  toolkit and by any installed package, through the ``collapse.configs`` entry points), and any
   store given on the command line: its description, its figure (numerics.plot, the entry's chosen
   metrics), a theory-vs-simulation table at a few generations where its rows have a theory column (the
   bridges, the categorical and Gaussian sweeps), Shumailov et al.'s perplexity histograms where it has
@@ -30,48 +31,25 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: The results the report looks for, in order: (title, store, command that makes it, options). Options:
-#: ``metrics``, the panels of the store's figure (default: all but the histogram shares, at most 8);
-#: ``hue``, ``facet``, ``where`` (numerics.plot's layout, and the rows drawn); ``config``: the entry is
-#: shown only where that configuration exists (a config another issue is still writing).
-SHIPPED = (
-    ("Survey Figure 6: the variance ratio by accumulation strategy", "results/survey-fig6.parquet",
-     "collapse sweep configs/survey-fig6.toml", {}),
-    ("Kazdan et al. Figure 1: the multivariate Gaussian under three workflows", "results/kazdan-gaussian.parquet",
-     "collapse sweep configs/kazdan-gaussian.toml", {"where": {"d": [10]}}),
-    ("Categorical chains: diversity, lost symbols and collapse under every workflow", "results/categorical.parquet",
-     "collapse sweep configs/categorical.toml", {}),
-    ("The bridge: models trained by the deep loop whose optimum is a closed-form fit", "results/deep-bridge.parquet",
-     "collapse sweep configs/deep-bridge.toml", {"metrics": ["mean_sq_error", "trace_ratio", "opt_trace"]}),
-    ("The language bridge: a neural unigram trained by the deep loop against the categorical claims",
-     "results/deep-lm-bridge.parquet", "collapse sweep configs/deep-lm-bridge.toml",
-     {"metrics": ["diversity_ratio", "surviving", "opt_error"]}),
-    ("VAEs and autoencoders on digits (the survey's Figures 9-11, fixed compute)", "results/deep-digits.parquet",
-     "collapse sweep configs/deep-digits.toml",
-     {"metrics": ["test_loss", "train_excess", "frechet", "class_entropy", "latent_spread"]}),
-    ("The survey's own protocol: 10 epochs a generation over what the workflow hands over (Figures 9-11)",
-     "results/deep-survey-fig9.parquet", "collapse sweep configs/deep-survey-fig9.toml",
-     {"metrics": ["train_loss", "train_excess", "test_loss", "frechet", "class_entropy"]}),
-    ("Shumailov et al.'s latent spread", "results/deep-latent-spread.parquet",
-     "collapse sweep configs/deep-latent-spread.toml",
-     {"metrics": ["latent_spread", "test_loss", "frechet", "class_entropy"]}),
-    ("A Gaussian-mixture teacher as the truth: do the tails vanish first?", "results/deep-teacher.parquet",
-     "collapse sweep configs/deep-teacher.toml", {"metrics": ["teacher_logp", "teacher_tail", "test_loss", "frechet"]}),
-    ("Fashion-MNIST at paper scale: a conv VAE under the survey's protocol", "results/deep-fashion.parquet",
-     "collapse sweep configs/deep-fashion.toml",
-     {"metrics": ["test_loss", "train_excess", "frechet", "class_entropy", "latent_spread"]}),
-    ("Language models on a known-truth Markov language", "results/deep-markov.parquet",
-     "collapse sweep configs/deep-markov.toml", {"metrics": ["kl_rate", "ce_real", "support_lost"]}),
-    ("A small transformer on the known-truth Markov language", "results/deep-markov-transformer.parquet",
-     "collapse sweep configs/deep-markov-transformer.toml",
-     {"metrics": ["kl_rate", "ce_real", "support_lost"], "config": "configs/deep-markov-transformer.toml"}),
-    ("Kazdan et al.'s scarce real data: n_real x n_syn windows on the known-truth language",
-     "results/deep-scarce-real.parquet", "collapse sweep configs/deep-scarce-real.toml",
-     {"metrics": ["kl_rate", "ce_real", "support_lost"], "hue": "synthetic", "facet": "n"}),
-    ("Character-level language models on the King James Bible", "results/deep-kjv.parquet",
-     "bible -f \"Gen1:1-Rev22:21\" > kjv.txt && collapse sweep configs/deep-kjv.toml",
-     {"metrics": ["ce_real", "entropy_rate", "distinct_4", "logppl0_mean"]}),
-)
+def shipped_entries() -> list[tuple[str, str | None, str, dict]]:
+    """The results the report looks for, in order: one per shipped configuration of every installed package
+    (numerics.config.shipped: the ``collapse.configs`` entry points), as (title, store, the command that makes
+    it, options). The options are the configuration's [report] table: ``metrics``, the panels of the store's
+    figure (default: all but the histogram shares, at most 8); ``hue``, ``facet``, ``where`` (numerics.plot's
+    layout, and the rows drawn); ``before``, a command to run first (writing a corpus)."""
+    from numerics.config import shipped, tables
+
+    out = []
+    for name, path in shipped().items():
+        data = tables(path)
+        report = dict(data.get("report") or {})
+        command = f"collapse sweep {name}"
+        if report.get("before"):
+            command = f"{report['before']} && {command}"
+        out.append((report.get("title") or data.get("description") or name, f"results/{name}.parquet", command, report))
+    return out
+
+
 #: A figure shows at most this many metrics when its entry names none.
 MAX_PANELS = 8
 #: The theory-vs-simulation table shows at most this many generations of each cell and metric.
@@ -385,15 +363,14 @@ def _mathtext(tex: str) -> str | None:
     return svg
 
 
-def gather(results: list[str | os.PathLike] = (), verify: str | os.PathLike = VERIFY, shipped=SHIPPED,
+def gather(results: list[str | os.PathLike] = (), verify: str | os.PathLike = VERIFY, shipped=None,
            title: str = "Model collapse: theory, simulation and experiments") -> Report:
-    """Everything the report shows, read from stored results (nothing is run)."""
+    """Everything the report shows, read from stored results (nothing is run); ``shipped``: the entries
+    (default: :func:`shipped_entries`)."""
     current = _current()
     sections = [verify_section(Path(verify), current)]
     seen = set()
-    for name, path, command, options in shipped:
-        if options.get("config") and not Path(options["config"]).exists() and not (path and Path(path).exists()):
-            continue  # a configuration not written yet (and never run)
+    for name, path, command, options in (shipped_entries() if shipped is None else shipped):
         sections.append(store_section(name, None if path is None else Path(path), command, options, current))
         if path is not None:
             seen.add(Path(path).resolve())

@@ -9,32 +9,13 @@ import argparse
 import sys
 import time
 
-#: The demo's runs: small versions of the shipped sweeps, quick enough for about a minute on 2 cores.
-DEMO_SWEEPS = (
-    ("Survey Figure 6 (demo size: 2,000 trials, n = 200)", "survey-fig6", {
-        "description": "Survey Fig. 6, small: variance ratio over generations by accumulation strategy",
-        "simulator": "gaussian", "generations": 20, "trials": 2000, "seed": 0, "metrics": ["variance_ratio"],
-        "fixed": {"d": 1, "n": 200, "estimator": "mle"},
-        "grid": {"workflow": ["accumulate", "accumulate-subsample", "accumulate-subsample-replacement"]}}, {}),
-    ("Kazdan et al. Figure 1 (demo size: d = 3, 100 chains)", "kazdan-gaussian", {
-        "description": "Kazdan et al. 2024, small: multivariate Gaussian, replace / accumulate / accumulate-subsample",
-        "simulator": "gaussian", "generations": 40, "trials": 100, "seed": 0,
-        "metrics": ["mean_sq_error", "trace_ratio", "log_det_ratio"],
-        "fixed": {"d": 3, "estimator": "mle", "sampler": "auto"},
-        "grid": {"n": [10, 100], "workflow": ["replace", "accumulate", "accumulate-subsample"]}}, {"hue": "n"}),
-    ("Categorical chains (demo size)", "categorical", {
-        "description": "A Zipf(1) categorical over 10 symbols refitted on 20 samples: diversity and surviving symbols",
-        "simulator": "categorical", "generations": 30, "trials": 2000, "seed": 0,
-        "metrics": ["diversity_ratio", "surviving"], "fixed": {"n": 20, "K": 10, "zipf": 1.0},
-        "grid": {"workflow": ["replace", "accumulate"]}}, {}),
-)
 DEMO_VERIFY_TRIALS = 2000
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from theory.cli import UsageError
+    from theory.errors import UsageError
 
     from . import report
 
@@ -49,7 +30,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.demo:
         shipped, verify = run_demo(Path(args.demo_folder), jobs=args.jobs)
     else:
-        shipped, verify = report.SHIPPED, Path(args.verify)
+        shipped, verify = None, Path(args.verify)
     built = report.gather(args.results or [], verify=verify, shipped=shipped,
                           title="Model collapse: a demo report" if args.demo else
                           "Model collapse: theory, simulation and experiments")
@@ -62,12 +43,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def run_demo(folder, jobs=None):
-    """Run the demo's verification and sweeps into ``folder``; the report's sections and verify table."""
+    """Run the demo's verification and the small version of every shipped configuration that has a [demo]
+    table (numerics.config) into ``folder``; the report's sections and verify table."""
+    from numerics import catalog
     from numerics.cli import render
+    from numerics.config import Config, shipped, tables
     from numerics.defaults import ALPHA
     from numerics.execute import backend
     from numerics.store import git_revision, versions, write_atomically
-    from numerics.sweep import Config
     from numerics.verify import default_items, run
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -89,24 +72,26 @@ def run_demo(folder, jobs=None):
                 "not_simulated": skipped, "command": f"collapse verify --trials {DEMO_VERIFY_TRIALS} (collapse report --demo)",
                 "versions": versions(), "git": git_revision()}
         write_atomically(verify, render(rows, "json", meta))
-    shipped = []
-    for title, name, data, options in DEMO_SWEEPS:
-        path = folder / f"{name}.parquet"
-        _sweep(Config.from_dict(data), path, jobs)
-        shipped.append((title, str(path), f"collapse report --demo (runs {name})", options))
-    deep = _deep_demo()
-    if deep is None:
-        shipped.append(("Deep experiments (demo): not run, torch is not installed", None,
-                        "pip install torch==2.13.0 (the CPU build) && pip install -e '.[deep]' && "
-                        "collapse report --demo",
-                        {"note": "torch is not installed: the demo's deep runs (the bridge, a VAE on digits, a "
-                                 "language model) were skipped"}))
-    for title, name, data, options in deep or ():
-        path = folder / f"{name}.parquet"
-        # One process: the deep runs are a few seconds each, less than starting workers that import torch.
-        _sweep(Config.from_dict(data), path, jobs or 1)  # its sample grids go to RESULTS.artifacts/
-        shipped.append((title, str(path), f"collapse report --demo (runs {name})", options))
-    return tuple(shipped), verify
+    entries, missing = [], []
+    catalog.load()
+    for name, path in shipped().items():
+        data = tables(path)
+        if "demo" not in data:
+            continue
+        if data.get("simulator") not in catalog.CATALOG:  # its simulator needs torch
+            missing.append(name)
+            continue
+        config = Config.from_toml(path).demo_config()
+        store = folder / f"{name}.parquet"
+        # The deep runs take a few seconds each, less than starting workers that import torch: one process.
+        deep = catalog.get(config.simulator).provider.startswith("deep")
+        _sweep(config, store, (jobs or 1) if deep else jobs)  # an image model's sample grids go to RESULTS.artifacts/
+        entries.append((config.report["title"], str(store), f"collapse report --demo (runs {name})", config.report))
+    if missing:
+        entries.append((f"Demo runs of {', '.join(missing)}: not run, torch is not installed", None,
+                        "pip install torch==2.13.0 (the CPU build) && pip install -e '.[deep]' && collapse report --demo",
+                        {"note": f"torch is not installed: the demo's runs of {', '.join(missing)} were skipped"}))
+    return tuple(entries), verify
 
 
 def _sweep(config, path, jobs):
@@ -120,19 +105,6 @@ def _sweep(config, path, jobs):
         raise
     except StoreError:  # another configuration's results (an older demo), or damaged: the demo's own, remade
         return run_sweep(config, path, jobs=jobs, progress=False, overwrite=True)
-
-
-def _deep_demo():
-    """The deep layer's demo runs, where torch is installed (None otherwise)."""
-    import importlib.util
-
-    if importlib.util.find_spec("torch") is None:
-        return None
-    try:
-        from deep.demo import DEMO_SWEEPS as deep_sweeps
-    except ImportError:
-        return None
-    return deep_sweeps
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

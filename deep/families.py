@@ -43,8 +43,12 @@ import numpy as np
 import torch
 
 
+from numerics.schema import SettingError, Settings, schema, setting
+from numerics.workflows import (real_fraction_setting, synthetic_setting, train_size_setting, workflow_from,
+                                workflow_setting)
+
 from . import metrics as M
-from .chain import TorchFamily, torch_generator
+from .chain import TorchFamily, as_numpy, torch_generator
 from .data import ImageData, load
 from .models.gaussian import MODELS as BRIDGE_MODELS
 from .models.gaussian import GaussianConfig
@@ -52,187 +56,231 @@ from .models.images import AEConfig, ConvVAE, ConvVAEConfig, MLPAutoencoder, MLP
 from .replica import ReplicaModel, randn
 from .train import Budget, evaluate, train
 
+#: Training of the bridge models by default: full batch, Adam, cosine decay to 0 (what the measured
+#: optimisation errors of deep.simulators hold for). (steps, lr) per model.
+BRIDGE_BUDGET = {"affine": (500, 0.2), "linear-vae": (500, 0.2)}
+BRIDGE_WORKFLOWS = ("replace", "accumulate", "accumulate-subsample")
+
 IMAGE_MODELS = ("vae", "conv-vae", "ae")
 #: The default sampling rule of each model (first of its RULES).
 DEFAULT_RULES = {"vae": "ancestral", "conv-vae": "ancestral", "ae": "gaussian-codes"}
 RULES = {"vae": MLPVAE.RULES, "conv-vae": ConvVAE.RULES, "ae": MLPAutoencoder.RULES}
+ALL_RULES = tuple(dict.fromkeys(MLPVAE.RULES + ConvVAE.RULES + MLPAutoencoder.RULES))
 #: Classes whose summed share is ``rare_mass``; teacher components whose share is ``teacher_tail``.
 RARE = 3
 #: Samples of seed 0 kept per generation for the sample grids.
 GRID = 12
 
 
-def _np(x: torch.Tensor) -> np.ndarray:
-    return x.detach().double().cpu().numpy()
+@schema
+class ImageSettings(Settings):
+    """The image models' settings (the ``images`` simulator)."""
+
+    data: str = setting("digits", "real images: scikit-learn's 8x8 digits, Fashion-MNIST (Debian's "
+                        "dataset-fashion-mnist), or samples of a Gaussian-mixture teacher fitted to the digits",
+                        options=("digits", "fashion-mnist", "teacher"))
+    model: str = setting("vae", "MLP VAE, convolutional VAE (28x28) or MLP autoencoder", options=IMAGE_MODELS)
+    decoder: str = setting("bernoulli", "VAE likelihood of a pixel", options=("bernoulli", "gaussian"))
+    rule: str | None = setting(None, "how synthetic images are drawn: ancestral (latent, then pixels), mean (decoder "
+                               "means, Shumailov et al.), gaussian-codes or perturbed-codes (AE); default: "
+                               + ", ".join(f"{k} {v}" for k, v in DEFAULT_RULES.items()), options=ALL_RULES)
+    latent: int = setting(8, "latent dimension", low=1)
+    hidden: int = setting(128, "hidden width of the MLP encoder and decoder", low=1)
+    n: int | None = setting(None, "real training images (default: the whole training split; 1500 for the teacher)",
+                            low=2)
+    workflow: str = workflow_setting(default="replace")
+    real_fraction: float | None = real_fraction_setting("images", "; Shumailov et al. keep 10%")
+    train_size: int | None = train_size_setting()
+    synthetic: int | None = synthetic_setting("images")
+    budget: str = setting("epochs", "training per generation: epochs over the training set the workflow hands over, "
+                          "or a fixed number of steps", options=("epochs", "steps"))
+    epochs: float = setting(10.0, "epochs per generation (budget = epochs; the survey trains 10)", low=0, open_low=True)
+    steps: int = setting(200, "optimiser steps per generation (budget = steps)", low=1)
+    batch: int = setting(64, "minibatch size per seed", low=1)
+    lr: float = setting(1e-3, "Adam's learning rate", low=0, open_low=True)
+    weight_decay: float = setting(0.0, "decoupled weight decay of the weight matrices (AdamW; 0: plain Adam)", low=0)
+    warm_start: bool = setting(False, "each generation starts from the last one's weights (else from scratch)")
+    samples: int = setting(1000, "images sampled per generation and seed for the metrics", low=2)
+    components: int = setting(10, "teacher: mixture components", low=1)
+    teacher_weights: str = setting("fitted", "teacher: the fitted component weights, or Zipf-like ones",
+                                   options=("fitted", "zipf"))
+    zipf_s: float = setting(1.0, "teacher: Zipf exponent of the weights", low=0, open_low=True)
+
+    def validate(self) -> None:
+        if self.rule is not None and self.rule not in RULES[self.model]:
+            raise SettingError(f"rule must be one of {', '.join(RULES[self.model])} for model={self.model!r}, got "
+                               f"{self.rule!r}", "rule")
+        if self.data == "teacher" and self.model != "ae" and self.decoder != "gaussian":
+            raise SettingError("data='teacher' samples unclipped Gaussian pixels (its density is exact for what it "
+                               "samples): use decoder='gaussian', or model='ae'", "decoder")
+
+    @property
+    def sampling_rule(self) -> str:
+        return self.rule or DEFAULT_RULES[self.model]
+
+    def training(self) -> Budget:
+        kw = dict(batch=self.batch, lr=self.lr, weight_decay=self.weight_decay)
+        return Budget(epochs=self.epochs, **kw) if self.budget == "epochs" else Budget(steps=self.steps, **kw)
 
 
 class ImageFamily(TorchFamily):
     """A VAE or AE on images, R replicas (see the module docstring)."""
 
-    def __init__(self, *, replicas: int, data: str = "digits", model: str = "vae", decoder: str = "bernoulli",
-                 rule: str | None = None, latent: int = 8, hidden: int = 128, n: int | None = None,
-                 budget: Budget = Budget(epochs=10), warm_start: bool = False, samples: int = 1000,
-                 components: int = 10, teacher_weights: str = "fitted", zipf_s: float = 1.0, device=None):
-        if model not in IMAGE_MODELS:
-            raise ValueError(f"model must be one of {', '.join(IMAGE_MODELS)}, got {model!r}")
-        self.rule = rule or DEFAULT_RULES[model]
-        if self.rule not in RULES[model]:
-            raise ValueError(f"rule must be one of {', '.join(RULES[model])} for model={model!r}, got {self.rule!r}")
-        self.replicas, self.kind, self.decoder, self.budget = replicas, model, decoder, budget
-        self.warm_start, self.samples = warm_start, samples
+    def __init__(self, config: ImageSettings, replicas: int, device=None):
+        c = config
+        self.config, self.replicas, self.kind, self.rule = c, replicas, c.model, c.sampling_rule
+        self.budget = c.training()
         self.device = torch.device(device or "cpu")
         self.teacher = None
-        if data == "teacher":
-            if model != "ae" and decoder != "gaussian":
-                raise ValueError("data='teacher' samples unclipped Gaussian pixels (its density is exact for what it "
-                                 "samples): use decoder='gaussian', or model='ae'")
+        if c.data == "teacher":
             from .teacher import teacher_for
 
             real = load("digits")  # the classifier's data; the truth is the teacher fitted to all 1,797 digits
-            self.teacher = teacher_for("digits", components=components, seed=0, weights=teacher_weights, zipf_s=zipf_s)
-            self.n = 1500 if n is None else n
+            self.teacher = teacher_for("digits", components=c.components, seed=0, weights=c.teacher_weights,
+                                       zipf_s=c.zipf_s)
+            self.n = 1500 if c.n is None else c.n
         else:
-            real = load(data)
-            self.n = real.train.shape[0] if n is None else n
+            real = load(c.data)
+            self.n = real.train.shape[0] if c.n is None else c.n
             if self.n > real.train.shape[0]:
-                raise ValueError(f"n must be at most {real.train.shape[0]} (the training images of {data}), got {self.n}")
+                raise SettingError(f"n must be at most {real.train.shape[0]} (the training images of {c.data}), got "
+                                   f"{self.n}", "n")
         self.source: ImageData = real
-        self.data_name = data
         self.shape = tuple(real.shape)
         pixels = math.prod(self.shape)
-        if model == "conv-vae":
-            self.config = ConvVAEConfig(event_shape=self.shape, latent=latent, decoder=decoder)
-        elif model == "vae":
-            self.config = VAEConfig(event_shape=self.shape, hidden=(hidden,), latent=latent, decoder=decoder)
+        if c.model == "conv-vae":
+            self.model_config = ConvVAEConfig(event_shape=self.shape, latent=c.latent, decoder=c.decoder)
+        elif c.model == "vae":
+            self.model_config = VAEConfig(event_shape=self.shape, hidden=(c.hidden,), latent=c.latent, decoder=c.decoder)
         else:
-            self.config = AEConfig(event_shape=self.shape, hidden=(hidden,), latent=latent)
+            self.model_config = AEConfig(event_shape=self.shape, hidden=(c.hidden,), latent=c.latent)
         # Trained once per process; 30 epochs on the digits (about 1 s, 96% held-out accuracy), 5 on 60,000 images.
         self.classifier = M.classifier_for(real.name, real.train, real.train_labels, real.classes, seed=0,
                                            epochs=30 if len(real.train) < 10_000 else 5)
         self.pixel_space = pixels <= 64
-        self._test = None  # the held-out real images the metrics use (fixed, or fresh teacher draws once)
-        self.encoder1: ReplicaModel | None = None
-        self._real_features = None
-        self.grids: list[torch.Tensor] = []  # seed 0's first GRID samples at each generation (the sample grids)
 
     # -- the driver's interface ---------------------------------------------------------------------
     def new_model(self, generator: torch.Generator) -> ReplicaModel:
         cls = {"vae": MLPVAE, "conv-vae": ConvVAE, "ae": MLPAutoencoder}[self.kind]
-        return cls(self.config, self.replicas, generator=generator, device=self.device)
+        return cls(self.model_config, self.replicas, generator=generator, device=self.device)
 
-    def real(self, trials: int, rng: np.random.Generator) -> torch.Tensor:
+    def real(self, chain, rng: np.random.Generator) -> torch.Tensor:
         if self.teacher is not None:  # fresh real data for each replica, and a held-out test set
             g = torch_generator(rng)
-            x, _ = self.teacher.sample(trials, self.n, g)
-            self._test = self.teacher.sample(1, 2000, g)[0][0].to(self.device)
+            x, _ = self.teacher.sample(chain.trials, self.n, g)
+            chain.state["test"] = self.teacher.sample(1, 2000, g)[0][0].to(self.device)
             return x.to(self.device)
-        self._test = self.source.test.to(self.device)
-        return self.source.train[: self.n].to(self.device).unsqueeze(0).expand(trials, *self.source.train[: self.n].shape)
+        chain.state["test"] = self.source.test.to(self.device)
+        train = self.source.train[: self.n]
+        return train.to(self.device).unsqueeze(0).expand(chain.trials, *train.shape)
 
-    def fit(self, train_set: torch.Tensor, rng: np.random.Generator, previous) -> ReplicaModel:
+    def fit(self, train_set: torch.Tensor, chain, rng: np.random.Generator) -> ReplicaModel:
         g = torch_generator(rng)
-        model = previous if (self.warm_start and previous is not None) else self.new_model(g)
+        previous = chain.model
+        model = copy.deepcopy(previous) if (self.config.warm_start and previous is not None) else self.new_model(g)
         train(model, train_set, self.budget, g)
-        model.train_loss = evaluate(model, train_set, g)
+        fit = {"train_loss": evaluate(model, train_set, g)}
         if self.kind == "ae":
-            model.train_floor = torch.zeros(self.replicas, dtype=torch.float64)
-        elif self.decoder == "bernoulli":
-            model.train_floor = M.bernoulli_floor(train_set).to(torch.float64).cpu()
+            fit["train_floor"] = torch.zeros(self.replicas, dtype=torch.float64)
+        elif self.config.decoder == "bernoulli":
+            fit["train_floor"] = M.bernoulli_floor(train_set).to(torch.float64).cpu()
         else:
-            model.train_floor = torch.full((self.replicas,), math.nan, dtype=torch.float64)
+            fit["train_floor"] = torch.full((self.replicas,), math.nan, dtype=torch.float64)
+        chain.state["fit"] = fit
         return model
 
-    def sample(self, model: ReplicaModel, size: int, rng: np.random.Generator) -> torch.Tensor:
+    def sample(self, model: ReplicaModel, size: int, chain, rng: np.random.Generator) -> torch.Tensor:
         return model.sample(size, self.rule, torch_generator(rng))
 
     @torch.no_grad()
-    def measure(self, model: ReplicaModel, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    def measure(self, model: ReplicaModel, chain, rng: np.random.Generator, samples=None) -> dict[str, np.ndarray]:
         g = torch_generator(rng)
-        if self.encoder1 is None:  # generation 1: keep its encoder (a copy: a warm start trains the model on)
-            self.encoder1 = copy.deepcopy(model)
-        out = {"train_loss": _np(model.train_loss), "train_floor": _np(model.train_floor)}
+        state = chain.state
+        if "encoder1" not in state:  # generation 1: keep its encoder (a copy: a warm start trains the model on)
+            state["encoder1"] = copy.deepcopy(model)
+        test = state["test"]
+        out = {"train_loss": as_numpy(state["fit"]["train_loss"]), "train_floor": as_numpy(state["fit"]["train_floor"])}
         out["train_excess"] = out["train_loss"] - out["train_floor"]
-        out["test_loss"] = _np(evaluate(model, self._test, g))
-        test = self._test.unsqueeze(0).expand(self.replicas, *self._test.shape)
-        recon = model.decode(model.encode_mean(test))
+        out["test_loss"] = as_numpy(evaluate(model, test, g))
+        tests = test.unsqueeze(0).expand(self.replicas, *test.shape)
+        recon = model.decode(model.encode_mean(tests))
         if self.kind != "ae":
             recon = model.decoder_mean(recon)
-        out["test_recon"] = _np((recon - test).pow(2).flatten(2).sum(-1).mean(1))
-        x = model.sample(self.samples, self.rule, g)
-        self.grids.append(x[0, :GRID].cpu().clone())
-        out["latent_spread"] = _np(M.latent_spread(self.encoder1.encode_mean(x)))
+        out["test_recon"] = as_numpy((recon - tests).pow(2).flatten(2).sum(-1).mean(1))
+        x = model.sample(self.config.samples, self.rule, g)
+        state.setdefault("grids", []).append(x[0, :GRID].cpu().clone())
+        out["latent_spread"] = as_numpy(M.latent_spread(state["encoder1"].encode_mean(x)))
         shares = M.class_shares(self.classifier.predict(x), self.source.classes)
         for c in range(self.source.classes):
-            out[f"share_{c}"] = _np(shares[:, c])
-        out["class_entropy"] = _np(M.entropy(shares))
-        out["min_share"] = _np(M.min_share(shares))
-        out["rare_mass"] = _np(M.rare_mass(shares, RARE))
-        out["frechet"] = _np(M.frechet(*self._features(x)))
+            out[f"share_{c}"] = as_numpy(shares[:, c])
+        out["class_entropy"] = as_numpy(M.entropy(shares))
+        out["min_share"] = as_numpy(M.min_share(shares))
+        out["rare_mass"] = as_numpy(M.rare_mass(shares, RARE))
+        out["frechet"] = as_numpy(M.frechet(*self._features(x, state)))
         if self.teacher is not None:
-            out["teacher_logp"] = _np(self.teacher.log_prob(x).mean(1))
-            out["teacher_tail"] = _np(self.teacher.tail_mass(x, RARE))
+            out["teacher_logp"] = as_numpy(self.teacher.log_prob(x).mean(1))
+            out["teacher_tail"] = as_numpy(self.teacher.tail_mass(x, RARE))
         return out
 
-    def _features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _features(self, x: torch.Tensor, state: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """(real test features (N, F), sample features (R, M, F)): pixels for 8x8, else the classifier's."""
+        test = state["test"]
         if self.pixel_space:
-            return self._test.flatten(1), x.flatten(2)
-        if self._real_features is None:
-            self._real_features = self.classifier.features(self._test.unsqueeze(0))[0]
-        return self._real_features, self.classifier.features(x)
+            return test.flatten(1), x.flatten(2)
+        if "real_features" not in state:
+            state["real_features"] = self.classifier.features(test.unsqueeze(0))[0]
+        return state["real_features"], self.classifier.features(x)
 
-    # -- what a checkpoint keeps besides the model and the pool ---------------------------------------
-    def state(self) -> dict:
-        return {"encoder1": self.save_model(self.encoder1), "test": None if self._test is None else self._test.cpu(),
-                "grids": list(self.grids)}
 
-    def restore(self, state: dict) -> None:
-        self.encoder1 = self.load_model(state["encoder1"])
-        self._test = None if state["test"] is None else state["test"].to(self.device)
-        self.grids = list(state["grids"])
+@schema
+class BridgeSettings(Settings):
+    """The Gaussian bridge's settings (the ``bridge`` simulator)."""
 
-    def save_model(self, model):
-        if model is None:
-            return None
-        out = {"params": super().save_model(model)}
-        if hasattr(model, "train_loss"):
-            out["train_loss"], out["train_floor"] = model.train_loss.cpu(), model.train_floor.cpu()
-        return out
+    model: str = setting("affine", "x = mu + L z (exact likelihood), or a linear VAE (closed-form ELBO)",
+                         options=tuple(BRIDGE_BUDGET))
+    d: int = setting(1, "dimension", low=1)
+    n: int = setting(doc="real points (and points per generation)", low=2)
+    sigma: float = setting(1.0, "standard deviation of the real data N(0, sigma^2 I)", low=0, open_low=True)
+    workflow: str = workflow_setting(BRIDGE_WORKFLOWS, default="replace")
+    train_size: int | None = train_size_setting()
+    rule: str = setting("ancestral", "ancestral: draw from the model; mean: the linear VAE's decoder means (covariance "
+                        "W W^T, smaller by s^2 I)", options=("ancestral", "mean"))
+    steps: int | None = setting(None, "full-batch Adam steps per generation (default: 500)", low=1)
+    lr: float | None = setting(None, "learning rate, cosine-decayed to 0 (default: 0.2)", low=0, open_low=True)
+    warm_start: bool = setting(False, "start each generation from the last one's parameters")
 
-    def load_model(self, state):
-        if state is None:
-            return None
-        model = super().load_model(state["params"])
-        if "train_loss" in state:
-            model.train_loss, model.train_floor = state["train_loss"], state["train_floor"]
-        return model
+    def validate(self) -> None:
+        if self.rule not in BRIDGE_MODELS[self.model].RULES:
+            raise SettingError(f"rule must be one of {', '.join(BRIDGE_MODELS[self.model].RULES)} for "
+                               f"model={self.model!r}, got {self.rule!r}", "rule")
+        workflow_from(self, self.n)
+
+    def training(self) -> Budget:
+        steps, lr = BRIDGE_BUDGET[self.model]
+        return Budget(steps=self.steps or steps, batch=0, lr=self.lr or lr, decay=True)
 
 
 class GaussianBridgeFamily(TorchFamily):
     """The affine Gaussian or the linear VAE on N(0, sigma^2 I_d) data (see the module docstring)."""
 
-    def __init__(self, *, replicas: int, model: str = "affine", d: int = 1, n: int = 20, sigma: float = 1.0,
-                 rule: str = "ancestral", budget: Budget | None = None, warm_start: bool = False, device=None):
-        if model not in BRIDGE_MODELS:
-            raise ValueError(f"model must be one of {', '.join(BRIDGE_MODELS)}, got {model!r}")
-        self.cls = BRIDGE_MODELS[model]
-        if rule not in self.cls.RULES:
-            raise ValueError(f"rule must be one of {', '.join(self.cls.RULES)} for model={model!r}, got {rule!r}")
-        self.replicas, self.d, self.n, self.sigma, self.rule = replicas, d, n, sigma, rule
-        self.budget = budget or Budget(steps=500, batch=0, lr=0.2, decay=True)
-        self.warm_start = warm_start
-        self.config = GaussianConfig(d)
+    def __init__(self, config: BridgeSettings, replicas: int, device=None):
+        self.config, self.replicas = config, replicas
+        self.cls = BRIDGE_MODELS[config.model]
+        self.budget = config.training()
+        self.model_config = GaussianConfig(config.d)
         self.device = torch.device(device or "cpu")
 
     def new_model(self, generator: torch.Generator) -> ReplicaModel:
-        return self.cls(self.config, self.replicas, generator=generator, device=self.device)
+        return self.cls(self.model_config, self.replicas, generator=generator, device=self.device)
 
-    def real(self, trials: int, rng: np.random.Generator) -> torch.Tensor:
-        return self.sigma * randn((trials, self.n, self.d), torch_generator(rng), self.device)
+    def real(self, chain, rng: np.random.Generator) -> torch.Tensor:
+        c = self.config
+        return c.sigma * randn((chain.trials, c.n, c.d), torch_generator(rng), self.device)
 
-    def fit(self, train_set: torch.Tensor, rng: np.random.Generator, previous) -> ReplicaModel:
+    def fit(self, train_set: torch.Tensor, chain, rng: np.random.Generator) -> ReplicaModel:
         g = torch_generator(rng)
-        model = previous if (self.warm_start and previous is not None) else self.new_model(g)
+        previous = chain.model
+        model = copy.deepcopy(previous) if (self.config.warm_start and previous is not None) else self.new_model(g)
         train(model, train_set, self.budget, g)
         # The closed-form maximum-likelihood fit of the same training set, to measure the optimisation error.
         x = train_set.double()
@@ -241,28 +289,20 @@ class GaussianBridgeFamily(TorchFamily):
         centred = x - mean.unsqueeze(1)
         S = centred.transpose(1, 2) @ centred / m
         mu, C = model.fitted()
-        model.opt_mean = ((mu.double() - mean) ** 2).sum(-1) / (self.sigma**2 * self.d / m)
         trS = S.diagonal(dim1=1, dim2=2).sum(-1)
-        model.opt_trace = (C.double().diagonal(dim1=1, dim2=2).sum(-1) - trS).abs() / trS
+        chain.state["fit"] = {
+            "opt_mean": ((mu.double() - mean) ** 2).sum(-1) / (self.config.sigma**2 * self.config.d / m),
+            "opt_trace": (C.double().diagonal(dim1=1, dim2=2).sum(-1) - trS).abs() / trS,
+        }
         return model
 
-    def sample(self, model: ReplicaModel, size: int, rng: np.random.Generator) -> torch.Tensor:
-        return model.sample(size, self.rule, torch_generator(rng))
+    def sample(self, model: ReplicaModel, size: int, chain, rng: np.random.Generator) -> torch.Tensor:
+        return model.sample(size, self.config.rule, torch_generator(rng))
 
-    def measure(self, model: ReplicaModel, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    def measure(self, model: ReplicaModel, chain, rng: np.random.Generator, samples=None) -> dict[str, np.ndarray]:
         mu, C = model.fitted()
         trace = C.double().diagonal(dim1=1, dim2=2).sum(-1)
-        return {"mean_sq_error": _np((mu.double() ** 2).sum(-1)), "trace": _np(trace),
-                "sigma": _np((trace / self.d).sqrt()), "opt_mean": _np(model.opt_mean), "opt_trace": _np(model.opt_trace)}
-
-    def save_model(self, model):
-        if model is None:
-            return None
-        return {"params": super().save_model(model), "opt_mean": model.opt_mean.cpu(), "opt_trace": model.opt_trace.cpu()}
-
-    def load_model(self, state):
-        if state is None:
-            return None
-        model = super().load_model(state["params"])
-        model.opt_mean, model.opt_trace = state["opt_mean"], state["opt_trace"]
-        return model
+        fit = chain.state["fit"]
+        return {"mean_sq_error": as_numpy((mu.double() ** 2).sum(-1)), "trace": as_numpy(trace),
+                "sigma": as_numpy((trace / self.config.d).sqrt()), "opt_mean": as_numpy(fit["opt_mean"]),
+                "opt_trace": as_numpy(fit["opt_trace"])}

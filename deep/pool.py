@@ -28,17 +28,3 @@ class TensorPool(ArrayPool):
     @staticmethod
     def _take(data: torch.Tensor, idx: np.ndarray) -> torch.Tensor:
         return take(data, torch.as_tensor(np.ascontiguousarray(idx), dtype=torch.long, device=data.device))
-
-    def state(self) -> dict:
-        """The stored tensors and sizes, for a checkpoint (only what later plans can still read)."""
-        out = {"sizes": list(self.sizes), "real": self.real, "latest": self.latest}
-        if self.workflow.keeps_all:
-            out["data"] = self.data[:, : sum(self.sizes)].clone()
-        return out
-
-    def restore(self, state: dict) -> None:
-        self.sizes = list(state["sizes"])
-        self.real, self.latest = state["real"], state["latest"]
-        if self.workflow.keeps_all:
-            used = sum(self.sizes)
-            self.data[:, :used] = state["data"]

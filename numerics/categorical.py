@@ -23,10 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import driver
+from .catalog import Bind, Metric, Produces, Simulator, register
 from .driver import Family
-from .workflows import ArrayPool, check_workflow, workflow_of
+from .schema import SettingError, Settings, schema, setting
+from .workflows import (ArrayPool, real_fraction_setting, synthetic_setting, train_size_setting, workflow_from,
+                        workflow_setting)
 
-QUANTITIES = ("diversity", "surviving", "lost_rarest", "collapsed", "collapse_time")
+OUTPUTS = ("diversity", "surviving", "lost_rarest", "collapsed", "collapse_time")
 SAMPLERS = ("points", "counts")
 COUNT_WORKFLOWS = ("replace", "accumulate")
 
@@ -81,6 +84,7 @@ class CountPool:
     """The counts shortcut's pool: the latest batch's counts (replace) or their running sum (accumulate)."""
 
     def __init__(self, real: Counts, workflow):
+        self.real = real
         self.accumulate = workflow.name == "accumulate"
         self.sizes = [real.sizes_]
         self.current = real.counts.copy()
@@ -92,18 +96,53 @@ class CountPool:
     def gather(self, plan) -> Counts:
         return Counts(self.current)
 
+    def state(self) -> dict:
+        return {"sizes": list(self.sizes), "real": self.real, "current": self.current}
+
+    def restore(self, state: dict) -> None:
+        self.sizes, self.current = [int(x) for x in state["sizes"]], state["current"]
+
+
+@schema
+class CategoricalSettings(Settings):
+    """The categorical chain's settings (the ``categorical`` simulator; :func:`simulate`)."""
+
+    n: int = setting(doc="samples per generation (and real samples)", low=2)
+    K: int = setting(10, "symbols of the truth (Zipf-like unless probabilities are given)", low=2)
+    zipf: float = setting(1.0, "exponent of the truth: p0_j proportional to j^-zipf (0: uniform)", low=0)
+    probabilities: tuple[float, ...] | None = setting(None, "the truth's probabilities (instead of K and zipf); they "
+                                                      "must sum to 1")
+    workflow: str = workflow_setting()
+    real_fraction: float | None = real_fraction_setting()
+    train_size: int | None = train_size_setting()
+    synthetic: int | None = synthetic_setting()
+    sampler: str = setting("points", "draw the symbols, or a batch's counts from their multinomial law (counts: replace "
+                           "and accumulate)", options=SAMPLERS)
+
+    def validate(self) -> None:
+        try:
+            truth(self.K, self.zipf, self.probabilities)
+        except ValueError as e:
+            raise SettingError(str(e), "probabilities") from None
+        flow = workflow_from(self, self.n)
+        if self.sampler == "counts" and (self.workflow not in COUNT_WORKFLOWS or flow.synthetic_size() != self.n):
+            raise SettingError(f"sampler='counts' serves {' and '.join(COUNT_WORKFLOWS)} with batches of n; "
+                               f"{self.workflow!r} picks individual symbols (use sampler='points')", "sampler")
+
 
 class CategoricalFamily(Family):
-    """Frequencies refitted on samples of themselves (see the module docstring)."""
+    """Frequencies refitted on samples of themselves (see the module docstring). The first iteration at which
+    each trial's fit is a point mass is kept in ``chain.state['time']``."""
 
-    def __init__(self, p0: np.ndarray, n: int, sampler: str, wanted):
-        self.p0, self.n, self.K, self.sampler = p0, n, p0.size, sampler
-        self.wanted = wanted
-        self.fits = 0
-        self.time: np.ndarray | None = None
+    saved_types = (Counts,)
 
-    def real(self, trials, rng):
-        probs = np.broadcast_to(self.p0, (trials, self.K))
+    def __init__(self, config: CategoricalSettings, wanted):
+        self.config, self.wanted = config, wanted
+        self.p0 = truth(config.K, config.zipf, config.probabilities)
+        self.K, self.n, self.sampler = self.p0.size, config.n, config.sampler
+
+    def real(self, chain, rng):
+        probs = np.broadcast_to(self.p0, (chain.trials, self.K))
         if self.sampler == "counts":
             return Counts(rng.multinomial(self.n, probs))
         return draw_symbols(np.ascontiguousarray(probs), self.n, rng)
@@ -111,22 +150,23 @@ class CategoricalFamily(Family):
     def pool(self, real, workflow, generations):
         return CountPool(real, workflow) if self.sampler == "counts" else ArrayPool(real, workflow, generations)
 
-    def fit(self, train, rng, previous):
+    def fit(self, train, chain, rng):
         counts = train.counts if isinstance(train, Counts) else counts_of(train, self.K)
         return counts / counts.sum(axis=1, keepdims=True)
 
-    def sample(self, model, size, rng):
+    def sample(self, model, size, chain, rng):
         if self.sampler == "counts":
             return Counts(rng.multinomial(size, model))
         return draw_symbols(model, size, rng)
 
-    def measure(self, model, rng):
-        self.fits += 1
+    def measure(self, model, chain, rng, samples=None):
+        fits = chain.generation
         present = model > 0
         collapsed = present.sum(axis=1) == 1
-        if self.time is None:
-            self.time = np.full(len(model), np.inf)
-        self.time = np.where(np.isinf(self.time) & collapsed, float(self.fits), self.time)
+        time = chain.state.get("time")
+        if time is None:
+            time = np.full(len(model), np.inf)
+        time = chain.state["time"] = np.where(np.isinf(time) & collapsed, float(fits), time)
         out = {}
         if "diversity" in self.wanted:
             out["diversity"] = 1.0 - (model * model).sum(axis=1)
@@ -137,27 +177,85 @@ class CategoricalFamily(Family):
         if "collapsed" in self.wanted:
             out["collapsed"] = collapsed.astype(float)
         if "collapse_time" in self.wanted:
-            out["collapse_time"] = np.minimum(self.time, float(self.fits))
+            out["collapse_time"] = np.minimum(time, float(fits))
         return out
 
 
-def simulate(trials: int, rng: np.random.Generator, *, n: int, generations: int, workflow: str, K: int | None = None,
-             zipf: float = 1.0, probabilities=None, real_fraction: float | None = None, train_size: int | None = None,
-             synthetic: int | None = None, sampler: str = "points", quantities=None) -> dict[str, np.ndarray]:
-    """Run ``trials`` chains; each quantity of :data:`QUANTITIES` (or those asked for) as (trials, G)."""
-    check_workflow(workflow)
-    if isinstance(n, bool) or int(n) != n or n < 2:
-        raise ValueError(f"n must be an integer >= 2, got {n!r}")
-    if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}; got {sampler!r}")
-    p0 = truth(K, zipf, probabilities)
-    flow = workflow_of(workflow, int(n), train_size=train_size, synthetic=synthetic, real_fraction=real_fraction)
-    if sampler == "counts" and (workflow not in COUNT_WORKFLOWS or flow.synthetic_size() != n):
-        raise ValueError(f"sampler='counts' serves {' and '.join(COUNT_WORKFLOWS)} with batches of n; "
-                         f"{workflow!r} picks individual symbols (use sampler='points')")
-    wanted = QUANTITIES if quantities is None else tuple(quantities)
-    unknown = set(wanted) - set(QUANTITIES)
+def run(trials: int, rng: np.random.Generator, config: CategoricalSettings, generations: int, *,
+        outputs=None, checkpoint: str | None = None) -> dict[str, np.ndarray]:
+    """Run ``trials`` chains of a checked config; each output of :data:`OUTPUTS` (or those asked for) as
+    (trials, G)."""
+    wanted = OUTPUTS if outputs is None else tuple(outputs)
+    unknown = set(wanted) - set(OUTPUTS)
     if unknown:
-        raise ValueError(f"quantities must be among {', '.join(QUANTITIES)}; got {sorted(unknown)[0]!r}")
-    family = CategoricalFamily(p0, int(n), sampler, wanted)
-    return driver.run(family, flow, generations, trials, rng)
+        raise ValueError(f"outputs must be among {', '.join(OUTPUTS)}; got {sorted(unknown)[0]!r}")
+    header = None
+    if checkpoint is not None:
+        from .checkpoint import header_of
+
+        header = header_of("categorical", config.as_dict(), trials, generations, rng)
+    return driver.run(CategoricalFamily(config, wanted), workflow_from(config, config.n), generations, trials, rng,
+                      checkpoint=checkpoint, header=header)
+
+
+def simulate(trials: int, rng: np.random.Generator, *, generations: int, outputs=None, **settings) -> dict[str, np.ndarray]:
+    """:func:`run` with ``settings`` (:class:`CategoricalSettings`) checked here."""
+    return run(trials, rng, CategoricalSettings.build(settings), generations, outputs=outputs)
+
+
+# -- the catalog's entry -------------------------------------------------------------------------------
+
+def p0_of(c) -> np.ndarray:
+    """The truth of a config with K, zipf and probabilities (this simulator's, or the language bridge's)."""
+    return truth(c.K, c.zipf, c.probabilities)
+
+
+def _p0(s: dict) -> np.ndarray:
+    return truth(s["K"], s["zipf"], s["probabilities"])
+
+
+_PLAIN = {"train_size": None, "synthetic": None}
+#: The real-fraction workflow's share is a coordinate of the diversity only under that workflow (a sweep may
+#: fix real_fraction for every cell, configs read it only where it applies).
+REAL_FRACTION = Bind("real_fraction", derive=lambda s: s["real_fraction"] if s["workflow"] == "real-fraction" else None,
+                     invert=lambda v: {"real_fraction": v})
+#: The truth of a symbol's loss, realised as the last of two symbols.
+RARE_SYMBOL = Bind("p", derive=lambda s: float(_p0(s)[-1]), invert=lambda p: {"probabilities": (1 - p, p)})
+TRUTH = Bind("probabilities", derive=lambda s: [float(x) for x in _p0(s)], invert=lambda v: {"probabilities": tuple(v)})
+
+
+def produces(note: str = "", share: float = 1.0, verify_diversity=None) -> tuple[Produces, ...]:
+    """The categorical quantities a simulator with this schema's settings (n, K, zipf, probabilities, workflow
+    and its sizes) measures through its metrics diversity_ratio, lost_rarest, surviving (and collapse_time)."""
+    kw = {"note": note, "share": share}
+    return (
+        Produces("categorical.diversity", "diversity_ratio", (Bind("n"), Bind("workflow"), REAL_FRACTION),
+                 when={"workflow": ("replace", "accumulate", "real-fraction"), **_PLAIN},
+                 verify=verify_diversity or {}, **kw),
+        Produces("categorical.lost", "lost_rarest", (Bind("n"), RARE_SYMBOL), when={"workflow": "replace", **_PLAIN}, **kw),
+        Produces("categorical.surviving", "surviving", (Bind("n"), TRUTH), when={"workflow": "replace", **_PLAIN}, **kw),
+    )
+
+
+register(Simulator(
+    name="categorical",
+    target=f"{__name__}:run",
+    doc="a categorical distribution refitted by its frequencies on its own samples (Shumailov et al.; Seddik et al.)",
+    schema=CategoricalSettings,
+    metrics={
+        "diversity_ratio": Metric("D_t / D_0, D = 1 - sum p^2 (Gini-Simpson)", "diversity",
+                                  lambda v, c: v / (1 - (p0_of(c) ** 2).sum())),
+        "lost_rarest": Metric("whether the truth's rarest symbol has count 0", "lost_rarest"),
+        "surviving": Metric("symbols with nonzero count", "surviving"),
+        "collapsed": Metric("whether the fit is a point mass", "collapsed"),
+        "collapse_time": Metric("min(T, t), T the first iteration whose fit is a point mass", "collapse_time"),
+    },
+    produces=(
+        *produces(verify_diversity={"K": 5, "zipf": 1.0}),
+        Produces("categorical.collapse_time", "collapse_time", (Bind("n"), TRUTH), when={"workflow": "replace", **_PLAIN},
+                 verify={"sampler": "counts"}, note="chains run until collapse by multinomial counts"),
+    ),
+    memory=lambda c, G: 8.0 * (c.n * (G if c.workflow.startswith("accumulate") else 3) + 4 * c.K) + 8.0 * G * 5,
+    work=lambda c, G: float(c.n) * G if c.sampler == "points" else 4.0 * c.K * G,
+    outputs=True,
+))

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from theory.cli import UsageError
+from theory.errors import UsageError
 
 from .defaults import ALPHA, CALIBRATED_TRIALS, DEFAULT_TRIALS
 
@@ -111,6 +111,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .verify import default_items, run
 
     check_output(args.output)
+    if args.list:
+        items, skipped = default_items(args.patterns)
+        _emit(rows_list(items, skipped), args.output)
+        return 0
     _check_trials(args.trials)
     items, skipped = default_items(args.patterns)
     if not items:
@@ -134,6 +138,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if all(r.verdict != "FAIL" for r in rows) else 1
 
 
+def rows_list(items, skipped: dict) -> str:
+    """What `collapse verify` checks, one line per (claim, variant, simulator, check), then what it does not:
+    the list pinned in tests/numerics/verify_rows.txt."""
+    lines = [" | ".join(map(str, it.key())) for it in items]
+    lines += [f"{cid} | not simulated: {why}" for cid, why in skipped.items()]
+    return "\n".join(lines) + "\n"
+
+
 def parse_expression(text: str, claim) -> object:
     """A user's expression for a claim's quantity: the claim's parameter names, i, and the safe functions."""
     from theory import symbols
@@ -149,38 +161,53 @@ def parse_expression(text: str, claim) -> object:
     return expr
 
 
+def _claim_of(name: str):
+    """The claim ``--quantity`` names: a claim id, or a quantity id (its first claim with checks)."""
+    from theory import CLAIMS, QUANTITIES
+
+    if name in CLAIMS:
+        return CLAIMS[name]
+    if name in QUANTITIES:
+        claims = [c for c in CLAIMS.predicting(name) if c.checks]
+        if claims:
+            return claims[0]
+        raise UsageError(f"no claim of quantity {name} is simulated")
+    try:
+        CLAIMS[name]
+    except KeyError as e:
+        raise UsageError(f"{e.args[0]} (nor a quantity id)") from None
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    from theory import CLAIMS
     from theory.cli import parse_assignments
 
     from .verify import make_item, run
 
     check_output(args.output)
     _check_trials(args.trials)
-    try:
-        claim = CLAIMS[args.quantity]
-    except KeyError as e:
-        raise UsageError(str(e.args[0])) from None
+    claim = _claim_of(args.quantity)
     expr = parse_expression(args.expr, claim)
     values = parse_assignments(args.at or [])
     variant = {k: v for k, v in values.items() if k in claim.choices}
     overrides = {k: v for k, v in values.items() if k not in claim.choices}
     try:
-        item = make_item(args.quantity, variant, **overrides)
+        item = make_item(claim.id, variant, **overrides)
     except (ValueError, KeyError) as e:
         raise UsageError(str(e).strip("'\"")) from None
     item.expression = expr
     for gen in item.generations:  # evaluate once before simulating: a bad expression fails now, not later
-        try:
-            item.theory(gen)
-        except ValueError as e:
-            raise UsageError(f"{args.expr}: {e}") from None
+        for size in item.sizes or (None,):
+            try:
+                item.theory(gen, size)
+            except ValueError as e:
+                raise UsageError(f"{args.expr}: {e}") from None
     runner = _runner(args)
     try:
         rows = run([item], trials=args.trials, seed=args.seed, progress=_progress(args), runner=runner, warn=_warn)
     finally:
         runner.close()
-    meta = {"expression": str(expr), "quantity": args.quantity, "trials": args.trials, "seed": args.seed}
+    meta = {"expression": str(expr), "quantity": claim.quantity, "claim": claim.id, "trials": args.trials,
+            "seed": args.seed}
     _emit(render(rows, args.format, meta), args.output)
     rejected = [r for r in rows if r.verdict == "FAIL"]
     print(f"{args.expr}: {'REJECTED' if rejected else 'consistent with simulation'} for {args.quantity} "
@@ -270,8 +297,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         sys.stdout.write(describe())
         return 0
+    if args.configs:
+        _emit(configs_text(), args.output)
+        return 0
+    if args.shipped:
+        return sweep_shipped(args)
     if args.target is None:
-        raise UsageError("give a configuration (CONFIG.toml), --show RESULTS, or --list")
+        raise UsageError("give a configuration (CONFIG.toml or the name of a shipped one), --show RESULTS, --list, "
+                         "--configs or --shipped")
     if args.show:
         table = Store(args.target).read()
         table = select(table, _where(args.where), args.metric, args.generation)
@@ -294,6 +327,60 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"resumed: {meta['resumed']} of {meta['cells']} cells were already done", file=sys.stderr)
     print(f"{meta.get('cells', '?')} cells, {len(table)} rows in {Store(output).path} "
           f"(sidecar {Store(output).sidecar.name}); {meta.get('seconds', 0):.0f} s", file=sys.stderr)
+    return 0
+
+
+def configs_text() -> str:
+    """The shipped configurations (every installed package's): name, simulator, what they are, and why
+    `collapse sweep --shipped` leaves one out."""
+    from .config import shipped, tables
+
+    lines = []
+    for name, path in shipped().items():
+        data = tables(path)
+        skip = (data.get("report") or {}).get("skip")
+        lines.append(f"{name:<26} {data.get('simulator', '?'):<12} {data.get('description', '')}"
+                     + (f"\n{'':<39} (not in --shipped: {skip})" if skip else ""))
+    return "\n".join(lines) + "\n"
+
+
+def shipped_runnable() -> tuple[list[str], dict[str, str]]:
+    """The shipped configurations `--shipped` runs, and those it leaves out with why (its [report] table's
+    ``skip``, or a simulator that needs torch)."""
+    from . import catalog
+    from .config import shipped, tables
+
+    catalog.load()
+    run, left = [], {}
+    for name, path in shipped().items():
+        data = tables(path)
+        skip = (data.get("report") or {}).get("skip")
+        if skip:
+            left[name] = skip
+        elif data.get("simulator") not in catalog.CATALOG:
+            left[name] = "its simulator needs torch: " + next(iter(catalog.UNAVAILABLE.values()), "")
+        else:
+            run.append(name)
+    return run, left
+
+
+def sweep_shipped(args) -> int:
+    """`collapse sweep --shipped`: every runnable shipped configuration into results/NAME.parquet (finished
+    stores are reused, interrupted ones resume)."""
+    from .sweep import Config, default_output, run_sweep
+
+    names, left = shipped_runnable()
+    for name, why in left.items():
+        print(f"{name}: left out ({why})", file=sys.stderr)
+    for name in names:
+        config = Config.from_toml(name)
+        print(f"{name}: {len(config.cells())} cells x {config.trials} trials x {config.generations} generations",
+              file=sys.stderr)
+        table = run_sweep(config, default_output(config), jobs=args.jobs, scheduler=args.scheduler,
+                          workers=args.workers, progress=_progress(args), warn=_warn)
+        meta = table.attrs.get("metadata", {})
+        done = "already complete" if table.attrs.get("cells_run") == 0 else "done"
+        print(f"{name}: {done} ({meta.get('seconds', 0):.0f} s)", file=sys.stderr)
     return 0
 
 
@@ -327,6 +414,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from .plot import plot
     from .store import Store
 
+    if args.shipped:
+        return plot_shipped(args)
+    if args.results is None:
+        raise UsageError("give a results file, or --shipped")
     store = Store(args.results)
     table = select(store.read(), _where(args.where), args.metric)
     try:
@@ -339,15 +430,46 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def plot_shipped(args) -> int:
+    """`collapse plot --shipped`: the figure of every shipped configuration with a [figure] table, from its
+    results in results/NAME.parquet, to OUTPUT/NAME.png and .pdf (OUTPUT: --output, default docs/figures)."""
+    from pathlib import Path
+
+    from .config import shipped, tables
+    from .plot import plot
+    from .store import Store
+
+    folder = Path(args.output or "docs/figures")
+    for name, path in shipped().items():
+        figure = tables(path).get("figure")
+        if figure is None:
+            continue
+        store = Store(Path("results") / f"{name}.parquet")
+        if not store.path.exists():
+            print(f"{name}: no results at {store.path} (collapse sweep {name}); its figure is left as it is",
+                  file=sys.stderr)
+            continue
+        table = select(store.read(), figure.get("where", {}), figure.get("metrics"))
+        written = plot(table, folder / name, hue=figure.get("hue"), facet=figure.get("facet"),
+                       formats=args.formats.split(","), title=args.title)
+        for p in written:
+            print(f"wrote {p}", file=sys.stderr)
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("verify", help="hold claims against simulations of their procedures")
     p.add_argument("patterns", nargs="*", help="claim ids or glob patterns (default: all)")
+    p.add_argument("--list", action="store_true",
+                   help="list what would be checked (claim | variant | simulator | check), without running it")
     _common(p)
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("check", help="hold your own expression for a claim's quantity against its simulator")
     p.add_argument("expr", help="a SymPy expression in the claim's parameter names, e.g. 'sigma**2*d/(T-d-1)*harmonic(n)'")
-    p.add_argument("--quantity", required=True, metavar="ID", help="the claim whose quantity the expression predicts")
+    p.add_argument("--quantity", required=True, metavar="ID",
+                   help="the quantity the expression predicts: a claim id (its quantity, at its check's point) or a "
+                        "quantity id")
     p.add_argument("--at", nargs="+", action="extend", metavar="NAME=VALUE", help="choices and parameter values")
     _common(p)
     p.set_defaults(func=cmd_check)
@@ -358,6 +480,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("target", nargs="?", metavar="CONFIG.toml | RESULTS", help="a sweep configuration, or with --show a results file")
     p.add_argument("--show", action="store_true", help="print the results table of RESULTS")
     p.add_argument("--list", action="store_true", help="list the simulators a sweep can run, their settings and metrics")
+    p.add_argument("--configs", action="store_true", help="list the shipped configurations (of every installed package)")
+    p.add_argument("--shipped", action="store_true",
+                   help="run every shipped configuration that runs here (finished results are reused)")
     p.add_argument("-o", "--output", metavar="PATH",
                    help="results file (default results/<config name>.parquet); with --show, where to write the text")
     _backend_args(p)
@@ -371,7 +496,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("plot", help="figures from a results store: each metric against generation, theory and simulation")
-    p.add_argument("results", metavar="RESULTS", help="a results file written by collapse sweep")
+    p.add_argument("results", nargs="?", metavar="RESULTS", help="a results file written by collapse sweep")
+    p.add_argument("--shipped", action="store_true",
+                   help="draw the figure of every shipped configuration that has one (its [figure] table) into "
+                        "--output (a folder; default docs/figures)")
     p.add_argument("-o", "--output", metavar="PATH", help="figure path without suffix (default: beside RESULTS)")
     p.add_argument("--formats", default="png,pdf", help="comma-separated: png, pdf, svg (default png,pdf)")
     p.add_argument("--where", nargs="+", action="extend", metavar="NAME=VALUE[,VALUE]", help="plot only these cells")

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import itertools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -31,7 +32,14 @@ from theory.errors import UserError
 from . import catalog
 from .catalog import SettingError
 
-TOP_KEYS = {"simulator", "generations", "trials", "seed", "metrics", "fixed", "grid", "description"}
+TOP_KEYS = {"simulator", "generations", "trials", "seed", "metrics", "fixed", "grid", "description", "report", "figure",
+            "demo"}
+#: The presentation tables (not part of what a results store compares when resuming): how `collapse report`
+#: shows the results, the figure `collapse plot --shipped` draws, and the small version `collapse report
+#: --demo` runs.
+REPORT_KEYS = {"title", "order", "metrics", "hue", "facet", "where", "before", "skip"}
+FIGURE_KEYS = {"metrics", "hue", "facet", "where"}
+DEMO_KEYS = {"title", "description", "generations", "trials", "seed", "metrics", "fixed", "grid", "report"}
 #: Most generations and cells a sweep may have (a larger one is almost surely a typo).
 MAX_GENERATIONS = 10**6
 MAX_CELLS = 100_000
@@ -63,9 +71,25 @@ class Config:
     grid: dict  # name -> list of values, in the file's order
     description: str = ""
     source: str = ""  # the file it was read from
+    report: dict = field(default_factory=dict)
+    figure: dict | None = None
+    demo: dict | None = None
+
+    @property
+    def name(self) -> str:
+        """The configuration's name: its file's stem (the default results store is results/NAME.parquet)."""
+        return Path(self.source).stem if self.source else self.simulator
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> Config:
+        """A configuration from a TOML file, or by the name of a shipped one (:func:`shipped`)."""
+        if not os.path.exists(path) and not str(path).endswith(".toml"):
+            found = shipped()
+            if str(path) in found:
+                path = found[str(path)]
+            else:
+                raise ConfigError(f"{path}: no such file, nor a shipped configuration (collapse sweep --configs lists "
+                                  f"them: {', '.join(found)})")
         try:
             import tomllib
         except ModuleNotFoundError:  # Python 3.10
@@ -159,9 +183,36 @@ class Config:
         description = data.get("description", "")
         if not isinstance(description, str):
             raise ConfigError("description must be text")
-        config = cls(sim.name, G, trials, seed, tuple(metrics), fixed, checked, description, source)
+        report = _table(data, "report", REPORT_KEYS, sim) or {}
+        figure = _table(data, "figure", FIGURE_KEYS, sim)
+        demo = _table(data, "demo", DEMO_KEYS, None)
+        config = cls(sim.name, G, trials, seed, tuple(metrics), fixed, checked, description, source, report, figure, demo)
         config.check_cells()
+        if demo is not None:
+            try:
+                config.demo_config()
+            except ConfigError as e:
+                raise ConfigError(f"[demo]: {e}") from None
         return config
+
+    def demo_config(self) -> Config:
+        """The small version of this sweep that `collapse report --demo` runs (its [demo] table replaces the
+        keys it gives; its ``fixed`` settings are added, and leave the grid)."""
+        if self.demo is None:
+            raise ConfigError(f"{self.name} has no [demo] table")
+        data = self.canonical()
+        demo_fixed = self.demo.get("fixed", {})
+        for key in ("description", "generations", "trials", "seed", "metrics", "grid"):
+            if key in self.demo:
+                data[key] = self.demo[key]
+        data["grid"] = {k: v for k, v in data["grid"].items() if k not in demo_fixed}
+        data["fixed"] = {k: v for k, v in {**data["fixed"], **demo_fixed}.items() if k not in data["grid"]}
+        if not data["grid"]:
+            del data["grid"]
+        report = {k: v for k, v in {**self.report, **self.demo.get("report", {})}.items() if k != "skip"}
+        report["title"] = self.demo.get("title", self.report.get("title", self.name))
+        data["report"] = report
+        return Config.from_dict(data)
 
     @property
     def sim(self) -> catalog.Simulator:
@@ -169,18 +220,21 @@ class Config:
 
     def cells(self) -> list[dict]:
         """Every cell's complete settings (defaults filled in), in grid order (the last key fastest)."""
+        return [self.sim.resolve(given) for given in self._given()]
+
+    def _given(self) -> list[dict]:
         keys = list(self.grid)
-        return [self.sim.resolve({**self.fixed, **dict(zip(keys, combo))})
-                for combo in itertools.product(*self.grid.values())]
+        return [{**self.fixed, **dict(zip(keys, combo))} for combo in itertools.product(*self.grid.values())]
 
     def check_cells(self) -> None:
-        """Run each cell's simulator for one trial and one generation: bad settings fail now, by name."""
+        """Check each cell's settings together, and run its simulator for one trial and one generation: bad
+        settings fail now, named by cell."""
         sim = self.sim
-        for cell in self.cells():
+        for given in self._given():
             try:
-                sim.call(1, np.random.default_rng(0), cell, 1, self.metrics)
+                sim.call(1, np.random.default_rng(0), sim.resolve(given), 1, self.metrics)
             except (ValueError, ArithmeticError) as e:
-                varying = " ".join(f"{k}={cell[k]}" for k in self.grid)
+                varying = " ".join(f"{k}={given[k]}" for k in self.grid)
                 raise ConfigError(f"cell {varying or '(the only one)'}: {e}") from None
 
     def canonical(self) -> dict:
@@ -189,3 +243,62 @@ class Config:
         return {"simulator": self.simulator, "generations": self.generations, "trials": self.trials,
                 "seed": self.seed, "metrics": list(self.metrics), "fixed": {k: plain(v) for k, v in self.fixed.items()},
                 "grid": {k: [plain(v) for v in vs] for k, vs in self.grid.items()}, "description": self.description}
+
+
+def _table(data: dict, key: str, allowed: set, sim) -> dict | None:
+    """A presentation table ([report], [figure], [demo]) checked: its keys, and the metrics it names."""
+    if key not in data:
+        return None
+    table = data[key]
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{key}] must be a table")
+    unknown = set(table) - allowed
+    if unknown:
+        raise ConfigError(f"{key}.{sorted(unknown)[0]}: not a key of [{key}] (its keys: {', '.join(sorted(allowed))})")
+    if sim is not None:
+        for m in table.get("metrics", []):
+            if m not in sim.metrics:
+                raise ConfigError(f"{key}.metrics: {m!r} is not a metric of simulator {sim.name!r}")
+        for k in ("hue", "facet"):
+            if k in table and (not isinstance(table[k], str) or table[k] not in sim.settings):
+                raise ConfigError(f"{key}.{k} must name a setting of simulator {sim.name!r}, got {table[k]!r}")
+        where = table.get("where", {})
+        if not isinstance(where, dict) or any(k not in sim.settings or not isinstance(v, list) for k, v in where.items()):
+            raise ConfigError(f"{key}.where must map settings to lists of values, got {where!r}")
+    return dict(table)
+
+
+def shipped() -> dict[str, Path]:
+    """Every configuration of every installed package (the ``collapse.configs`` entry points: packages whose
+    folder holds TOML files), by name, in the order of their [report] tables' ``order`` (then name)."""
+    import importlib.resources
+
+    from theory import plugins
+
+    found: dict[str, tuple] = {}
+    for entry in plugins.entries("collapse.configs"):
+        module = plugins.load(entry)
+        folder = Path(str(importlib.resources.files(module)))
+        for path in sorted(folder.glob("*.toml")):
+            if path.stem in found:
+                raise ConfigError(f"two shipped configurations are called {path.stem!r}: {found[path.stem][1]} and {path}")
+            try:
+                order = tables(path).get("report", {}).get("order", 10**6)
+            except (ConfigError, AttributeError):
+                order = 10**6
+            found[path.stem] = (order if isinstance(order, (int, float)) else 10**6, path)
+    return {name: path for name, (order, path) in sorted(found.items(), key=lambda kv: (kv[1][0], kv[0]))}
+
+
+def tables(path: str | os.PathLike) -> dict:
+    """A configuration file's top-level keys as written, unchecked (what the report and listings read:
+    presentation tables and the description, without importing a simulator or touching data)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"{path}: cannot be read ({type(e).__name__}: {e})") from None
+    return data if isinstance(data, dict) else {}

@@ -98,6 +98,7 @@ def run_blocks(simulator: str, provider: str, settings: dict, generations: int, 
     if provider:
         importlib.import_module(provider)
     sim = catalog.get(simulator)
+    config = sim.config(settings)
     ss = np.random.SeedSequence(entropy)
     out = []
     for block in blocks(trials, ss, key=sim.key(settings), first=first, count=count,
@@ -112,8 +113,8 @@ def run_blocks(simulator: str, provider: str, settings: dict, generations: int, 
         summary = {}
         for m in metrics:
             metric = sim.metrics[m]
-            values = np.asarray(metric.values(res, settings), dtype=float)
-            summary[m] = Summary.of(values, ref=metric.ref(res, settings, values))
+            values = np.asarray(metric.values(res, config), dtype=float)
+            summary[m] = Summary.of(values, ref=metric.ref(res, config, values))
         out.append(summary)
     return out
 
@@ -148,7 +149,7 @@ def estimate(cells: Sequence[Cell]) -> Estimate:
     for c in cells:
         if c.trials > MAX_TRIALS:
             raise RunError(f"trials must be at most {MAX_TRIALS:.0e}, got {c.trials:.3g}")
-        sim, cfg = c.sim, c.config
+        sim, cfg = c.sim, c.sim.config(c.config)
         outputs = 8.0 * (c.generations + 1) * (len(c.metrics) + 4)  # the recorded (trials, G) arrays
         per_trial = float(sim.memory(cfg, c.generations)) + outputs
         size = c.block_size()
@@ -218,7 +219,7 @@ def tasks(cells: Sequence[Cell], todo: Sequence[int]) -> list[Task]:
     for i in todo:
         c = cells[i]
         size = c.block_size()
-        per_trial = float(c.sim.memory(c.config, c.generations)) * c.generations
+        per_trial = float(c.sim.memory(c.sim.config(c.config), c.generations)) * c.generations
         for b in range(c.n_blocks()):
             out.append(Task(i, b, per_trial * (min(c.trials, (b + 1) * size) - b * size)))
     return sorted(out, key=lambda t: -t.cost)

@@ -28,16 +28,22 @@ laws are part of what the claims assert.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import driver
-from .driver import Family
-from .workflows import workflow_of
+from theory.workflows import CLAIM_WORKFLOWS
 
-#: Per-trial quantities recorded at every generation, each of shape (R, G).
-QUANTITIES = ("mean_sq_error", "mean_error", "trace", "det", "log_det", "w2", "sigma", "log_var", "marginal_var")
+from . import driver
+from .catalog import Bind, Metric, Produces, Simulator, register
+from .driver import Family
+from .schema import SettingError, Settings, schema, setting
+from .workflows import (alpha_setting, first_fit_setting, real_fraction_setting, synthetic_setting, train_size_setting,
+                        workflow_from, workflow_setting)
+
+#: Per-trial outputs recorded at every generation, each of shape (R, G).
+OUTPUTS = ("mean_sq_error", "mean_error", "trace", "det", "log_det", "w2", "sigma", "log_var", "marginal_var")
 
 #: How batches are drawn: the points themselves, or their mean and scatter matrix (see above).
 SAMPLERS = ("points", "sufficient", "auto")
@@ -75,21 +81,39 @@ def _root(cov: np.ndarray) -> np.ndarray:
         return out
 
 
-def _check(trials, d, n, generations, estimator, sigma) -> None:
-    if estimator not in ("unbiased", "mle"):
-        raise ValueError(f"estimator must be 'unbiased' or 'mle', got {estimator!r}")
-    for name, value, low in (("d", d, 1), ("n", n, 2), ("generations", generations, 1), ("trials", trials, 1)):
-        if isinstance(value, bool) or int(value) != value or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if not np.isfinite(sigma) or sigma <= 0:
-        raise ValueError(f"sigma must be positive, got {sigma!r}")
+@schema
+class GaussianSettings(Settings):
+    """The Gaussian chain's settings (the ``gaussian`` simulator; :func:`simulate`)."""
+
+    d: int = setting(1, "dimension", low=1)
+    n: int = setting(doc="real points (and points per generation)", low=2)
+    sigma: float = setting(1.0, "standard deviation of the real data", low=0, open_low=True)
+    estimator: str = setting("mle", "covariance estimator (mle as in Kazdan et al.'s code; Shumailov et al.'s claims "
+                             "assume unbiased)", options=("unbiased", "mle"))
+    workflow: str = workflow_setting()
+    real_fraction: float | None = real_fraction_setting()
+    train_size: int | None = train_size_setting()
+    synthetic: int | None = synthetic_setting()
+    alpha: float | None = alpha_setting()
+    first_fit: str = first_fit_setting()
+    sampler: str = setting("points", "points, or a batch's mean and scatter from their laws (sufficient; auto where "
+                           "exact)", options=SAMPLERS)
+    cross_with: int | None = setting(None, "the generation l of the metric scaled_cov (Cov of the mean error at each "
+                                     "generation with the one at l)", low=1, affects_draws=False)
+
+    def validate(self) -> None:
+        flow = workflow_from(self, self.n)
+        if resolve_sampler(self.sampler, self.workflow) == "sufficient" and (
+                self.train_size is not None or flow.synthetic_size() != self.n or flow.bootstrap_first):
+            raise SettingError("sampler='sufficient' draws batches of n points from the real data as they are: "
+                               "leave train_size, synthetic, alpha and first_fit unset", "sampler")
 
 
-def _wanted(quantities) -> tuple[str, ...]:
-    wanted = QUANTITIES if quantities is None else tuple(quantities)
-    unknown = set(wanted) - set(QUANTITIES)
+def _wanted(outputs) -> tuple[str, ...]:
+    wanted = OUTPUTS if outputs is None else tuple(outputs)
+    unknown = set(wanted) - set(OUTPUTS)
     if unknown:
-        raise ValueError(f"quantities must be among {', '.join(QUANTITIES)}; got {sorted(unknown)[0]!r}")
+        raise ValueError(f"outputs must be among {', '.join(OUTPUTS)}; got {sorted(unknown)[0]!r}")
     if "sigma" in wanted or "log_var" in wanted:
         wanted = (*wanted, "sigma", "log_var")
     return tuple(dict.fromkeys(("mean_sq_error", "trace", "marginal_var", *wanted)))
@@ -145,6 +169,7 @@ class MomentPool:
     arithmetic as refitting on the stacked pool, in flat memory."""
 
     def __init__(self, real: np.ndarray):
+        self.real = real
         self.sizes = [real.shape[1]]
         mean = real.mean(axis=1)
         c = real - mean[:, None, :]
@@ -164,6 +189,12 @@ class MomentPool:
             raise ValueError("the moment pool serves the accumulate workflow only (the whole pool)")
         return self.moments
 
+    def state(self) -> dict:
+        return {"sizes": list(self.sizes), "real": self.real, "moments": self.moments}
+
+    def restore(self, state: dict) -> None:
+        self.sizes, self.moments = [int(x) for x in state["sizes"]], state["moments"]
+
 
 @dataclass
 class Fit:
@@ -175,30 +206,33 @@ class Fit:
 class GaussianFamily(Family):
     """Mean and covariance fitted to points in R^d; real data N(0, sigma^2 I_d)."""
 
-    def __init__(self, d: int, n: int, estimator: str, sigma: float, quantities=None):
-        self.d, self.n, self.sigma = d, n, sigma
-        self.ddof = 1 if estimator == "unbiased" else 0
-        self.wanted = _wanted(quantities)
+    saved_types = (Fit, Moments)
+
+    def __init__(self, config: GaussianSettings, outputs=None):
+        self.config = config
+        self.ddof = 1 if config.estimator == "unbiased" else 0
+        self.wanted = _wanted(outputs)
         # Every synthetic point lies in the affine hull of the n real points (each model's mean is in it
         # and its covariance spans the hull's directions), so with n <= d every fit is singular, in every
         # workflow: its determinant is exactly 0 (computed, it would be rounding noise).
-        self.singular = n <= d
+        self.singular = config.n <= config.d
 
-    def real(self, trials, rng):
-        return self.sigma * rng.standard_normal((trials, self.n, self.d))
+    def real(self, chain, rng):
+        c = self.config
+        return c.sigma * rng.standard_normal((chain.trials, c.n, c.d))
 
     def pool(self, real, workflow, generations):
         return MomentPool(real) if workflow.name == "accumulate" else super().pool(real, workflow, generations)
 
-    def fit(self, train, rng, previous):
+    def fit(self, train, chain, rng):
         if isinstance(train, Moments):
             return Fit(train.mean, train.scatter / (train.count - self.ddof), None)
         return Fit(*_fit(train, self.ddof))
 
-    def measure(self, model, rng):
-        return _measure(self.wanted, model.mean, model.cov, self.sigma, singular=self.singular)
+    def measure(self, model, chain, rng, samples=None):
+        return _measure(self.wanted, model.mean, model.cov, self.config.sigma, singular=self.singular)
 
-    def sample(self, model, size, rng):
+    def sample(self, model, size, chain, rng):
         root = _root(model.cov) if model.root is None else model.root  # x = mu + L z, L L^T = cov (L is d x r)
         return model.mean[:, None, :] + rng.standard_normal((len(model.mean), size, root.shape[2])) @ root.swapaxes(1, 2)
 
@@ -206,21 +240,34 @@ class GaussianFamily(Family):
 def resolve_sampler(sampler: str, workflow: str) -> str:
     """'points' or 'sufficient' for this workflow ('auto': sufficient where it is exact)."""
     if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}; got {sampler!r}")
+        raise SettingError(f"sampler must be one of {', '.join(SAMPLERS)}; got {sampler!r}", "sampler")
     if sampler == "auto":
         return "sufficient" if workflow in SUFFICIENT_WORKFLOWS else "points"
     if sampler == "sufficient" and workflow not in SUFFICIENT_WORKFLOWS:
-        raise ValueError(f"sampler='sufficient' serves workflow {' and '.join(SUFFICIENT_WORKFLOWS)} only; "
-                         f"{workflow!r} picks individual points (use sampler='auto' or 'points')")
+        raise SettingError(f"sampler='sufficient' serves workflow {' and '.join(SUFFICIENT_WORKFLOWS)} only; "
+                           f"{workflow!r} picks individual points (use sampler='auto' or 'points')", "sampler")
     return sampler
 
 
-def simulate(trials: int, rng: np.random.Generator, *, d: int, n: int, generations: int, estimator: str,
-             workflow: str, sigma: float = 1.0, real_fraction: float | None = None, train_size: int | None = None,
-             synthetic: int | None = None, alpha: float | None = None, first_fit: str = "real",
-             sampler: str = "points", quantities=None) -> dict[str, np.ndarray]:
-    """Run ``trials`` independent chains; return each quantity of :data:`QUANTITIES` as (trials, G).
+def run(trials: int, rng: np.random.Generator, config: GaussianSettings, generations: int, *,
+        outputs=None, checkpoint: str | None = None) -> dict[str, np.ndarray]:
+    """Run ``trials`` independent chains of a checked config; each output of :data:`OUTPUTS` (or those asked
+    for) as (trials, G). See :func:`simulate`."""
+    if resolve_sampler(config.sampler, config.workflow) == "sufficient":
+        return _simulate_sufficient(trials, rng, config, generations, outputs)
+    header = None
+    if checkpoint is not None:
+        from .checkpoint import header_of
 
+        header = header_of("gaussian", config.as_dict(), trials, generations, rng)
+    return driver.run(GaussianFamily(config, outputs), workflow_from(config, config.n), generations, trials, rng,
+                      checkpoint=checkpoint, header=header)
+
+
+def simulate(trials: int, rng: np.random.Generator, *, generations: int, outputs=None, **settings) -> dict[str, np.ndarray]:
+    """Run ``trials`` independent chains; return each output of :data:`OUTPUTS` as (trials, G).
+
+    ``settings`` are :class:`GaussianSettings` (``d``, ``n``, ``estimator``, ``workflow``, ...), checked here.
     ``mean_sq_error`` is ||mu_t - mu_0||^2, ``trace`` Tr Sigma_t, ``det`` det Sigma_t and ``log_det`` its
     log (-inf when singular; computed apart, as det underflows first), ``w2`` the squared
     W2 distance from N(mu_t, Sigma_t) to N(0, sigma^2 I) (closed form for Gaussians), ``sigma`` and
@@ -232,20 +279,10 @@ def simulate(trials: int, rng: np.random.Generator, *, d: int, n: int, generatio
     sampled per generation; default n) or ``alpha`` (the same as a fraction of n: Dey & Donoho's
     batches of alpha n), ``real_fraction``; ``first_fit`` 'bootstrap' fits a bootstrap resample of the
     real data at generation 1.
-    ``sampler`` chooses how batches are drawn (see the module docstring); ``quantities`` (default:
-    all) limits what is recorded (``w2`` costs an eigendecomposition per fit).
+    ``sampler`` chooses how batches are drawn (see the module docstring); ``outputs`` (default: all)
+    limits what is recorded (``w2`` costs an eigendecomposition per fit).
     """
-    flow = workflow_of(workflow, n, train_size=train_size, synthetic=synthetic, alpha=alpha,
-                       real_fraction=real_fraction, first_fit=first_fit)
-    if resolve_sampler(sampler, workflow) == "sufficient":
-        if train_size is not None or flow.synthetic_size() != n or flow.bootstrap_first:
-            raise ValueError("sampler='sufficient' draws batches of n points from the real data as they are: "
-                             "leave train_size, synthetic, alpha and first_fit unset")
-        return _simulate_sufficient(trials, rng, d=d, n=n, generations=generations, estimator=estimator,
-                                    workflow=workflow, sigma=sigma, quantities=quantities)
-    _check(trials, d, n, generations, estimator, sigma)
-    family = GaussianFamily(d, n, estimator, sigma, quantities)
-    return driver.run(family, flow, generations, trials, rng)
+    return run(trials, rng, GaussianSettings.build(settings), generations, outputs=outputs)
 
 
 def _wishart_factor(rng: np.random.Generator, R: int, r: int, k: int) -> np.ndarray:
@@ -261,9 +298,9 @@ def _wishart_factor(rng: np.random.Generator, R: int, r: int, k: int) -> np.ndar
     return a
 
 
-def _simulate_sufficient(trials: int, rng: np.random.Generator, *, d: int, n: int, generations: int, estimator: str,
-                         workflow: str, sigma: float, quantities=None) -> dict[str, np.ndarray]:
-    """:func:`simulate` for replace and accumulate, each batch drawn as its mean and scatter matrix.
+def _simulate_sufficient(trials: int, rng: np.random.Generator, config: GaussianSettings, generations: int,
+                         outputs=None) -> dict[str, np.ndarray]:
+    """:func:`run` for replace and accumulate, each batch drawn as its mean and scatter matrix.
 
     A batch of m points from N(mu, L L^T) has mean mu + L z / sqrt(m) and scatter L W L^T, W ~
     Wishart(m - 1, I). Every later mean and scatter stays in the span S of the real data's scatter
@@ -271,10 +308,10 @@ def _simulate_sufficient(trials: int, rng: np.random.Generator, *, d: int, n: in
     r = min(d, n - 1). When r < d the scatter matrices are kept as r x r matrices in an orthonormal basis
     of S (exact, and much cheaper than d x d matrices of rank r).
     """
-    _check(trials, d, n, generations, estimator, sigma)
-    ddof = 1 if estimator == "unbiased" else 0
+    d, n, sigma, workflow = config.d, config.n, config.sigma, config.workflow
+    ddof = 1 if config.estimator == "unbiased" else 0
     R, G = trials, generations
-    wanted = _wanted(quantities)
+    wanted = _wanted(outputs)
     columns: list[dict] = []
     r = min(d, n - 1)
     mean = sigma * rng.standard_normal((R, d)) / np.sqrt(n)  # the real data: N(0, sigma^2 I_d)
@@ -305,3 +342,113 @@ def _simulate_sufficient(trials: int, rng: np.random.Generator, *, d: int, n: in
             mean = mean + step * (n / (count + n))
             count += n
     return {q: np.stack([c[q] for c in columns], axis=1) for q in columns[0]}
+
+
+# -- the catalog's entry -------------------------------------------------------------------------------
+
+_PLAIN = {"train_size": None, "synthetic": None, "alpha": None, "first_fit": "real"}
+#: The 1-D chain's claims (theory.gaussian) are about replace with batches of n, from the real data as they are.
+_ONE_D = {"d": 1, "workflow": "replace", **_PLAIN}
+_1D_BINDS = (Bind("sigma"), Bind("T", "n"), Bind("estimator"))
+_MV_BINDS = (Bind("sigma2", "sigma", to_coordinate=lambda s: s * s, to_setting=math.sqrt), Bind("d"), Bind("n"),
+             Bind("estimator"), Bind("workflow"))
+_MV_WHEN = {"workflow": CLAIM_WORKFLOWS, **_PLAIN}
+_DD_NOTE = "1-D Gaussian, mean and variance by maximum likelihood"
+#: Dey & Donoho's limit process: a 1-D chain fitted by maximum likelihood, at each n of the study.
+_DD_VERIFY = {"d": 1, "sigma": 1.0, "estimator": "mle"}
+#: Fewest trials at which a variance comparison (sample variance, delta-method standard error) is
+#: calibrated. Measured on gaussian.w2_risk_var (unbiased, T=20, g=5; 600 and 300 seeds, alpha=0.05):
+#: 11.0% rejections at 2,000 trials (the heavy-tailed W2^2 skews z to the left), 4.7% at 20,000.
+MIN_TRIALS_VARIANCE = 20_000
+
+
+def _scaled_cross(v, c: GaussianSettings):
+    """n / sigma^2 times each generation's mean error times the one at generation l = cross_with."""
+    l = c.cross_with
+    if l is None:
+        raise SettingError("the metric scaled_cov needs the setting cross_with (the generation l)", "cross_with")
+    if l > v.shape[1]:
+        raise SettingError(f"cross_with = {l} is beyond the {v.shape[1]} generations simulated", "cross_with")
+    return v * v[:, l - 1 : l] * (c.n / c.sigma**2)
+
+
+def _synthetic(c: GaussianSettings) -> int:
+    return c.synthetic or (max(1, round(c.alpha * c.n)) if c.alpha else c.n)
+
+
+def _memory(c: GaussianSettings, G: int) -> float:
+    d, n = c.d, c.n
+    if resolve_sampler(c.sampler, c.workflow) == "sufficient":
+        return 8.0 * d * d * 12
+    m = _synthetic(c)
+    pool = n + m * G if c.workflow.startswith("accumulate-subsample") else 2 * (n + m)
+    return 8.0 * d * (pool + 4 * max(n, m, c.train_size or 0)) + 8.0 * d * d * 6
+
+
+def _work(c: GaussianSettings, G: int) -> float:
+    """Random draws per trial, plus the d x d factorisations in draw units (a draw costs about 250 flops'
+    time here, a Cholesky or eigendecomposition a few times d^3/3 flops)."""
+    factor = c.d ** 3 / 100 * G
+    if resolve_sampler(c.sampler, c.workflow) == "sufficient":  # a mean and a Wishart scatter
+        return 2.0 * c.d ** 2 * G + factor
+    return float(c.d) * _synthetic(c) * G + factor
+
+
+register(Simulator(
+    name="gaussian",
+    target=f"{__name__}:run",
+    doc="Gaussian fitted by mean and covariance, N(0, sigma^2 I_d) real data (Shumailov et al.; Kazdan et al.)",
+    schema=GaussianSettings,
+    metrics={
+        "mean_sq_error": Metric("||mu_t - mu_0||^2", "mean_sq_error"),
+        "trace_ratio": Metric("Tr Sigma_t / Tr Sigma_0", "trace", lambda v, c: v / (c.d * c.sigma ** 2)),
+        "sigma2": Metric("fitted variance (d = 1)", "trace", lambda v, c: v / c.d),
+        "sigma": Metric("fitted standard deviation (d = 1)", "sigma"),
+        "marginal_var": Metric("variance of a point of model t about mu_0, per coordinate", "marginal_var"),
+        "det_ratio": Metric("det Sigma_t / det Sigma_0", "det", lambda v, c: v / c.sigma ** (2 * c.d)),
+        "log_det_ratio": Metric("log(det Sigma_t / det Sigma_0) (-inf when n <= d)", "log_det",
+                                lambda v, c: v - 2 * c.d * np.log(c.sigma)),
+        "w2": Metric("W2^2 from the fitted Gaussian to the real one", "w2"),
+        "w2_variance": Metric("W2^2 from the fitted Gaussian to the real one", "w2", statistic="variance",
+                              min_trials=MIN_TRIALS_VARIANCE,
+                              min_trials_why=f"variance comparisons are calibrated from {MIN_TRIALS_VARIANCE} trials on"),
+        "log_var": Metric("log(sigma_t^2 / sigma^2) (d = 1)", "log_var"),
+        "variance_ratio": Metric("Var(mu_k) / Var(mu_1), as E||mu_k - mu_0||^2 / E||mu_1 - mu_0||^2 (Dey & Donoho)",
+                                 "mean_sq_error", statistic="ratio"),
+        "scaled_sq_error": Metric("n ||mu_k - mu_0||^2 / (d sigma^2): the mean error in units of one fit on the real "
+                                  "data as they are", "mean_sq_error", lambda v, c: v * c.n / (c.d * c.sigma ** 2)),
+        "scaled_cov": Metric("n E[(mu_k - mu_0)(mu_l - mu_0)] / sigma^2, l = cross_with (first coordinate): Cov(Z_k, Z_l) "
+                             "in units of one fit on the real data", "mean_error", _scaled_cross),
+    },
+    produces=(
+        Produces("mvgaussian.mean_sq_error", "mean_sq_error", _MV_BINDS, when=_MV_WHEN),
+        Produces("gaussian.mean_sq_error", "mean_sq_error", _1D_BINDS, when=_ONE_D),
+        Produces("mvgaussian.trace_ratio", "trace_ratio", _MV_BINDS, when=_MV_WHEN),
+        Produces("gaussian.sigma2", "sigma2", _1D_BINDS, when=_ONE_D),
+        Produces("gaussian.sigma", "sigma", _1D_BINDS, when=_ONE_D),
+        Produces("gaussian.marginal_var", "marginal_var", _1D_BINDS, when=_ONE_D),
+        Produces("mvgaussian.det_ratio", "det_ratio", _MV_BINDS, when=_MV_WHEN),
+        Produces("mvgaussian.log_det_ratio", "log_det_ratio", _MV_BINDS, when=_MV_WHEN),
+        Produces("gaussian.w2", "w2", _1D_BINDS, when=_ONE_D),
+        Produces("mvgaussian.w2", "w2", _MV_BINDS, when=_MV_WHEN),
+        Produces("gaussian.w2_var", "w2_variance", _1D_BINDS, when=_ONE_D),
+        Produces("gaussian.log_sigma2", "log_var", (Bind("T", "n"), Bind("estimator")), when=_ONE_D),
+        Produces("aal.variance_ratio", "variance_ratio",
+                 (Bind("workflow"), Bind("n"), Bind("first_fit", const="real"),
+                  Bind("alpha", derive=lambda s: 1.0 if s["alpha"] is None else s["alpha"],
+                       invert=lambda a: {"alpha": None if a == 1 else a})),
+                 when={"workflow": CLAIM_WORKFLOWS, "train_size": None, "synthetic": None, "first_fit": "real"},
+                 applies_if=lambda s: s["alpha"] is None or s["workflow"] == "accumulate",
+                 verify=_DD_VERIFY, note=_DD_NOTE),
+        Produces("aal.variance_ratio", "scaled_sq_error",
+                 (Bind("workflow"), Bind("n"), Bind("first_fit"), Bind("alpha", const=1)),
+                 when={"first_fit": "bootstrap", "train_size": None, "synthetic": None, "alpha": None},
+                 verify=_DD_VERIFY, note=_DD_NOTE),
+        Produces("aal.covariance", "scaled_cov", (Bind("workflow"), Bind("n"), Bind("first_fit"), Bind("l", "cross_with")),
+                 when={"workflow": CLAIM_WORKFLOWS, "train_size": None, "synthetic": None, "alpha": None},
+                 applies_if=lambda s: s["cross_with"] is not None, verify=_DD_VERIFY, note=_DD_NOTE),
+    ),
+    memory=_memory,
+    work=_work,
+    outputs=True,
+))

@@ -3,7 +3,7 @@
 A Gaussian-kernel KDE with bandwidth h fitted to m points is sampled by picking one of the points
 uniformly and adding h z, z ~ N(0, 1) (exactly how scikit-learn's KernelDensity.sample works). Each
 iteration fits the training set the workflow gives (through numerics.driver) and samples n points.
-``bandwidth``: 'fixed' (``h``, a number or one value per fit), or scikit-learn's rules on the fitted
+``bandwidth``: 'fixed' (``h``), or scikit-learn's rules on the fitted
 data of size N, which are not scale-adaptive: 'scott' N^(-1/5), 'silverman' (3N/4)^(-1/5) (1-D).
 """
 
@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import driver
+from .catalog import Bind, Metric, Produces, Simulator, register
 from .driver import Family
-from .workflows import Workflow, check_workflow
+from .schema import SettingError, Settings, schema, setting
+from .workflows import Workflow, workflow_setting
 
 RULES = {"scott": lambda N: N ** (-1 / 5), "silverman": lambda N: (3 * N / 4) ** (-1 / 5)}
 
@@ -26,45 +28,65 @@ class KDE:
     h: float  # bandwidth
 
 
+@schema
+class KDESettings(Settings):
+    """The KDE chain's settings (the ``kde`` simulator; :func:`simulate`)."""
+
+    n: int = setting(doc="points per iteration", low=2)
+    sigma: float = setting(1.0, "standard deviation of the real data", low=0, open_low=True)
+    workflow: str = workflow_setting(("replace", "accumulate", "accumulate-subsample", "accumulate-subsample-replacement"))
+    bandwidth: str = setting("fixed", "bandwidth rule", options=("fixed", "scott", "silverman"))
+    h: float | None = setting(None, "bandwidth (bandwidth = fixed)", low=0, open_low=True)
+
+    def validate(self) -> None:
+        if self.bandwidth == "fixed" and self.h is None:
+            raise SettingError("bandwidth='fixed' needs h > 0", "h")
+        if self.bandwidth != "fixed" and self.h is not None:
+            raise SettingError(f"h is the bandwidth of bandwidth='fixed'; bandwidth={self.bandwidth!r} picks its own", "h")
+
+
 class KDEFamily(Family):
     """A 1-D Gaussian-kernel KDE: fitting keeps the points and picks the bandwidth; real data N(0, sigma^2)."""
 
-    def __init__(self, sigma: float, n: int, bandwidth: str, hs: np.ndarray | None):
-        self.sigma, self.n, self.bandwidth, self.hs = sigma, n, bandwidth, hs
-        self.fits = 0
+    saved_types = (KDE,)
 
-    def real(self, trials, rng):
-        return self.sigma * rng.standard_normal((trials, self.n))
+    def __init__(self, config: KDESettings):
+        self.config = config
 
-    def fit(self, train, rng, previous):
-        m = train.shape[1]
-        h = self.hs[self.fits] if self.bandwidth == "fixed" else RULES[self.bandwidth](m)
-        self.fits += 1
-        return KDE(train, h)
+    def real(self, chain, rng):
+        return self.config.sigma * rng.standard_normal((chain.trials, self.config.n))
 
-    def measure(self, model, rng):
+    def fit(self, train, chain, rng):
+        c = self.config
+        return KDE(train, c.h if c.bandwidth == "fixed" else RULES[c.bandwidth](train.shape[1]))
+
+    def measure(self, model, chain, rng, samples=None):
         return {"variance": model.points.var(axis=1)}  # MLE variance (ddof = 0) of the fitted data
 
-    def sample(self, model, size, rng):  # a fitted point chosen uniformly, plus h z (scikit-learn's sampler)
+    def sample(self, model, size, chain, rng):  # a fitted point chosen uniformly, plus h z (scikit-learn's sampler)
         R, m = model.points.shape
         idx = rng.integers(0, m, size=(R, size))
         return np.take_along_axis(model.points, idx, axis=1) + model.h * rng.standard_normal((R, size))
 
 
-def simulate(trials: int, rng: np.random.Generator, *, sigma: float, n: int, generations: int, workflow: str,
-             bandwidth: str = "fixed", h=None) -> dict[str, np.ndarray]:
+def run(trials: int, rng: np.random.Generator, config: KDESettings, generations: int) -> dict[str, np.ndarray]:
     """{'variance': (trials, generations)}: the MLE variance of the data fitted at each iteration."""
-    check_workflow(workflow)
-    if isinstance(n, bool) or int(n) != n or n < 2 or int(generations) != generations or generations < 1:
-        raise ValueError(f"n must be an integer >= 2 and generations >= 1, got n={n!r}, generations={generations!r}")
-    if not np.isfinite(sigma) or sigma <= 0:
-        raise ValueError(f"sigma must be positive, got {sigma!r}")
-    hs = None
-    if bandwidth == "fixed":
-        hs = np.broadcast_to(np.asarray(h, dtype=float), (generations,)) if h is not None and np.ndim(h) == 0 else np.asarray(h, dtype=float)
-        if h is None or hs.shape != (generations,) or not np.all(hs > 0) or not np.all(np.isfinite(hs)):
-            raise ValueError("bandwidth='fixed' needs h > 0: a number or one value per fit")
-    elif bandwidth not in RULES:
-        raise ValueError(f"bandwidth must be 'fixed', 'scott' or 'silverman', got {bandwidth!r}")
-    family = KDEFamily(sigma, n, bandwidth, hs)
-    return driver.run(family, Workflow(workflow, n_real=n), generations, trials, rng)
+    return driver.run(KDEFamily(config), Workflow(config.workflow, n_real=config.n), generations, trials, rng)
+
+
+def simulate(trials: int, rng: np.random.Generator, *, generations: int, **settings) -> dict[str, np.ndarray]:
+    """:func:`run` with ``settings`` (:class:`KDESettings`) checked here."""
+    return run(trials, rng, KDESettings.build(settings), generations)
+
+
+register(Simulator(
+    name="kde",
+    target=f"{__name__}:run",
+    doc="1-D Gaussian-kernel KDE refitted on its own samples (Kazdan et al.)",
+    schema=KDESettings,
+    metrics={"variance": Metric("variance of the data fitted at iteration t", "variance")},
+    produces=(Produces("kde.variance", "variance", (Bind("sigma"), Bind("n"), Bind("bandwidth"), Bind("h"),
+                                                     Bind("workflow"))),),
+    memory=lambda c, G: 8.0 * c.n * (G if c.workflow.startswith("accumulate") else 4) * 3,
+    work=lambda c, G: 2.0 * c.n * G,
+))

@@ -18,9 +18,14 @@ import functools
 import numpy as np
 from scipy.special import expit
 
+from theory.workflows import CLAIM_WORKFLOWS
+
 from . import driver
+from .catalog import Bind, Metric, Produces, Simulator, register
 from .driver import Family
-from .workflows import check_workflow, workflow_of
+from .schema import SettingError, Settings, schema, setting
+from .workflows import (alpha_setting, first_fit_setting, real_fraction_setting, synthetic_setting, train_size_setting,
+                        workflow_from, workflow_setting)
 
 THETA0 = (0.5, -0.5, 0.25)
 MAX_NORM = 50.0
@@ -55,50 +60,62 @@ def _batch(rng, R, n, theta):
     return np.concatenate([x, y[:, :, None]], axis=2)
 
 
+@schema
+class LogisticSettings(Settings):
+    """The logistic chain's settings (the ``logistic`` simulator; :func:`simulate`)."""
+
+    n: int = setting(doc="points per generation", low=4)
+    workflow: str = workflow_setting()
+    real_fraction: float | None = real_fraction_setting()
+    train_size: int | None = train_size_setting()
+    synthetic: int | None = synthetic_setting()
+    alpha: float | None = alpha_setting()
+    first_fit: str = first_fit_setting()
+
+    def validate(self) -> None:
+        if self.n <= len(THETA0):
+            raise SettingError(f"n must be more than d = {len(THETA0)}, got {self.n}", "n")
+        workflow_from(self, self.n)
+
+
 class LogisticFamily(Family):
     """Logistic regression through the origin; a batch is (R, m, d + 1): covariates, then the label."""
 
-    def __init__(self, theta0: np.ndarray, n: int):
-        self.theta0, self.n = theta0, n
-        self.fits = 0
+    def __init__(self, config: LogisticSettings, theta0=THETA0):
+        self.config, self.theta0 = config, np.asarray(theta0, dtype=float)
 
-    def real(self, trials, rng):
-        return _batch(rng, trials, self.n, np.broadcast_to(self.theta0, (trials, self.theta0.size)))
+    def real(self, chain, rng):
+        return _batch(rng, chain.trials, self.config.n, np.broadcast_to(self.theta0, (chain.trials, self.theta0.size)))
 
-    def fit(self, train, rng, previous):
+    def fit(self, train, chain, rng):
         d = self.theta0.size
+        previous = chain.model
         start = np.broadcast_to(self.theta0, (train.shape[0], d)).copy() if previous is None else previous
         theta, ok = fit(train[:, :, :d], train[:, :, d], start)
-        self.fits += 1
         if not ok.all():
             raise ValueError(
                 f"logistic MLE did not exist or did not converge in {int((~ok).sum())} of {len(ok)} trials at "
-                f"generation {self.fits} (separation; n={self.n} is too small for this theta0)"
+                f"generation {chain.generation} (separation; n={self.config.n} is too small for this theta0)"
             )
         return theta
 
-    def measure(self, model, rng):
+    def measure(self, model, chain, rng, samples=None):
         diff = model - self.theta0
         return {"sq_error": (diff * diff).sum(axis=1)}
 
-    def sample(self, model, size, rng):
+    def sample(self, model, size, chain, rng):
         return _batch(rng, len(model), size, model)
 
 
-def simulate(trials: int, rng: np.random.Generator, *, n: int, generations: int, workflow: str,
-             theta0=THETA0, real_fraction: float | None = None, train_size: int | None = None,
-             synthetic: int | None = None, alpha: float | None = None, first_fit: str = "real") -> dict[str, np.ndarray]:
-    """{'sq_error': (trials, generations)}: ||theta_k - theta0||^2 after k fits (the workflow's sizes as
-    for numerics.gaussian.simulate)."""
-    check_workflow(workflow)
-    theta0 = np.asarray(theta0, dtype=float)
-    d = theta0.size
-    if isinstance(n, bool) or int(n) != n or n <= d or int(generations) != generations or generations < 1:
-        raise ValueError(f"n must be an integer > d = {d} and generations >= 1, got n={n!r}, generations={generations!r}")
-    family = LogisticFamily(theta0, n)
-    flow = workflow_of(workflow, n, train_size=train_size, synthetic=synthetic, alpha=alpha,
-                       real_fraction=real_fraction, first_fit=first_fit)
-    return driver.run(family, flow, generations, trials, rng)
+def run(trials: int, rng: np.random.Generator, config: LogisticSettings, generations: int) -> dict[str, np.ndarray]:
+    """{'sq_error': (trials, generations)}: ||theta_k - theta0||^2 after k fits (the workflow's sizes as for
+    numerics.gaussian.simulate)."""
+    return driver.run(LogisticFamily(config), workflow_from(config, config.n), generations, trials, rng)
+
+
+def simulate(trials: int, rng: np.random.Generator, *, generations: int, **settings) -> dict[str, np.ndarray]:
+    """:func:`run` with ``settings`` (:class:`LogisticSettings`) checked here."""
+    return run(trials, rng, LogisticSettings.build(settings), generations)
 
 
 @functools.lru_cache(maxsize=16)
@@ -119,3 +136,29 @@ def fisher_trace_inverse(theta0: tuple = THETA0) -> float:
     e0 = quad(slope, -np.inf, np.inf)[0]
     e2 = quad(lambda t: t * t * slope(t), -np.inf, np.inf)[0]
     return (theta0.size - 1) / e0 + 1 / e2
+
+
+_PLAIN = {"train_size": None, "synthetic": None, "alpha": None}
+_NOTE = f"logistic MLE (Newton), d = 3, theta0 = {THETA0}, a quarter of the trials"
+
+register(Simulator(
+    name="logistic",
+    target=f"{__name__}:run",
+    doc=f"logistic regression refitted on labels from its own fit, theta0 = {THETA0} (Dey & Donoho)",
+    schema=LogisticSettings,
+    metrics={
+        "sq_error": Metric("||theta_k - theta0||^2", "sq_error"),
+        "variance_ratio": Metric("E||theta_k - theta0||^2 / E||theta_1 - theta0||^2", "sq_error", statistic="ratio"),
+        "scaled_sq_error": Metric("n ||theta_k - theta0||^2 / tr I(theta0)^-1: the error in units of one fit on the "
+                                  "real data as they are (I: the Fisher information, by quadrature)", "sq_error",
+                                  lambda v, c: v * c.n / fisher_trace_inverse()),
+    },
+    produces=(
+        Produces("logistic.variance_ratio", "variance_ratio", (Bind("workflow"), Bind("n"), Bind("first_fit", const="real")),
+                 when={"workflow": CLAIM_WORKFLOWS, "first_fit": "real", **_PLAIN}, share=0.25, note=_NOTE),
+        Produces("logistic.variance_ratio", "scaled_sq_error", (Bind("workflow"), Bind("n"), Bind("first_fit")),
+                 when={"first_fit": "bootstrap", **_PLAIN}, share=0.25, note=_NOTE),
+    ),
+    memory=lambda c, G: 8.0 * 4 * c.n * (G if c.workflow.startswith("accumulate") else 2) * 6,
+    work=lambda c, G: 4.0 * c.n * G * 20,
+))

@@ -16,20 +16,19 @@ from __future__ import annotations
 import numpy as np
 
 from . import driver
+from .catalog import Bind, Metric, Produces, Simulator, register
 from .driver import Family
-from .workflows import Workflow, check_workflow
-
-
-def _check_sizes(**sizes: int) -> None:
-    for name, value in sizes.items():
-        if int(value) != value or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+from .schema import SettingError, Settings, schema, setting
+from .workflows import Workflow, workflow_setting
 
 
 def _eigs(eigenvalues, d: int | None) -> np.ndarray:
     eig = np.ones(d) if eigenvalues is None else np.asarray(eigenvalues, dtype=float)
     if eig.ndim != 1 or eig.size < 1 or not np.all(np.isfinite(eig)) or np.any(eig <= 0):
-        raise ValueError("eigenvalues must be a non-empty sequence of positive numbers (Sigma must be positive definite)")
+        raise SettingError("eigenvalues must be a non-empty sequence of positive numbers (Sigma must be positive "
+                           "definite)", "eigenvalues")
+    if d is not None and eig.size != d:
+        raise SettingError(f"eigenvalues must have d = {d} entries, got {eig.size}", "eigenvalues")
     return eig
 
 
@@ -47,63 +46,84 @@ def _error(w, w_star, eig):
     return (diff * diff * eig).sum(axis=1)
 
 
+@schema
+class RegressionSettings(Settings):
+    """Gerstgrasser et al.'s chain (the ``regression`` simulator; :func:`simulate_fixed_design`)."""
+
+    d: int = setting(doc="dimension", low=1)
+    T: int = setting(doc="rows of the design (at least d + 2)", low=3)
+    sigma: float = setting(1.0, "label noise", low=0, open_low=True)
+    workflow: str = workflow_setting(("replace", "accumulate", "accumulate-subsample", "accumulate-subsample-replacement",
+                                      "real-plus-synthetic"))
+    eigenvalues: tuple[float, ...] | None = setting(None, "eigenvalues of Sigma (default: the identity); d of them")
+    design: str = setting("fixed", "one design relabelled every generation (Gerstgrasser et al.), or a fresh design "
+                          "for every synthetic batch (erratum 4)", options=("fixed", "fresh"))
+    shortcut: bool = setting(True, "replace and accumulate on a fixed design through X^+ once per trial (exact; off: "
+                             "the plain loop, which refits OLS on the stacked rows)", affects_draws=False)
+
+    def validate(self) -> None:
+        if self.T < self.d + 2:
+            raise SettingError(f"T must be at least d + 2 for OLS, got T={self.T}, d={self.d}", "T")
+        _eigs(self.eigenvalues, self.d)
+
+
 class FixedDesignFamily(Family):
     """OLS refitted on fresh labels of one fixed design X (Gerstgrasser et al.): a batch is the rows
-    (R, T, d + 1) of [X, y] with y = X w + sigma e, X the same for every batch of a trial."""
+    (R, T, d + 1) of [X, y] with y = X w + sigma e, X the same for every batch of a trial (in
+    ``chain.state['X']``; a fresh design replaces it with each batch)."""
 
-    def __init__(self, d: int, T: int, sigma: float, eig: np.ndarray, fresh_design: bool = False):
-        self.d, self.T, self.sigma, self.eig, self.fresh = d, T, sigma, eig, fresh_design
-        self.X: np.ndarray | None = None
+    def __init__(self, config: RegressionSettings):
+        self.config = config
+        self.eig = _eigs(config.eigenvalues, config.d)
+        self.w_star = np.full(config.d, 1 / np.sqrt(config.d))
 
-    def _rows(self, w: np.ndarray, rng) -> np.ndarray:
-        y = self.sigma * rng.standard_normal((len(w), self.T)) if self.sigma != 1 else rng.standard_normal((len(w), self.T))
-        y += np.einsum("rdt,rd->rt", self.Xt, w)
-        return np.concatenate([self.X, y[:, :, None]], axis=2)
+    def _rows(self, chain, w: np.ndarray, rng) -> np.ndarray:
+        sigma, T = self.config.sigma, self.config.T
+        y = sigma * rng.standard_normal((len(w), T)) if sigma != 1 else rng.standard_normal((len(w), T))
+        y += np.einsum("rdt,rd->rt", chain.state["Xt"], w)
+        return np.concatenate([chain.state["X"], y[:, :, None]], axis=2)
 
-    def real(self, trials, rng):
-        self.X = _design(rng, trials, self.T, self.eig)
-        self.Xt = np.ascontiguousarray(self.X.swapaxes(1, 2))  # (R, d, T): the layout einsum contracts fastest
-        self.w_star = np.full((trials, self.d), 1 / np.sqrt(self.d))
-        return self._rows(self.w_star, rng)
+    @staticmethod
+    def _new_design(chain, X: np.ndarray) -> None:
+        chain.state["X"] = X
+        chain.state["Xt"] = np.ascontiguousarray(X.swapaxes(1, 2))  # (R, d, T): the layout einsum contracts fastest
 
-    def fit(self, train, rng, previous):
-        return _ols(train[:, :, : self.d], train[:, :, self.d])
+    def real(self, chain, rng):
+        self._new_design(chain, _design(rng, chain.trials, self.config.T, self.eig))
+        return self._rows(chain, np.full((chain.trials, self.config.d), 1 / np.sqrt(self.config.d)), rng)
 
-    def measure(self, model, rng):
+    def fit(self, train, chain, rng):
+        d = self.config.d
+        return _ols(train[:, :, :d], train[:, :, d])
+
+    def measure(self, model, chain, rng, samples=None):
         return {"test_error": _error(model, self.w_star, self.eig)}
 
-    def sample(self, model, size, rng):
-        if size != self.T:
-            raise ValueError(f"a fixed design relabels its T = {self.T} rows: synthetic batches have T points, not {size}")
-        if self.fresh:  # a new design for every batch (what Gerstgrasser et al.'s formula does not cover)
-            self.X = _design(rng, len(model), self.T, self.eig)
-            self.Xt = np.ascontiguousarray(self.X.swapaxes(1, 2))
-        return self._rows(model, rng)
+    def sample(self, model, size, chain, rng):
+        if size != self.config.T:
+            raise ValueError(f"a fixed design relabels its T = {self.config.T} rows: synthetic batches have T points, "
+                             f"not {size}")
+        if self.config.design == "fresh":  # a new design for every batch (what Gerstgrasser et al.'s formula does not cover)
+            self._new_design(chain, _design(rng, len(model), self.config.T, self.eig))
+        return self._rows(chain, model, rng)
 
 
-def simulate_fixed_design(trials: int, rng: np.random.Generator, *, d: int, T: int, generations: int, sigma: float = 1.0,
-                          workflow: str = "accumulate", eigenvalues=None, shortcut: bool = True,
-                          fresh_design: bool = False) -> dict[str, np.ndarray]:
-    """Gerstgrasser et al.'s chain: {'test_error': (trials, generations)}, column k-1 after k fits.
+def run_fixed_design(trials: int, rng: np.random.Generator, config: RegressionSettings, generations: int) -> dict:
+    """Gerstgrasser et al.'s chain of a checked config: {'test_error': (trials, generations)}, column k-1 after k
+    fits. ``replace`` and ``accumulate`` on a fixed design take an exact shortcut (see the module docstring;
+    ``shortcut=False`` runs the plain loop of numerics.driver instead, which refits OLS on the stacked rows:
+    the same numbers up to rounding); the other workflows gather actual rows."""
+    if config.shortcut and config.workflow in ("replace", "accumulate") and config.design == "fixed":
+        return _fixed_design_shortcut(trials, rng, d=config.d, T=config.T, generations=generations, sigma=config.sigma,
+                                      workflow=config.workflow, eig=_eigs(config.eigenvalues, config.d))
+    return driver.run(FixedDesignFamily(config), Workflow(config.workflow, n_real=config.T), generations, trials, rng)
 
-    ``replace`` and ``accumulate`` take an exact shortcut (see the module docstring; ``shortcut=False``
-    runs the plain loop of numerics.driver instead, which refits OLS on the stacked rows: the same
-    numbers up to rounding); the other workflows gather actual rows. ``fresh_design`` draws a new design
-    for every synthetic batch (erratum 4: the sum 1/i^2 then fails).
-    """
-    check_workflow(workflow)
-    _check_sizes(d=d, T=T, generations=generations, trials=trials)
-    if T < d + 2:
-        raise ValueError(f"T must be at least d + 2 for OLS, got T={T}, d={d}")
-    if not np.isfinite(sigma) or sigma <= 0:
-        raise ValueError(f"sigma must be positive, got {sigma!r}")
-    eig = _eigs(eigenvalues, d)
-    if eig.size != d:
-        raise ValueError(f"eigenvalues must have d = {d} entries, got {eig.size}")
-    if shortcut and workflow in ("replace", "accumulate") and not fresh_design:
-        return _fixed_design_shortcut(trials, rng, d=d, T=T, generations=generations, sigma=sigma, workflow=workflow, eig=eig)
-    family = FixedDesignFamily(d, T, sigma, eig, fresh_design)
-    return driver.run(family, Workflow(workflow, n_real=T), generations, trials, rng)
+
+def simulate_fixed_design(trials: int, rng: np.random.Generator, *, generations: int, **settings) -> dict[str, np.ndarray]:
+    """Gerstgrasser et al.'s chain (``settings``: :class:`RegressionSettings`, checked here); see
+    :func:`run_fixed_design`. ``design='fresh'`` draws a new design for every synthetic batch (erratum 4: the
+    sum 1/i^2 then fails)."""
+    return run_fixed_design(trials, rng, RegressionSettings.build(settings), generations)
 
 
 def _fixed_design_shortcut(trials, rng, *, d, T, generations, sigma, workflow, eig) -> dict[str, np.ndarray]:
@@ -133,111 +153,226 @@ def _fixed_design_shortcut(trials, rng, *, d, T, generations, sigma, workflow, e
     return {"test_error": out}
 
 
+# -- Dohmatob et al.: ridge downstream of refitted OLS generators -------------------------------------
+
+
+@schema
+class RidgeSettings(Settings):
+    """Dohmatob et al.'s pipeline (the ``ridge`` simulator)."""
+
+    spectrum: str = setting("isotropic", "covariance spectrum", options=("isotropic", "power-law", "given"))
+    d: int | None = setting(None, "dimension (isotropic, power-law)", low=1)
+    beta: float | None = setting(None, "power-law exponent: eigenvalues proportional to j^-beta, Tr Sigma = d", low=0,
+                                 open_low=True)
+    eigenvalues: tuple[float, ...] | None = setting(None, "eigenvalues of Sigma (spectrum given)")
+    T: int = setting(doc="downstream training samples", low=1)
+    T0: int = setting(doc="generator training samples per generation", low=3)
+    lam: float = setting(0.0, "ridge penalty", low=0)
+    sigma: float = setting(1.0, "downstream label noise (0: the test error at n = 0 is the bias alone)", low=0)
+    sigma0: float = setting(1.0, "generator label noise", low=0)
+    w0_norm: float = setting(1.0, "norm of the true weights, equal in Sigma's eigenbasis (0: the test error at n = 0 is "
+                             "the variance alone)", low=0)
+
+    def validate(self) -> None:
+        d = spectrum_eigenvalues(self).size
+        if self.T0 < d + 2:
+            raise SettingError(f"T0 must be at least d + 2 (OLS generator), got T0={self.T0}, d={d}", "T0")
+        if self.lam == 0 and self.T < d + 2:
+            raise SettingError(f"with lam = 0, T must be at least d + 2, got T={self.T}, d={d}", "T")
+
+
+def spectrum_eigenvalues(c: RidgeSettings) -> np.ndarray:
+    """The eigenvalues of Sigma, as theory's ridge claims define them (power law normalised to Tr = d)."""
+    if c.spectrum == "isotropic":
+        if c.d is None:
+            raise SettingError("spectrum='isotropic' needs d", "d")
+        return np.ones(c.d)
+    if c.spectrum == "power-law":
+        if c.d is None or c.beta is None:
+            raise SettingError("spectrum='power-law' needs d and beta", "beta")
+        raw = np.arange(1, c.d + 1, dtype=float) ** -c.beta
+        return raw * c.d / raw.sum()
+    if c.eigenvalues is None:
+        raise SettingError("spectrum='given' needs eigenvalues", "eigenvalues")
+    return _eigs(c.eigenvalues, None)
+
+
 class DohmatobFamily(Family):
     """OLS generators, each refitted on T0 fresh points labelled by the last (replace, fresh designs),
     measured by a downstream ridge fitted on T fresh points labelled by the generator (Dohmatob et al.)."""
 
     first = 0  # generation 0: the downstream ridge on clean data (labelled by w0)
 
-    def __init__(self, T, T0, lam, sigma, sigma0, eig, w0):
-        self.T, self.T0, self.lam, self.sigma, self.sigma0, self.eig, self.w0 = T, T0, lam, sigma, sigma0, eig, w0
+    def __init__(self, config: RidgeSettings):
+        self.config = config
+        self.eig = spectrum_eigenvalues(config)
+        # equal weights in Sigma's eigenbasis: the direction average of the claims
+        self.w0 = np.full(self.eig.size, config.w0_norm / np.sqrt(self.eig.size))
 
-    def truth(self):
-        return self.w_true
+    def truth(self, chain):
+        return np.broadcast_to(self.w0, (chain.trials, self.eig.size))
 
     def _rows(self, w, rows, noise, rng):
         X = _design(rng, len(w), rows, self.eig)
         y = (X @ w[:, :, None])[:, :, 0] + noise * rng.standard_normal((len(w), rows))
         return X, y
 
-    def real(self, trials, rng):
-        X, y = self._rows(self.w_true, self.T0, self.sigma0, rng)
+    def real(self, chain, rng):
+        X, y = self._rows(self.truth(chain), self.config.T0, self.config.sigma0, rng)
         return np.concatenate([X, y[:, :, None]], axis=2)
 
-    def fit(self, train, rng, previous):
+    def fit(self, train, chain, rng):
         d = self.eig.size
         return _ols(train[:, :, :d], train[:, :, d])
 
-    def sample(self, model, size, rng):
-        X, y = self._rows(model, size, self.sigma0, rng)
+    def sample(self, model, size, chain, rng):
+        X, y = self._rows(model, size, self.config.sigma0, rng)
         return np.concatenate([X, y[:, :, None]], axis=2)
 
-    def measure(self, model, rng):
-        d = self.eig.size
-        X, y = self._rows(model, self.T, self.sigma, rng)
-        A = X.swapaxes(1, 2) @ X / self.T + self.lam * np.eye(d)
-        w = np.linalg.solve(A, X.swapaxes(1, 2) @ y[:, :, None] / self.T)[:, :, 0]
-        return {"test_error": _error(w, self.w_true, self.eig)}
+    def measure(self, model, chain, rng, samples=None):
+        d, c = self.eig.size, self.config
+        X, y = self._rows(model, c.T, c.sigma, rng)
+        A = X.swapaxes(1, 2) @ X / c.T + c.lam * np.eye(d)
+        w = np.linalg.solve(A, X.swapaxes(1, 2) @ y[:, :, None] / c.T)[:, :, 0]
+        return {"test_error": _error(w, self.w0, self.eig)}
 
 
-def simulate_dohmatob(trials: int, rng: np.random.Generator, *, T: int, T0: int, lam: float, sigma: float,
-                      sigma0: float, generations: int, eigenvalues=None, d: int | None = None,
-                      w0=None) -> dict[str, np.ndarray]:
+def run_dohmatob(trials: int, rng: np.random.Generator, config: RidgeSettings, generations: int) -> dict:
     """Dohmatob et al.'s pipeline: {'test_error': (trials, generations + 1)}, column n after n generations.
 
     Generation k refits an OLS generator on T0 fresh points labelled by generator k-1 plus N(0, sigma0^2)
     noise (generator 0 is w0); the downstream ridge w = (X^T X / T + lam I)^-1 X^T y / T is fitted on T
     fresh points labelled by generator n plus N(0, sigma^2) noise.
     """
-    eig = _eigs(eigenvalues, d)
-    d = eig.size
-    _check_sizes(T=T, T0=T0, trials=trials)
+    family = DohmatobFamily(config)
+    if generations == 0:
+        from .driver import Chain
+
+        chain = Chain(Workflow("replace", n_real=config.T0), 0, trials)
+        return {"test_error": family.measure(family.truth(chain), chain, rng)["test_error"][:, None]}
+    return driver.run(family, Workflow("replace", n_real=config.T0), generations, trials, rng)
+
+
+def simulate_dohmatob(trials: int, rng: np.random.Generator, *, generations: int, **settings) -> dict[str, np.ndarray]:
+    """:func:`run_dohmatob` with ``settings`` (:class:`RidgeSettings`) checked here."""
     if isinstance(generations, bool) or int(generations) != generations or generations < 0:
         raise ValueError(f"generations must be an integer >= 0, got {generations!r}")
-    if T0 < d + 2:
-        raise ValueError(f"T0 must be at least d + 2 (OLS generator), got T0={T0}, d={d}")
-    if not lam >= 0 or not np.isfinite(lam):
-        raise ValueError(f"lam must be a finite number >= 0, got {lam!r}")
-    for name, v in (("sigma", sigma), ("sigma0", sigma0)):
-        if not np.isfinite(v) or v < 0:
-            raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
-    if lam == 0 and T < d + 2:
-        raise ValueError(f"with lam = 0, T must be at least d + 2, got T={T}, d={d}")
-    family = DohmatobFamily(T, T0, lam, sigma, sigma0, eig, w0)
-    family.w_true = np.broadcast_to(np.full(d, 1 / np.sqrt(d)) if w0 is None else np.asarray(w0, float), (trials, d))
-    if generations == 0:
-        return {"test_error": family.measure(family.w_true, rng)["test_error"][:, None]}
-    return driver.run(family, Workflow("replace", n_real=T0), generations, trials, rng)
+    return run_dohmatob(trials, rng, RidgeSettings.build(settings), generations)
+
+
+# -- the over-parametrised chain -------------------------------------------------------------------
+
+
+@schema
+class MinNormSettings(Settings):
+    """The over-parametrised noise-free chain (the ``min-norm`` simulator)."""
+
+    d: int = setting(doc="dimension", low=2)
+    T0: int = setting(doc="samples per generation (T0 < d)", low=1)
+    w0_norm: float = setting(1.0, "norm of the true weights", low=0, open_low=True)
+
+    def validate(self) -> None:
+        if self.T0 >= self.d:
+            raise SettingError(f"T0 must be less than d (over-parametrised), got T0={self.T0}, d={self.d}", "T0")
 
 
 class MinNormFamily(Family):
     """Minimum-norm interpolators refitted, noise-free, on fresh over-parametrised isotropic designs."""
 
-    def __init__(self, d: int, T0: int, w0_norm: float):
-        self.d, self.T0, self.w0_norm = d, T0, w0_norm
+    def __init__(self, config: MinNormSettings):
+        self.config = config
+        self.w0 = np.zeros(config.d)
+        self.w0[0] = config.w0_norm
 
     def _rows(self, w, rng):
-        X = rng.standard_normal((len(w), self.T0, self.d))
+        X = rng.standard_normal((len(w), self.config.T0, self.config.d))
         return np.concatenate([X, np.einsum("rtd,rd->rt", X, w)[:, :, None]], axis=2)
 
-    def real(self, trials, rng):
-        self.w0 = np.zeros((trials, self.d))
-        self.w0[:, 0] = self.w0_norm
-        return self._rows(self.w0, rng)
+    def real(self, chain, rng):
+        return self._rows(np.broadcast_to(self.w0, (chain.trials, self.config.d)), rng)
 
-    def fit(self, train, rng, previous):
-        X, y = train[:, :, : self.d], train[:, :, self.d]
+    def fit(self, train, chain, rng):
+        d = self.config.d
+        X, y = train[:, :, :d], train[:, :, d]
         alpha = np.linalg.solve(X @ X.swapaxes(1, 2), y[:, :, None])  # (X X^T)^-1 y
         return (X.swapaxes(1, 2) @ alpha)[:, :, 0]
 
-    def measure(self, model, rng):
+    def measure(self, model, chain, rng, samples=None):
         diff = model - self.w0
         return {"error": (diff * diff).sum(axis=1)}
 
-    def sample(self, model, size, rng):
+    def sample(self, model, size, chain, rng):
         return self._rows(model, rng)
 
 
-def simulate_min_norm(trials: int, rng: np.random.Generator, *, d: int, T0: int, generations: int,
-                      w0_norm: float = 1.0) -> dict[str, np.ndarray]:
+def run_min_norm(trials: int, rng: np.random.Generator, config: MinNormSettings, generations: int) -> dict:
     """Over-parametrised noise-free chain: {'error': (trials, generations)}, ||w_n - w0||^2 after n fits.
 
     Each generation draws a fresh isotropic design X (T0 x d, T0 < d), labels it noise-free with the
     previous weights, and fits the minimum-norm interpolator w = X^T (X X^T)^-1 y.
     """
-    _check_sizes(d=d, T0=T0, generations=generations, trials=trials)
-    if T0 >= d:
-        raise ValueError(f"T0 must be less than d (over-parametrised), got T0={T0}, d={d}")
-    if not np.isfinite(w0_norm) or w0_norm <= 0:
-        raise ValueError(f"w0_norm must be positive, got {w0_norm!r}")
-    return driver.run(MinNormFamily(d, T0, w0_norm), Workflow("replace", n_real=T0), generations, trials, rng)
+    return driver.run(MinNormFamily(config), Workflow("replace", n_real=config.T0), generations, trials, rng)
+
+
+def simulate_min_norm(trials: int, rng: np.random.Generator, *, generations: int, **settings) -> dict[str, np.ndarray]:
+    """:func:`run_min_norm` with ``settings`` (:class:`MinNormSettings`) checked here."""
+    return run_min_norm(trials, rng, MinNormSettings.build(settings), generations)
+
+
+# -- the catalog's entries ---------------------------------------------------------------------------
+
+register(Simulator(
+    name="regression",
+    target=f"{__name__}:run_fixed_design",
+    doc="OLS refitted on its own labels, fixed design (Gerstgrasser et al.)",
+    schema=RegressionSettings,
+    metrics={"test_error": Metric("(w_n - w*)^T Sigma (w_n - w*)", "test_error")},
+    produces=(Produces("regression.test_error", "test_error",
+                       (Bind("sigma"), Bind("d"), Bind("T"), Bind("workflow"), Bind("eigenvalues"), Bind("design"))),),
+    memory=lambda c, G: 8.0 * (c.d + 1) * c.T * (G + 1 if "subsample" in c.workflow else 6),
+    work=lambda c, G: float(c.T) * (c.d + 1) * G,
+))
+
+
+def _increment(v, c: RidgeSettings):
+    """(error at generation n - error at generation 0) / (n sigma0^2): rho, generation by generation (NaN at 0)."""
+    n = np.arange(v.shape[1], dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (v - v[:, :1]) / (n * c.sigma0 ** 2)
+    out[:, 0] = np.nan
+    return out
+
+
+_RIDGE_BINDS = tuple(Bind(name) for name in RidgeSettings.SETTINGS)
+
+
+def _ridge_size(c: RidgeSettings) -> int:
+    return len(c.eigenvalues) if c.eigenvalues else c.d or 5
+
+
+register(Simulator(
+    name="ridge",
+    target=f"{__name__}:run_dohmatob",
+    doc="ridge on data labelled by a chain of refitted OLS generators (Dohmatob et al.)",
+    schema=RidgeSettings,
+    metrics={
+        "test_error": Metric("(w - w0)^T Sigma (w - w0) of the downstream ridge, n = 0 on clean data", "test_error"),
+        "increment": Metric("(error after n generations - clean error) / (n sigma0^2)", "test_error", _increment),
+    },
+    produces=(Produces("ridge.test_error", "test_error", _RIDGE_BINDS),
+              Produces("ridge.increment", "increment", _RIDGE_BINDS)),
+    memory=lambda c, G: 8.0 * _ridge_size(c) * (c.T + c.T0 + 64) * 8,
+    work=lambda c, G: float(_ridge_size(c)) * (c.T + c.T0) * (G + 1),
+    first=0,
+))
+
+register(Simulator(
+    name="min-norm",
+    target=f"{__name__}:run_min_norm",
+    doc="minimum-norm interpolators refitted on fresh over-parametrised designs, noise-free (Dohmatob et al.)",
+    schema=MinNormSettings,
+    metrics={"error": Metric("||w_n - w0||^2", "error")},
+    produces=(Produces("minnorm.error", "error", (Bind("d"), Bind("T0"), Bind("w0_norm"))),),
+    memory=lambda c, G: 8.0 * c.d * (c.T0 + 4) * 4,
+    work=lambda c, G: float(c.d) * c.T0 * G,
+))

@@ -32,7 +32,10 @@ from .theory_column import Theory
 
 def describe() -> str:
     """Every simulator a sweep can run: its settings (with defaults) and metrics (`collapse sweep --list`)."""
-    return "\n\n".join(sim.describe() for sim in catalog.load().values()) + "\n"
+    text = "\n\n".join(sim.describe() for sim in catalog.load().values())
+    if catalog.UNAVAILABLE:
+        text += "\n\nnot available here: " + "; ".join(f"{k} (it needs torch: {v})" for k, v in catalog.UNAVAILABLE.items())
+    return text + "\n"
 
 
 def cells_of(config: Config) -> list[Cell]:
@@ -50,10 +53,7 @@ def cell_table(config: Config, index: int, settings: dict, summaries: dict, theo
     for m in config.metrics:
         metric = sim.metrics[m]
         est, se = summaries[m].estimate(metric.statistic)
-        link = metric.link_for(settings)
-        column = {"claim": "", "theory": [float("nan")] * G, "theory_kind": "", "limit": float("nan"), "theory_note": ""}
-        if link is not None:
-            column = theory.column(link, settings, generations)
+        column = theory.for_metric(sim, m, settings, generations)
         frames.append(pd.DataFrame({
             "generation": generations, "metric": m, "statistic": metric.statistic,
             "estimate": np.asarray(est, dtype=float), "se": np.asarray(se, dtype=float), "trials": config.trials,
@@ -66,9 +66,16 @@ def cell_table(config: Config, index: int, settings: dict, summaries: dict, theo
     return table
 
 
+def command_name(config: Config) -> str:
+    """How to name the configuration on the command line: a shipped one by its name, any other by its path."""
+    from .config import shipped
+
+    path = shipped().get(config.name)
+    return config.name if path is not None and Path(config.source).resolve() == path.resolve() else config.source
+
+
 def default_output(config: Config) -> Path:
-    stem = Path(config.source).stem if config.source else config.simulator
-    return Path("results") / f"{stem}.parquet"
+    return Path("results") / f"{config.name}.parquet"
 
 
 #: The clock that times a sweep (a name of its own, so that tests can replace it).
@@ -97,7 +104,7 @@ def run_sweep(config: Config, output: str | os.PathLike | None = None, *, jobs: 
     long-run estimate only when given).
     """
     say = warn or _stderr
-    command = f"collapse sweep {config.source}" if config.source else None
+    command = f"collapse sweep {command_name(config)}" if config.source else None
     store = Store(output or default_output(config), command)
     cells = cells_of(config)
     rows = rows_per_cell(config)

@@ -80,9 +80,9 @@ def assert_claim(expression, claim_id: str, *, at: dict | None = None, generatio
     values = dict(at or {})
     variant = {k: v for k, v in values.items() if k in claim.choices}
     overrides = {k: v for k, v in values.items() if k not in claim.choices}
-    item = make_item(claim_id, variant, **overrides)
     if generations is not None:
-        item = make_item(claim_id, variant, **overrides, **{item.link.generation or "generation": list(generations)})
+        overrides["generation"] = list(generations)
+    item = make_item(claim_id, variant, **overrides)
     if isinstance(expression, str):
         from theory.expressions import parse
 
@@ -92,11 +92,18 @@ def assert_claim(expression, claim_id: str, *, at: dict | None = None, generatio
     rows = run([item], trials=trials, seed=seed, alpha=alpha, runner=runner)
     failed = [r for r in rows if r.verdict == "FAIL"]
     if failed:
+        gen = _generation_name(claim)
         lines = [f"{claim_id}: {len(failed)} of {len(rows)} comparisons reject the expression "
                  f"(Holm, family-wise alpha = {alpha}; {item.trials(trials)} trials, seed {seed})"]
         for r in failed:
-            lines.append(f"  at {item.link.generation or 'generation'} = {r.generation}: theory {r.theory:.8g}, "
+            lines.append(f"  at {gen} = {r.generation}: theory {r.theory:.8g}, "
                          f"estimate {r.estimate:.8g}, se {r.se:.3g}, {r.test} = {r.z:.3f}, p_adj = {r.p_adjusted:.3g}"
                          + (f" ({r.note})" if "not a number" in r.note else ""))
         raise DisagreementError("\n".join(lines))
     return rows
+
+
+def _generation_name(claim) -> str:
+    from theory import QUANTITIES
+
+    return QUANTITIES[claim.quantity].generation or "generation"

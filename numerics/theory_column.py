@@ -1,6 +1,8 @@
-"""The theory column of a sweep: each metric's claim along the generations, for one cell.
+"""The theory column of a sweep: the claim of the quantity each metric measures, along the generations.
 
-The claim comes from the catalog (the first link of the metric that applies to the cell). Its values
+For a cell and a metric, the quantity is the one the simulator declares its metric measures at the
+cell's settings (numerics.catalog.Produces, the first that applies), and the claim is the first of that
+quantity's claims (exact ones first, theory.registry) that holds at the cell's coordinates. Its values
 are computed where they are representable: the float64 (lambdify) form where it exists and agrees with
 the 40-digit evaluation at the last generation, otherwise mpmath at 40 digits (a value beyond the
 float range becomes +-inf). Anything that still fails (a point outside the claim's domain, a recursion
@@ -15,7 +17,10 @@ import math
 
 import numpy as np
 
-from .catalog import Link
+from .catalog import Produces, Simulator, same_value
+
+#: The columns of a metric without a theory.
+EMPTY = {"claim": "", "theory_kind": "", "limit": float("nan"), "theory_note": ""}
 
 
 class Theory:
@@ -28,24 +33,47 @@ class Theory:
         self.cache: dict = {}
         self.fns: dict = {}
 
-    def column(self, link: Link, settings: dict, generations: list[int]) -> dict:
-        """{claim, theory (a list), theory_kind, limit, theory_note} of a link at a cell's settings."""
-        from theory import CLAIMS
+    def for_metric(self, sim: Simulator, metric: str, settings: dict, generations: list[int]) -> dict:
+        """{claim, theory (a list), theory_kind, limit, theory_note} of a cell's metric (NaN theory without one)."""
+        from theory import CLAIMS, QUANTITIES
 
-        values = {k: v for k, v in link.claim_values(settings).items() if v is not None}
-        key = (link.claim, json.dumps(values, sort_keys=True, default=str), link.generation, tuple(generations))
+        refused = []
+        for produces in sim.produces:
+            if produces.metric != metric or not produces.applies(settings):
+                continue
+            coords = produces.coordinates(settings)
+            gen_name = QUANTITIES[produces.quantity].generation
+            for claim in CLAIMS.predicting(produces.quantity):
+                fixed = {k: v for k, v in claim.fixed.items() if k != gen_name}
+                if any(k in coords and not same_value(coords[k], v) for k, v in fixed.items()):
+                    continue
+                values = {p.name: coords[p.name] for p in claim.params if p.name in coords}
+                at = {gen_name: generations[-1]} if any(p.name == gen_name for p in claim.params) else {}
+                try:
+                    claim.validate(**values, **at)
+                except (ValueError, ArithmeticError) as e:
+                    refused.append(f"{claim.id}: {e}")
+                    continue
+                return self.column(claim, produces, values, gen_name, generations)
+        note = f"no claim holds here ({'; '.join(refused)})" if refused else ""
+        return {**EMPTY, "theory_note": note, "theory": [float("nan")] * len(generations)}
+
+    def column(self, claim, produces: Produces, values: dict, gen_name: str | None, generations: list[int]) -> dict:
+        key = (claim.id, json.dumps(values, sort_keys=True, default=str), tuple(generations))
         if key in self.cache:
             return self.cache[key]
-        claim = CLAIMS[link.claim]
         missing = [float("nan")] * len(generations)
         note, curve = "", missing
+        takes_gen = any(p.name == gen_name for p in claim.params)
+        fixed_gen = claim.fixed.get(gen_name) if gen_name else None
         try:
-            if link.generation is None:
-                values_at = [claim.evaluate(**values)] * len(generations)
+            if not takes_gen:
+                value = claim.evaluate(**values)
+                values_at = [value if fixed_gen is None or g == fixed_gen else float("nan") for g in generations]
             else:
-                values_at = self._fast(claim, values, link.generation, generations)
+                values_at = self._fast(claim, values, gen_name, generations)
                 if values_at is None:
-                    values_at = claim.evaluate_along(link.generation, generations, **values)
+                    values_at = claim.evaluate_along(gen_name, generations, **values)
             curve = [float(v) for v in values_at]
             if len(curve) != len(generations):
                 raise ValueError(f"{len(curve)} values for {len(generations)} generations")
@@ -53,12 +81,12 @@ class Theory:
             note, curve = f"theory not computed: {e}", missing
         except Exception as e:  # anything else (a recursion too deep, a bug): reported, never a crash
             note, curve = f"theory not computed: {type(e).__name__}: {e}", missing
-        kind = link.alternative or ("asymptotic" if claim.kind == "asymptotic" else "exact")
+        kind = claim.alternative or ("asymptotic" if claim.kind == "asymptotic" else "exact")
         try:
             limit = self._limit(claim, values)
         except Exception:  # the limit is a convenience column: missing rather than a crash
             limit = float("nan")
-        out = {"claim": link.claim, "theory": curve, "theory_kind": kind, "limit": limit, "theory_note": note}
+        out = {"claim": claim.id, "theory": curve, "theory_kind": kind, "limit": limit, "theory_note": note}
         self.cache[key] = out
         return out
 
@@ -67,16 +95,14 @@ class Theory:
         """The claim's limit over generations at these values (NaN where it has none or it is symbolic)."""
         import sympy as sp
 
-        from theory import symbols as S
-
         try:
             form = claim.form(**{k: v for k, v in values.items() if k in claim.choices})
         except ValueError:
             return float("nan")
         if form.limit is None:
             return float("nan")
-        subs = {getattr(S, k): v for k, v in values.items()
-                if k not in claim.choices and hasattr(S, k) and not isinstance(v, (list, tuple))}
+        subs = {claim.param(k).symbol: v for k, v in values.items()
+                if k not in claim.choices and not isinstance(v, (list, tuple))}
         lim = form.limit.subs(subs)
         if lim.is_infinite:
             return float("inf") if lim == sp.oo else float("-inf")

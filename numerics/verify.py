@@ -1,11 +1,16 @@
 """Every claim against a simulation of its procedure: the checks behind `collapse verify` and `check`.
 
-The catalog (numerics.catalog, numerics.simulators, and the deep layer's) says, for each metric of
-each simulator, which claims predict it and how `collapse verify` checks each one (a :class:`Check`:
-the default point as simulator settings, the generations compared, a convergence study for asymptotic
-claims). This module turns those into :class:`Item` s (one claim variant at one point), runs the
-cells they need on a backend (numerics.execute; cells shared by several claims run once), and makes
+Each claim owns its checks (theory.checks: points, generations and convergence ladders in its
+quantity's coordinates). Each simulator of the catalog says which quantities its metrics measure and
+how its settings map to their coordinates (numerics.catalog.Produces). This module pairs every check of
+every claim with every simulator that measures the claim's quantity at the check's point (an
+:class:`Item`), runs the cells the items need on a backend (numerics.execute; a cell shared by several
+items runs once), lets each check make its rows from the evidence (:class:`Evidence`), and corrects
 the table: theory, estimate, standard error, z (or t), Holm-corrected p-value, verdict.
+
+Nothing is dropped in silence: a check that no simulator covers, or that cannot be built at its point,
+is a :class:`VerifyError` naming the claim and the reason (`collapse verify` exits 2), and a claim with
+no check must say why it is not simulated (``Claim.not_simulated``).
 
 A cell's randomness is keyed by its simulator and settings only, so selecting fewer claims, running on
 more processes or on Dask changes no number; and a verify cell is the same as the sweep cell with the
@@ -15,74 +20,77 @@ same settings.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from theory import CLAIMS
+from theory.errors import UserError
 
 from . import catalog, execute
-from .catalog import Check, Link, SettingError, Simulator
+from .catalog import NotCovered, Produces, SettingError, Simulator, same_value
+from .defaults import ALPHA, DEFAULT_TRIALS
 from .execute import Cell
 from .rng import seed_sequence
-from .defaults import ALPHA, DEFAULT_TRIALS
 from .stats import Row, extrapolate, finish, which_test
 
-#: Claims that no simulation can check, and why (shown by `collapse verify`).
-NOT_SIMULATED = {
-    "ridge.df": "deterministic: a function of the spectrum (nothing random to simulate)",
-    "ridge.kappa": "deterministic: a fixed point of the spectrum (nothing random to simulate)",
-    "ridge.rho_lowdim": "an approximation of ridge.rho that is exact at no size (erratum 8 gives its error); "
-                        "ridge.rho itself is simulated",
-}
+
+class VerifyError(UserError, ValueError):
+    """A declared check that cannot be run; the message names the claim, the check and the reason."""
 
 
 @dataclass
 class Item:
-    """One claim variant, checked through one link at one point (several generations)."""
+    """One check of one claim variant, on one simulator."""
 
     claim: str
     variant: dict
+    check: Any  # a theory.checks.Check
+    index: int  # which of the claim's checks
     sim: Simulator
-    metric: str
-    link: Link
-    check: Check
-    settings: dict  # the point's resolved settings (for a convergence study: without the ladder's)
+    produces: Produces
+    settings: dict  # size -> resolved settings (None: the point)
+    points: dict  # size -> the quantity's coordinates (but the generation)
     generations: tuple
     expression: Any = None  # a user's expression in place of the claim (collapse check)
 
     @property
+    def metric(self) -> str:
+        return self.produces.metric
+
+    @property
     def sizes(self) -> tuple:
-        return self.check.ladder.sizes if self.check.ladder else ()
+        return self.check.sizes
 
-    def settings_at(self, size: int | None) -> dict:
-        if size is None:
-            return self.settings
-        given = _given(self.settings)
-        return self.sim.resolve({**given, **self.check.ladder.settings(size, _partial(self.sim, given))})
+    @property
+    def simulator(self) -> str:
+        return self.sim.label(self.produces)
 
-    def sim_generations(self) -> int:
-        return max(g for g in self.generations)
+    def key(self) -> tuple[str, str, str, int]:
+        """(claim, variant, simulator, check): what the pinned list of verified rows records."""
+        return self.claim, ",".join(f"{k}={v}" for k, v in self.variant.items()), self.simulator, self.index + 1
+
+    def trials(self, trials: int) -> int:
+        return max(2, int(trials * self.check.share * self.produces.share))
 
     def columns(self) -> list[int]:
         return [g - self.sim.first for g in self.generations]
 
-    def trials(self, trials: int) -> int:
-        return max(2, int(trials * self.check.share))
-
-    def point(self, settings: dict | None = None) -> dict:
-        """The claim's values at the settings (except the generation and the variant's choices)."""
-        values = self.link.claim_values(self.settings if settings is None else settings)
+    def claim_values(self, size: int | None, gen: int | None = None) -> dict:
+        """The claim's parameter values at the point (at ``size``) and generation ``gen``."""
         claim = CLAIMS[self.claim]
-        return {k: v for k, v in values.items() if k not in claim.choices and v is not None}
+        point = self.points[size if size is not None or not self.sizes else self.sizes[0]]
+        values = {p.name: point[p.name] for p in claim.params if point.get(p.name) is not None}
+        names = {p.name for p in claim.params}
+        values.update(self.variant)
+        q_gen = _generation_of(claim)
+        if gen is not None and q_gen in names:
+            values[q_gen] = gen
+        return values
 
-    def theory(self, gen, settings: dict | None = None) -> float:
-        values = {**self.point(settings), **self.variant}
-        if self.link.generation is not None:
-            values[self.link.generation] = gen
+    def theory(self, gen: int, size: int | None = None) -> float:
         claim = CLAIMS[self.claim]
+        values = self.claim_values(size, gen)
         if self.expression is None:
             return claim.evaluate(**values)
         if callable(self.expression) and not hasattr(self.expression, "free_symbols"):  # a Python function
@@ -96,128 +104,176 @@ class Item:
         return claim.evaluate_expression(self.expression, **values)
 
     def kind(self) -> str:
-        if self.link.alternative:
-            return self.link.alternative
-        return self.check.kind or ("asymptotic" if CLAIMS[self.claim].kind == "asymptotic" else "exact")
+        claim = CLAIMS[self.claim]
+        if claim.alternative:
+            return claim.alternative
+        return self.check.kind or ("asymptotic" if claim.kind == "asymptotic" else "exact")
+
+    def shown_point(self) -> dict:
+        """The claim's parameters at the point (for a ladder, those that do not change with the size)."""
+        claim = CLAIMS[self.claim]
+        per_size = [self.claim_values(s) for s in (self.sizes or (None,))]
+        shown = {k: v for k, v in per_size[0].items() if k not in claim.choices}
+        return {k: v for k, v in shown.items() if all(p.get(k) == v for p in per_size)}
 
 
-def _given(settings: dict) -> dict:
-    """Resolved settings without those at their default (the ladder re-resolves them)."""
-    return {k: v for k, v in settings.items() if v is not None}
+def _generation_of(claim) -> str | None:
+    from theory import QUANTITIES
 
-
-def _partial(sim: Simulator, given: dict) -> dict:
-    """The given settings with the defaults of the others (unchecked: for a ladder's scale function)."""
-    return {**{k: s.default for k, s in sim.settings.items() if s.default is not catalog.REQUIRED}, **given}
-
-
-def _checked_links(claim_id: str) -> list[tuple[Simulator, str, Link]]:
-    return [(s, m, lk) for s, m, lk in catalog.links_to(claim_id) if lk.check is not None]
-
-
-def make_item(claim_id: str, variant: dict | None = None, link: int | None = None, **overrides) -> Item:
-    """The check of ``claim_id`` for a variant (defaults filled in) at the default point, with
-    ``overrides``: claim parameters (mapped to simulator settings) or the generation (one value or a
-    list). ``link`` picks among several checks of the claim (default: the first that fits the point)."""
-    claim = CLAIMS[claim_id]
-    variant = claim._choices(variant or {})
-    candidates = _checked_links(claim_id)
-    if not candidates:
-        raise ValueError(f"{claim_id} has no simulator: {why_not(claim_id) or 'none is declared'}")
-    errors = []
-    for i, (sim, metric, lk) in enumerate(candidates):
-        if link is not None and i != link:
-            continue
-        try:
-            return _item(claim_id, variant, sim, metric, lk, dict(overrides))
-        except (SettingError, ValueError) as e:
-            errors.append(str(e))
-    raise ValueError(errors[0] if len(errors) == 1 else "; ".join(dict.fromkeys(errors)))
-
-
-def _item(claim_id: str, variant: dict, sim: Simulator, metric: str, lk: Link, overrides: dict) -> Item:
-    claim = CLAIMS[claim_id]
-    check = lk.check
-    if check.variants is not None and not check.variants(variant):
-        raise ValueError(f"{claim_id} ({', '.join(variant.values())}) is not checked by this study")
-    gens = check.generations
-    gen_name = lk.generation
-    if gen_name is not None and gen_name in overrides:
-        g = overrides.pop(gen_name)
-        gens = tuple(g) if isinstance(g, (list, tuple)) else (g,)
-    elif gen_name is None and "generation" in overrides:
-        g = overrides.pop("generation")
-        gens = tuple(g) if isinstance(g, (list, tuple)) else (g,)
-    for g in gens:
-        if isinstance(g, bool) or not isinstance(g, (int, np.integer)) or g < sim.first:
-            raise ValueError(f"generations to simulate must be integers >= {sim.first}, got {g!r}"
-                             + (" (generation 0 is the truth itself)" if sim.first == 1 else ""))
-        m = sim.metrics[metric]
-        if gen_name is not None and m.statistic == "ratio" and m.reference is None and g < 2:
-            raise ValueError(f"the variance ratio is 1 at {gen_name} = 1 by definition: simulate {gen_name} >= 2")
-    required = {k: v for k, v in lk.when.items() if not isinstance(v, tuple)}  # e.g. the claim's own workflow
-    extra = check.per_variant(variant) if check.per_variant else {}
-    default = {**required, **check.settings, **extra, **lk.settings_for(variant)}
-    if check.ladder is not None:
-        default.update(check.ladder.settings(check.ladder.sizes[0], _partial(sim, default)))
-    # The user's values are checked by the claim first, so that errors name the claim's parameters.
-    base = {k: v for k, v in lk.claim_values(sim.resolve(default)).items() if k not in claim.choices}
-    at = {gen_name: gens[0]} if gen_name else {}
-    if overrides:
-        claim.validate(**{**base, **overrides, **variant, **at})
-    given = {**required, **check.settings, **extra, **lk.settings_for({**variant, **overrides})}
-    if check.ladder is not None and "sizes" in overrides:
-        raise ValueError("sizes cannot be changed here")
-    settings = sim.resolve(given) if check.ladder is None else None
-    probe = sim.resolve({**given, **check.ladder.settings(check.ladder.sizes[0], _partial(sim, given))}) \
-        if check.ladder else settings
-    if not lk.applies(probe):
-        raise ValueError(f"{claim_id} ({', '.join(variant.values())}) does not apply to simulator {sim.name} "
-                         f"at {', '.join(f'{k}={v}' for k, v in given.items())}")
-    item = Item(claim_id, dict(variant), sim, metric, lk, check, settings if settings is not None else
-                {k: v for k, v in probe.items()}, tuple(gens))
-    # The claim must accept the point (its own domain checks name the parameter).
-    for size in item.sizes or (None,):
-        claim.validate(**item.point(item.settings_at(size)), **variant, **at)
-    return item
-
-
-def why_not(claim_id: str) -> str:
-    for pattern, why in NOT_SIMULATED.items():
-        if fnmatch.fnmatch(claim_id, pattern):
-            return why
-    return ""
+    return QUANTITIES[claim.quantity].generation
 
 
 def _matches(cid: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatch(cid, p) or cid.startswith(p.rstrip(".") + ".") or cid == p for p in patterns)
 
 
+def build(claim_id: str, variant: dict, index: int, sim: Simulator, produces: Produces,
+          overrides: dict | None = None, generations: Sequence[int] | None = None) -> Item:
+    """The item of a claim's check ``index`` on one simulator (:class:`NotCovered` if that simulator does not
+    measure the quantity there). ``overrides``: coordinates that replace the check's (collapse check --at);
+    ``generations``: the generations compared instead of the check's."""
+    claim = CLAIMS[claim_id]
+    check = claim.checks[index]
+    gen_name = _generation_of(claim)
+    gens = tuple(check.generations if generations is None else generations)
+    if produces.max_generation is not None:
+        gens = tuple(g for g in gens if g <= produces.max_generation)
+        if not gens:
+            raise NotCovered(f"it measures up to generation {produces.max_generation}")
+    fixed_gen = claim.fixed.get(gen_name) if gen_name else None
+    if fixed_gen is not None and any(g != fixed_gen for g in gens):
+        raise ValueError(f"{claim_id} holds at {gen_name} = {fixed_gen} only")
+    settings, points = {}, {}
+    for size in check.sizes or (None,):
+        point = {k: v for k, v in claim.fixed.items() if k != gen_name}
+        point.update(check.point(variant, size))
+        point.update(overrides or {})
+        point.update(variant)
+        moved = [k for k, v in check.requires.items() if k in point and not same_value(point[k], v)]
+        if moved:
+            raise NotCovered(f"check {index + 1} holds at {', '.join(f'{k}={check.requires[k]}' for k in moved)} only")
+        # The claim checks the point first (its errors name its parameters, as the check and the user wrote them).
+        names = {p.name for p in claim.params}
+        at = {gen_name: gens[0]} if gen_name in names else {}
+        claim.validate(**{k: v for k, v in point.items() if k in names}, **at)
+        given = produces.settings_for(point)
+        resolved = sim.resolve(given)
+        if not produces.applies(resolved):
+            raise NotCovered(f"its metric {produces.metric} does not measure {claim.quantity} at "
+                             + ", ".join(f"{k}={v}" for k, v in given.items()))
+        settings[size], points[size] = resolved, point
+    for g in gens:
+        if isinstance(g, bool) or not isinstance(g, int) or g < sim.first:
+            raise ValueError(f"generations to simulate must be integers >= {sim.first}, got {g!r}"
+                             + (" (generation 0 is the truth itself)" if sim.first == 1 else ""))
+        if sim.metrics[produces.metric].statistic == "ratio" and sim.metrics[produces.metric].reference is None and g < 2:
+            raise ValueError(f"a ratio to the first generation is 1 there by definition: compare {gen_name} >= 2")
+    return Item(claim_id, dict(variant), check, index, sim, produces, settings, points, gens)
+
+
+def items_of(claim_id: str, strict: bool = True) -> list[Item]:
+    """Every item of a claim: each check, for each variant it serves, on each simulator that covers it.
+
+    A check that no simulator covers, or that fails to build, is a :class:`VerifyError` (``strict``) or
+    is left out (not strict: for listing)."""
+    claim = CLAIMS[claim_id]
+    producers = catalog.producers(claim.quantity)
+    out = []
+    for variant in claim.variants():
+        for index, check in enumerate(claim.checks):
+            if not check.serves(variant):
+                continue
+            made, why = [], []
+            for sim, produces in producers:
+                try:
+                    made.append(build(claim_id, variant, index, sim, produces))
+                except NotCovered as e:
+                    why.append(f"{sim.label(produces)}: {e}")
+                except (SettingError, ValueError) as e:
+                    if strict:
+                        raise VerifyError(f"{_name(claim_id, variant, index)} cannot be checked on "
+                                          f"{sim.label(produces)}: {e}") from None
+            if not made and strict:
+                reason = "; ".join(why) if why else f"no simulator measures {claim.quantity}"
+                if catalog.UNAVAILABLE:
+                    reason += f" (left out for want of torch: {', '.join(catalog.UNAVAILABLE)})"
+                raise VerifyError(f"{_name(claim_id, variant, index)}: no simulator covers it ({reason})")
+            out += made
+    return out
+
+
+def _name(claim_id: str, variant: dict, index: int) -> str:
+    chosen = f" ({', '.join(f'{k}={v}' for k, v in variant.items())})" if variant else ""
+    return f"{claim_id}{chosen}, check {index + 1}"
+
+
 def default_items(patterns: Iterable[str] = ()) -> tuple[list[Item], dict[str, str]]:
-    """Every simulated claim and variant matching the patterns; and the matching claims not simulated,
-    with why."""
+    """Every check of every claim matching the patterns on every simulator that covers it; and the matching
+    claims that are not simulated, with why. A check that cannot be built raises :class:`VerifyError`."""
     patterns = list(patterns) or ["*"]
     items, skipped = [], {}
-    for cid in CLAIMS:
+    for cid, claim in CLAIMS.items():
         if not _matches(cid, patterns):
             continue
-        links = _checked_links(cid)
-        if not links:
-            skipped[cid] = why_not(cid) or "no simulator declares it"
+        if not claim.checks:
+            skipped[cid] = claim.not_simulated
             continue
-        for variant in CLAIMS[cid].variants():
-            made = []
-            reasons = []
-            for i, (sim, metric, lk) in enumerate(links):
-                try:
-                    made.append(_item(cid, dict(variant), sim, metric, lk, {}))
-                except (SettingError, ValueError) as e:
-                    reasons.append(str(e))
-            if made:
-                items += made
-            else:
-                skipped[f"{cid} ({', '.join(variant.values())})"] = reasons[0] if reasons else "not simulated"
+        items += items_of(cid)
     return items, skipped
+
+
+def make_item(claim_id: str, variant: dict | None = None, check: int | None = None, simulator: str | None = None,
+              **overrides) -> Item:
+    """The item of ``claim_id`` for a variant (defaults filled in) at its check's point, with ``overrides``:
+    the quantity's coordinates (the claim's parameters), or the generation (one value or a list). ``check``
+    and ``simulator`` pick among several (default: the first that covers the point)."""
+    claim = CLAIMS[claim_id]
+    if not claim.checks:
+        raise VerifyError(f"{claim_id} is not simulated: {claim.not_simulated}")
+    variant = claim.resolve_choices(variant or {})
+    gen_name = _generation_of(claim)
+    generations = None
+    for name in (gen_name, "generation"):
+        if name and name in overrides:
+            g = overrides.pop(name)
+            generations = list(g) if isinstance(g, (list, tuple)) else [g]
+    if "sizes" in overrides:
+        raise ValueError("the ladder's sizes cannot be changed here")
+    coords = set(_quantity(claim).coordinates)
+    unknown = [k for k in overrides if k not in coords]
+    if unknown:
+        raise ValueError(f"{claim_id}: {unknown[0]} is not a coordinate of its quantity {claim.quantity} "
+                         f"({', '.join(sorted(coords))})")
+    errors = []
+    for index, chk in enumerate(claim.checks):
+        if check is not None and index != check:
+            continue
+        if not chk.serves(variant):
+            continue
+        ladder = getattr(chk, "along", None)
+        if ladder in overrides:
+            raise ValueError(f"{ladder} is the size of {claim_id}'s convergence study ({', '.join(map(str, chk.sizes))}); "
+                             "it cannot be set here")
+        for sim, produces in catalog.producers(claim.quantity):
+            if simulator is not None and sim.label(produces) != simulator and sim.name != simulator:
+                continue
+            try:
+                item = build(claim_id, variant, index, sim, produces, overrides, generations)
+            except NotCovered as e:
+                errors.append(f"{sim.label(produces)}: {e}")
+                continue
+            except (SettingError, ValueError) as e:
+                errors.append(str(e))
+                continue
+            return item
+    raise ValueError(errors[0] if len(errors) == 1 else "; ".join(dict.fromkeys(errors)) or
+                     f"{claim_id}: no check serves {variant}")
+
+
+def _quantity(claim):
+    from theory import QUANTITIES
+
+    return QUANTITIES[claim.quantity]
 
 
 # -- running -------------------------------------------------------------------------------------
@@ -230,11 +286,11 @@ def cells_of(items: list[Item], trials: int) -> tuple[list[Cell], dict]:
     where = {}
     for i, it in enumerate(items):
         for size in it.sizes or (None,):
-            settings = it.settings_at(size)
+            settings = it.settings[size]
             key = (it.sim.name, tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in settings.items()),
                    it.trials(trials))
             g = groups.setdefault(key, {"settings": settings, "G": 0, "metrics": []})
-            g["G"] = max(g["G"], it.sim_generations())
+            g["G"] = max(g["G"], max(it.generations))
             if it.metric not in g["metrics"]:
                 g["metrics"].append(it.metric)
             where[(i, size)] = key
@@ -259,60 +315,42 @@ def run(items: list[Item], trials: int = DEFAULT_TRIALS, seed: int = 0, progress
     results = execute.run_cells(cells, entropy, runner, progress=progress, label="simulations")
     rows = []
     for i, it in enumerate(items):
-        rows += _rows(it, {size: results[where[(i, size)]][it.metric] for size in it.sizes or (None,)},
-                      it.trials(trials), seed)
+        summaries = {size: results[where[(i, size)]][it.metric] for size in it.sizes or (None,)}
+        rows += it.check.rows(Evidence(it, summaries, it.trials(trials), seed))
     return finish(rows, alpha)
 
 
-def _rows(it: Item, summaries: dict, trials: int, seed: int) -> list[Row]:
-    kind = it.kind()
-    alternative = {"lower": "greater", "upper": "less"}.get(kind, "two-sided")
-    stat = it.sim.metrics[it.metric].statistic
-    cols = it.columns()
-    point = it.point()
-    if it.sizes:  # a convergence study: the values that scale with the ladder are not one point
-        at = [it.point(it.settings_at(s)) for s in it.sizes]
-        point = {k: v for k, v in point.items() if all(p.get(k) == v for p in at)}
-    base = dict(claim=it.claim, variant=dict(it.variant), point=point, kind=kind, trials=trials, seed=seed,
-                alternative=alternative, simulator=it.sim.name)
-    rows = []
-    ladder = it.check.ladder
-    if ladder is not None and ladder.statistic in ("discrepancy", "relative"):
-        means = [summaries[s].mean_se() for s in it.sizes]
-        relative = ladder.statistic == "relative"
-        for j, gen in enumerate(it.generations):
-            theory = [it.theory(gen, it.settings_at(s)) for s in it.sizes]
-            scale = [abs(th) if relative else 1.0 for th in theory]
-            gaps = [(m[0][cols[j]] - th) / sc for m, th, sc in zip(means, theory, scale)]
-            fit = extrapolate(it.sizes, gaps, [m[1][cols[j]] / sc for m, sc in zip(means, scale)], basis=ladder.basis)
-            what = "(simulation - theory) / theory" if relative else "simulation - theory"
-            rows.append(Row(**base, generation=gen, statistic=ladder.statistic, theory=0.0, estimate=fit["a"],
-                            se=fit["se_a"], note=f"{it.check.note}; {what} "
-                            f"{', '.join(f'{g:+.4f}' for g in gaps)}; chi2 {fit['chi2']:.2f} on {fit['dof']} dof",
-                            extra={"sizes": list(it.sizes), "theory": theory, "gaps": [float(g) for g in gaps]}))
-        return rows
-    if ladder is not None:
-        ratios = [summaries[s].estimate(stat) for s in it.sizes]
-        for j, gen in enumerate(it.generations):
-            fit = extrapolate(it.sizes, [r[0][cols[j]] for r in ratios], [r[1][cols[j]] for r in ratios])
-            at = ", ".join(f"{r[0][cols[j]]:.4f}" for r in ratios)
-            rows.append(Row(**base, generation=gen, statistic=f"{stat} limit", theory=it.theory(gen), estimate=fit["a"],
-                            se=fit["se_a"], note=f"{it.check.note}; {ladder_note(it)}; ratios {at}; "
-                            f"chi2 {fit['chi2']:.2f} on {fit['dof']} dof",
-                            extra={"sizes": list(it.sizes), "ratios": [float(r[0][cols[j]]) for r in ratios],
-                                   "ratio_se": [float(r[1][cols[j]]) for r in ratios], "slope": fit["b"]}))
-        return rows
-    est, se = summaries[None].estimate(stat)
-    for j, gen in enumerate(it.generations):
-        row = Row(**base, generation=gen, statistic=stat, theory=it.theory(gen), estimate=float(est[cols[j]]),
-                  se=float(se[cols[j]]), test=which_test(trials), note=it.check.note)
-        if trials < it.check.min_trials:
+class Evidence:
+    """A simulation's evidence for one item, as theory.checks reads it (theory.checks.Evidence)."""
+
+    def __init__(self, item: Item, summaries: dict, trials: int, seed: int):
+        self.item, self.summaries, self.trials, self.seed = item, summaries, trials, seed
+        metric = item.sim.metrics[item.metric]
+        self.statistic = metric.statistic
+        self.generations = item.generations
+        self.metric = metric
+        kind = item.kind()
+        self.base = dict(claim=item.claim, variant=dict(item.variant), point=item.shown_point(), kind=kind,
+                         trials=trials, seed=seed, simulator=item.simulator,
+                         alternative={"lower": "greater", "upper": "less"}.get(kind, "two-sided"))
+
+    def estimate(self, size: int | None):
+        est, se = self.summaries[size].estimate(self.statistic)
+        cols = self.item.columns()
+        return [float(est[c]) for c in cols], [float(se[c]) for c in cols]
+
+    def theory(self, generation: int, size: int | None) -> float:
+        return self.item.theory(generation, size)
+
+    def extrapolate(self, sizes, values, errors, basis: str) -> dict:
+        return extrapolate(sizes, values, errors, basis=basis)
+
+    def row(self, generation: int, *, statistic: str, theory: float, estimate: float, se: float, note: str,
+            extra: dict | None = None) -> Row:
+        notes = "; ".join(x for x in (note, self.item.produces.note) if x)
+        row = Row(**self.base, generation=generation, statistic=statistic, theory=theory, estimate=estimate, se=se,
+                  test=which_test(self.trials) if not self.item.sizes else "z", note=notes, extra=extra or {})
+        if self.trials < self.metric.min_trials:
             row.verdict = "skip"
-            row.note = it.check.min_trials_why or f"calibrated from {it.check.min_trials} trials on"
-        rows.append(row)
-    return rows
-
-
-def ladder_note(it: Item) -> str:
-    name = it.check.ladder.setting or "size"
-    return f"{name} = {', '.join(map(str, it.sizes))} extrapolated as a + b/{name}"
+            row.note = self.metric.min_trials_why or f"calibrated from {self.metric.min_trials} trials on"
+        return row

@@ -209,6 +209,62 @@ class Workflow:
         return Plan((Part((0,)), Part((latest,))))  # real-plus-synthetic
 
 
+# -- the workflow's settings, as every family's schema declares them (numerics.schema) -------------------
+
+
+def workflow_setting(options: tuple[str, ...] = tuple(WORKFLOWS), default=None):
+    """The ``workflow`` setting of a schema (``default`` None: it must be given)."""
+    from .schema import REQUIRED, setting
+
+    return setting(REQUIRED if default is None else default, "data workflow (theory.workflows)", options=options)
+
+
+def real_fraction_setting(what: str = "points", extra: str = ""):
+    from .schema import setting
+
+    return setting(None, f"share of real {what} in each training set (workflow real-fraction{extra})", low=0, high=1)
+
+
+def train_size_setting():
+    from .schema import setting
+
+    return setting(None, "training-set size of the subsample and real-fraction workflows (default n)", low=1)
+
+
+def synthetic_setting(what: str = "points", extra: str = ""):
+    from .schema import setting
+
+    return setting(None, f"{what} sampled from each model (default n{extra})", low=1)
+
+
+def alpha_setting():
+    from .schema import setting
+
+    return setting(None, "points sampled from each model as a fraction of n (Dey & Donoho's alpha n; instead of "
+                   "synthetic)", low=0, open_low=True)
+
+
+def first_fit_setting():
+    from .schema import setting
+
+    return setting("real", "generation 1 fits the real data as they are, or a bootstrap resample",
+                   options=("real", "bootstrap"))
+
+
+def workflow_from(config, n_real: int) -> Workflow:
+    """The Workflow of a family's config (its workflow setting and whichever of train_size, synthetic, alpha,
+    real_fraction and first_fit its schema has); SettingError naming the setting where they do not fit."""
+    from .schema import SettingError
+
+    try:
+        return workflow_of(config.workflow, n_real, train_size=getattr(config, "train_size", None),
+                           synthetic=getattr(config, "synthetic", None), alpha=getattr(config, "alpha", None),
+                           real_fraction=getattr(config, "real_fraction", None),
+                           first_fit=getattr(config, "first_fit", "real"))
+    except ValueError as e:
+        raise SettingError(str(e)) from None
+
+
 def workflow_of(name: str, n_real: int, *, train_size: int | None = None, synthetic: int | None = None,
                 alpha: float | None = None, real_fraction: float | None = None, first_fit: str = "real") -> Workflow:
     """A Workflow from a simulator's settings: ``alpha`` is the synthetic batch as a fraction of n_real
@@ -282,6 +338,20 @@ class ArrayPool:
             raise ValueError(f"batches {batches} are no longer stored (workflow {self.workflow.name})")
         out = [self.real if b == 0 else self.latest for b in batches]
         return out[0] if len(out) == 1 else self._concat(out)
+
+    def state(self) -> dict:
+        """The stored batches and sizes, for a checkpoint (only what later plans can still read)."""
+        out = {"sizes": list(self.sizes), "real": self.real, "latest": self.latest}
+        if self.workflow.keeps_all:
+            out["data"] = self.data[:, : sum(self.sizes)]
+        return out
+
+    def restore(self, state: dict) -> None:
+        """Take back what :meth:`state` saved (into a pool made from the same real data)."""
+        self.sizes = [int(s) for s in state["sizes"]]
+        self.real, self.latest = state["real"], state["latest"]
+        if self.workflow.keeps_all:
+            self.data[:, : sum(self.sizes)] = state["data"]
 
     def gather(self, plan: Plan):
         """The training set a plan describes, (R, m, ...)."""

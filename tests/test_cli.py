@@ -155,7 +155,7 @@ def test_check_rejects_a_planted_error_and_accepts_the_claim():
         (("verify", "--trials", "1"), "trials must be an integer >= 2"),
         (("check", "x**2", "--quantity", "gaussian.w2_risk"), "unknown name 'x'"),
         (("check", "sigma**2", "--quantity", "gaussian.w2risk"), "unknown claim id"),
-        (("check", "lam + d/T", "--quantity", "ridge.kappa"), "ridge.kappa has no simulator"),
+        (("check", "lam + d/T", "--quantity", "ridge.kappa"), "ridge.kappa is not simulated"),
         (("check", "sigma**(", "--quantity", "gaussian.w2_risk"), "cannot read 'sigma**('"),
     ],
 )

@@ -153,20 +153,25 @@ def test_a_store_with_a_theory_column_gets_a_theory_table_and_its_figure_only_th
     assert "<th>theory</th>" in page and "workflow=accumulate" in page
 
 
-def test_a_missing_deep_layer_is_a_visible_note(monkeypatch):
-    import importlib.util
-
-    from collapse import report_cli
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
-    assert report_cli._deep_demo() is None
-    note = ("Deep experiments (demo): not run", None, "pip install torch && collapse report --demo",
-            {"note": "torch is not installed"})
+def test_a_missing_deep_layer_is_a_visible_note():
+    note = ("Demo runs of deep-bridge: not run, torch is not installed", None,
+            "pip install torch && collapse report --demo", {"note": "torch is not installed"})
     section = report.store_section(*note, ("9.9", None))
     page = report.html_page(report.Report("t", [section], [], "r"))
     assert "not run: <code>pip install torch &amp;&amp; collapse report --demo</code>" in page
     assert "torch is not installed" in page
+
+
+def test_every_shipped_configuration_is_a_section_of_the_report():
+    """The report's sections are the shipped configurations' [report] tables (discovered, not listed)."""
+    from numerics.config import shipped
+
+    entries = report.shipped_entries()
+    assert [e[1] for e in entries] == [f"results/{name}.parquet" for name in shipped()]
+    titles = {e[0] for e in entries}
+    assert "Kazdan et al. Figure 1: the multivariate Gaussian under three workflows" in titles
+    kjv = next(e for e in entries if e[1] == "results/deep-kjv.parquet")
+    assert kjv[2].startswith("bible -f") and kjv[2].endswith("collapse sweep deep-kjv")
 
 
 @pytest.fixture(scope="module")
@@ -174,14 +179,14 @@ def deep_demo(tmp_path_factory):
     """The demo's deep sweeps (a bridge, a VAE on digits, a language model), a few seconds each."""
     pytest.importorskip("torch")
     from collapse import report_cli
-    from deep.demo import DEMO_SWEEPS
 
     folder = tmp_path_factory.mktemp("deep-demo")
     shipped = []
-    for title, name, data, options in DEMO_SWEEPS:
+    for name in ("deep-bridge", "deep-digits", "deep-markov"):
+        config = Config.from_toml(name).demo_config()
         path = folder / f"{name}.parquet"
-        report_cli._sweep(Config.from_dict(data), path, 1)  # run_sweep puts its artifacts beside the store
-        shipped.append((title, str(path), f"collapse report --demo (runs {name})", options))
+        report_cli._sweep(config, path, 1)  # run_sweep puts its artifacts beside the store
+        shipped.append((config.report["title"], str(path), f"collapse report --demo (runs {name})", config.report))
     rep = report.gather([], verify=folder / "absent.json", shipped=tuple(shipped))
     report.write(rep, folder / "deep.html")
     return rep, folder

@@ -38,7 +38,9 @@ import mpmath
 import sympy as sp
 from sympy.utilities.lambdify import implemented_function
 
+from .checks import Point, RelativeGap
 from .claim import Aux, Form, Source, Step
+from .quantities import quantity
 from .evaluation import EvaluationError
 from .registry import register
 from .validation import Param, choice, size
@@ -428,10 +430,45 @@ _BASE = ("a categorical distribution over K symbols fitted by its empirical freq
          "samples from the truth p0",)
 _REPLACE = ("workflow replace: each model is fitted to the n samples drawn from the previous one",)
 
+_ITERATION = "iteration (iteration 1 fits the real samples)"
+DIVERSITY = quantity(
+    "categorical.diversity",
+    "E[D_t] / D_0, D = 1 - sum_i p_i^2 (Gini-Simpson index) of a categorical distribution refitted by its "
+    "frequencies on its own samples",
+    {"n": "samples per generation (and real samples)", "t": _ITERATION, "workflow": "data workflow (theory.workflows)",
+     "real_fraction": "share of real samples per training set (workflow real-fraction)",
+     "real_rows": "real samples per training set (workflow real-fraction; instead of real_fraction)"},
+    generation="t",
+)
+LOST = quantity("categorical.lost", "P(X_t = 0): the chance that a symbol of initial probability p has count 0 in the "
+                "fit of iteration t (replace)",
+                {"p": "the symbol's probability under the truth", "n": "samples per generation", "t": _ITERATION},
+                generation="t")
+SURVIVING = quantity("categorical.surviving", "E #{j : X_t,j > 0}, the symbols with nonzero count in the fit of "
+                     "iteration t (replace)",
+                     {"probabilities": "the truth's probabilities", "n": "samples per generation", "t": _ITERATION},
+                     generation="t")
+COLLAPSE_TIME = quantity("categorical.collapse_time", "E[min(T, t)], T the first iteration whose fit is a point mass "
+                         "(replace); its limit in t is E T",
+                         {"probabilities": "the truth's probabilities", "n": "samples per generation",
+                          "t": "iterations run"}, generation="t")
+
+
+def _zipf(K: int, s: float = 1.0) -> tuple[float, ...]:
+    w = [j ** -s for j in range(1, K + 1)]
+    return tuple(x / sum(w) for x in w)
+
+
+#: The collapse-time study: chains long enough (12 n generations at the largest n) that min(T, t) is T but for
+#: a negligible tail (the chance of no collapse by then is about exp(-12)).
+COLLAPSE_LADDER = (25, 50, 100, 200)
+
 register(
     id="categorical.diversity",
     title="Diversity ratio E D_t / D_0 of refitted frequencies (D = 1 - sum p_i^2)",
-    quantity="E[D_t] / D_0, D = 1 - sum_i p_i^2 (Gini-Simpson index)",
+    quantity=DIVERSITY.id,
+    checks=(Point({"n": 20}, generations=(1, 2, 5, 10),
+                  per_variant=lambda v: {"real_fraction": 0.25} if v["workflow"] == "real-fraction" else {}),),
     source=SEDDIK,
     params=(_N, _T, WORKFLOW,
             Param("real_fraction", "nonnegative", "share of real points per training set, in [0, 1] "
@@ -462,7 +499,8 @@ register(
 register(
     id="categorical.loss_probability",
     title="Probability that a symbol is lost by iteration t (replace)",
-    quantity="P(X_t = 0) for a symbol of initial probability p (its count in the fit of iteration t)",
+    quantity=LOST.id,
+    checks=(Point({"n": 100, "p": 0.01}, generations=(1, 10, 50), note="a rare symbol, p = 0.01"),),
     source=SHUMAILOV_CHAIN,
     params=(Param("p", "positive", "the symbol's probability under the truth, in (0, 1)"), _N, _T),
     builder=_loss_form,
@@ -480,7 +518,8 @@ register(
 register(
     id="categorical.surviving_symbols",
     title="Expected number of symbols still present at iteration t (replace)",
-    quantity="E #{j : X_t,j > 0}, the symbols with nonzero count in the fit of iteration t",
+    quantity=SURVIVING.id,
+    checks=(Point({"n": 20, "probabilities": _zipf(8)}, generations=(1, 5, 20), note="truth Zipf(1) over K = 8"),),
     source=SHUMAILOV_CHAIN,
     params=(_PROBS, _N, _T),
     builder=_surviving_form,
@@ -498,7 +537,11 @@ register(
 register(
     id="categorical.collapse_time",
     title="Expected generations until one symbol holds all the mass (replace; diffusion limit)",
-    quantity="E[min{t >= 1: the fit of iteration t is a point mass}]",
+    quantity=COLLAPSE_TIME.id,
+    checks=(RelativeGap(at={"probabilities": (0.5, 0.3, 0.2)}, along="n", ladder=COLLAPSE_LADDER, basis="log",
+                        generations=(12 * COLLAPSE_LADDER[-1],),
+                        note="Kimura's diffusion time against chains run until collapse, relative gap extrapolated "
+                             "as a + b log(n)/n + c/n"),),
     source=KIMURA,
     params=(_PROBS, _N),
     builder=_collapse_time_form,

@@ -165,6 +165,7 @@ class Claim:
 
     id: str
     title: str
+    #: The id of the quantity it predicts (theory.quantities), and the coordinates at which it does.
     quantity: str
     source: Source
     params: tuple[Param, ...]
@@ -179,6 +180,17 @@ class Claim:
     related: tuple[str, ...] = ()
     #: Turns a validated point into what the expression needs (e.g. a spectrum into its eigenvalues).
     prepare: Callable[[dict], dict] | None = None
+    #: Coordinates of the quantity at which the claim holds, beyond its parameters (e.g. workflow=replace).
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    #: How `collapse verify` holds it against simulation (theory.checks), in the quantity's coordinates.
+    checks: tuple = ()
+    #: For a bound: "lower" (the quantity is at least the claim) or "upper" (at most).
+    alternative: str | None = None
+    #: Why no simulation checks it (a deterministic quantity, an approximation exact at no size); a claim
+    #: without checks must say why.
+    not_simulated: str = ""
+    #: The module that registered it (set by theory.registry.register).
+    provider: str = field(default="", repr=False, compare=False)
     #: The forms built so far, by their sorted choices.
     _forms: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -199,6 +211,13 @@ class Claim:
                 return p
         raise KeyError(name)
 
+    def _symbol(self, name: str) -> sp.Basic:
+        """The symbol of a parameter (or of a value a claim's prepare step adds), for evaluation."""
+        for p in self.params:
+            if p.name == name:
+                return p.symbol
+        return getattr(S, name)
+
     def variants(self) -> list[dict[str, str]]:
         """Every combination of choices the claim has a form for."""
         combos: list[dict[str, str]] = [{}]
@@ -212,6 +231,31 @@ class Claim:
                 continue
             out.append(c)
         return out
+
+    def check_declaration(self, quantities: Mapping[str, Any]) -> None:
+        """Refuse a claim whose quantity, fixed coordinates, checks or bound are declared inconsistently
+        (at registration, with a message that names the claim)."""
+        q = quantities.get(self.quantity)
+        if q is None:
+            raise ValueError(f"claim {self.id}: its quantity {self.quantity!r} is not registered (declare it with "
+                             "theory.quantities.quantity before the claim)")
+        names = [p.name for p in self.params]
+        stray = [n for n in [*names, *self.fixed] if n not in q.coordinates]
+        if stray:
+            raise ValueError(f"claim {self.id}: {', '.join(stray)} {'is not a coordinate' if len(stray) == 1 else 'are not coordinates'} "
+                             f"of its quantity {q.id} ({', '.join(q.coordinates)})")
+        if (self.kind == "bound") != (self.alternative in ("lower", "upper")):
+            raise ValueError(f"claim {self.id}: a bound says alternative='lower' or 'upper', and only a bound does")
+        if not self.checks and not self.not_simulated:
+            raise ValueError(f"claim {self.id}: declare its checks, or say why it is not simulated (not_simulated=...)")
+        for check in self.checks:
+            extra = set(check.at) - set(q.coordinates)
+            if extra:
+                raise ValueError(f"claim {self.id}: a check gives {', '.join(sorted(extra))}, not a coordinate of {q.id}")
+
+    def resolve_choices(self, given: Mapping[str, Any]) -> dict[str, str]:
+        """The claim's discrete choices (estimator, workflow, ...) from ``given``, defaults filled in."""
+        return self._choices(given)
 
     def _choices(self, given: Mapping[str, Any]) -> dict[str, str]:
         out = {}
@@ -339,7 +383,7 @@ class Claim:
                 if name in S.SCHEDULED:
                     expr = form.schedule_expr
             else:
-                env[getattr(S, name)] = mpmath.mpf(v)
+                env[self._symbol(name)] = mpmath.mpf(v)
         for aux in form.where:
             env[aux.symbol] = aux.compute(env)
         return env, expr
@@ -381,7 +425,7 @@ class Claim:
         """
         point = self.validate(**values)
         form = _build(self, tuple(sorted((k, point[k]) for k in self.choices)))
-        scalars = {getattr(S, k) for k, v in point.items() if k not in self.choices and v is not None
+        scalars = {self._symbol(k) for k, v in point.items() if k not in self.choices and v is not None
                    and not isinstance(v, list)}
         missing = expr.free_symbols - scalars  # (a Sum's own index is not free)
         if missing:

@@ -14,16 +14,12 @@ import sympy as sp
 
 from . import CLAIMS, symbols
 from .claim import Claim, Form
-from .errors import UserError
+from .errors import UsageError, UserError
 from .expressions import ExpressionError, parse
 
 
 #: A word value (a choice): letters first, then letters, digits, '-' or '_'.
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
-
-
-class UsageError(UserError):
-    """A bad argument: reported as one line on stderr, exit status 2."""
 
 
 def parse_value(text: str) -> Any:

@@ -212,7 +212,7 @@ ERRATA: tuple[Erratum, ...] = (
     Erratum(
         10, "ridge.test_error", "Power-law spectra need a normalisation and a w0 direction",
         "a power-law check (eigenvalues j^-1.5, lam = 0.05) without the normalisation or the direction of w0 "
-        "(FORMULAS.md: 0.06083 at n = 0).",
+        "(docs/formulas.md: 0.06083 at n = 0).",
         "here eigenvalues are normalised to Tr Sigma = d and w0_norm is averaged over directions; the "
         "direction-averaged clean error differs by 0.0011, while the per-generation increment agrees.",
         {"spectrum": "power-law", "beta": 1.5, "d": 100, "T": 300, "T0": 250, "lam": 0.05, "w0_norm": 1,

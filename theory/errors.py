@@ -6,3 +6,7 @@ a traceback. Each layer's own errors (ExpressionError, SettingError, ConfigError
 
 class UserError(Exception):
     """An expected failure; its message is one line that says what is wrong and, where it can, what to do."""
+
+
+class UsageError(UserError):
+    """A bad argument on the command line (any layer's): one line on stderr, exit status 2."""

@@ -1,6 +1,6 @@
 r"""Iterated fitting of a 1-D Gaussian (Shumailov et al. 2024), unbiased or maximum-likelihood.
 
-Convention (FORMULAS.md, convention A): mu_0 = mu and sigma_0 = sigma are the truth. Step i draws
+Convention (docs/formulas.md, convention A): mu_0 = mu and sigma_0 = sigma are the truth. Step i draws
 T_i samples from N(mu_i, sigma_i^2) and fits (mu_{i+1}, sigma_{i+1}^2); "model g" is the result of
 g fits, so model 0 is the truth and model 1 the fit to real data.
 
@@ -22,7 +22,9 @@ from collections.abc import Callable
 
 import sympy as sp
 
+from .checks import Point
 from .claim import Form, Source, Step
+from .quantities import quantity
 from .evaluation import NamedFunction
 from .registry import register
 from .validation import ESTIMATOR, Param
@@ -277,7 +279,7 @@ _LIMITS = {
     ("log_sigma2_drift", "mle"): -sp.oo,
 }
 
-#: The variance's leading order is transcribed (Shumailov et al.; FORMULAS.md 1e) rather than derived:
+#: The variance's leading order is transcribed (Shumailov et al.; docs/formulas.md 1e) rather than derived:
 #: its closed form has negative bases (1 - T)^g that SymPy's series machinery mishandles. A test checks
 #: it numerically against the exact form for both estimators.
 _VAR_LEADING = sp.Rational(5, 2) * sigma**4 * g**2 / T**2
@@ -382,15 +384,34 @@ def _mle_var_limit() -> sp.Expr:
     return sp.simplify(sp.Add(*kept))
 
 
-def _claim(name: str, title: str, quantity: str, params, **kw) -> None:
+#: The coordinates of the 1-D chain's quantities: the claims' parameters.
+_COORDS = {
+    "sigma": "standard deviation of the real data",
+    "T": "samples drawn at each step (a schedule T_0, T_1, ... where the claim takes one)",
+    "g": "fits so far (model g; model 0 is the truth)",
+    "estimator": "variance estimator: unbiased (ddof=1) or mle (ddof=0)",
+}
+
+
+def _quantity(name: str, doc: str, coords=_COORDS) -> str:
+    return quantity(f"gaussian.{name}", doc + " of the 1-D Gaussian chain refitted on its own samples (replace)",
+                    coords, generation="g").id
+
+
+#: The verification point: the 1-D test vector sigma = 1, T = 20 (docs/formulas.md), at g = 1, 2, 5, 10.
+_CHECK = (Point({"sigma": 1.0, "T": 20}, generations=(1, 2, 5, 10)),)
+
+
+def _claim(name: str, title: str, quantity_id: str, params, checks=_CHECK, **kw) -> None:
     register(
         id=f"gaussian.{name}",
         title=title,
-        quantity=quantity,
+        quantity=quantity_id,
         source=SHUMAILOV,
         params=params,
         builder=_builder(name),
         defaults={"estimator": "unbiased"},
+        checks=checks,
         **kw,
     )
 
@@ -403,7 +424,7 @@ _COMMON_ASSUMPTIONS = (
 _claim(
     "sigma2_mean",
     "Expected fitted variance E sigma_g^2",
-    "E[sigma_g^2]",
+    _quantity("sigma2", "E[sigma_g^2]"),
     (_SIGMA, _T, _G, ESTIMATOR),
     assumptions=_COMMON_ASSUMPTIONS,
     note="Unbiased: a martingale, E sigma_g^2 = sigma^2 for every g although sigma_g -> 0 almost surely. "
@@ -412,7 +433,7 @@ _claim(
 _claim(
     "sigma_mean",
     "Expected fitted standard deviation E sigma_g",
-    "E[sigma_g]",
+    _quantity("sigma", "E[sigma_g]"),
     (_SIGMA, _T, _G, ESTIMATOR),
     assumptions=_COMMON_ASSUMPTIONS,
     note="Derived from the moments of a scaled chi-square: E sigma_g = sigma prod c4(T_i) (times "
@@ -421,7 +442,7 @@ _claim(
 _claim(
     "mean_sq_error",
     "Mean drift E (mu_g - mu)^2",
-    "E[(mu_g - mu)^2]",
+    _quantity("mean_sq_error", "E[(mu_g - mu)^2]"),
     (_SIGMA, _T, _G, ESTIMATOR),
     assumptions=_COMMON_ASSUMPTIONS,
     note="Unbiased: sigma^2 sum_{i<g} 1/T_i exactly (mu_g - mu is a martingale). MLE: sigma^2 (1 - ((T-1)/T)^g).",
@@ -429,7 +450,7 @@ _claim(
 _claim(
     "marginal_var",
     "Variance of a generation-g sample, Var X_g",
-    "Var[X_g]",
+    _quantity("marginal_var", "Var[X_g], X_g a point drawn from model g"),
     (_SIGMA, _T, _G, ESTIMATOR),
     assumptions=_COMMON_ASSUMPTIONS,
     note="Var X_g = E sigma_g^2 + E (mu_g - mu)^2: sigma^2 (1 + sum 1/T_i) exactly for the unbiased "
@@ -438,7 +459,7 @@ _claim(
 _claim(
     "w2_risk",
     "Expected Wasserstein-2 risk E W2^2(N(mu_g, sigma_g^2), N(mu, sigma^2))",
-    "E[W2^2]",
+    _quantity("w2", "E[W2^2(N(mu_g, sigma_g^2), N(mu, sigma^2))]"),
     (_SIGMA, _T, _G, ESTIMATOR),
     assumptions=_COMMON_ASSUMPTIONS,
     note="Exact: sigma^2 [sum_{i<g} 1/T_i + 2 - 2 prod c4(T_i)]; first order (3/2) sigma^2 sum_{i<g} 1/T_i. "
@@ -449,7 +470,7 @@ _claim(
 _claim(
     "w2_risk_var",
     "Variance of the Wasserstein-2 risk, Var W2^2",
-    "Var[W2^2]",
+    _quantity("w2_var", "Var[W2^2(N(mu_g, sigma_g^2), N(mu, sigma^2))]"),
     (_SIGMA, _T, _G, ESTIMATOR),
     assumptions=_COMMON_ASSUMPTIONS,
     note="Exact: 3 E[A^2] + 2 E[A (sigma_g - sigma)^2] + E (sigma_g - sigma)^4 - (E W2^2)^2 with "
@@ -461,8 +482,9 @@ _claim(
 _claim(
     "log_sigma2_drift",
     "Almost-sure collapse rate E log(sigma_g^2 / sigma^2)",
-    "E[log(sigma_g^2 / sigma^2)]",
+    _quantity("log_sigma2", "E[log(sigma_g^2 / sigma^2)]", {k: v for k, v in _COORDS.items() if k != "sigma"}),
     (_T, _G, ESTIMATOR),
+    checks=(Point({"T": 20}, generations=(1, 2, 5, 10)),),
     assumptions=_COMMON_ASSUMPTIONS,
     note="sum_{i<g} [digamma(nu_i/2) - log(nu_i/2)] (plus log((T_i-1)/T_i) for the MLE) < 0, so "
     "log sigma_g^2 is a random walk with negative drift and sigma_g -> 0 almost surely (strong law). "

@@ -5,7 +5,7 @@ is a data point plus N(0, h^2) noise, so its variance about the data mean is v +
 MLE variance v. Iteration 1 fits the n real points (variance sigma^2); iteration t+1 fits n points
 sampled from the KDE of iteration t (``replace``), or the pool of all real and sampled points
 (``accumulate``). The quantity is the expected MLE variance of the data fitted at iteration t; the
-recursions are exact for any data distribution with a finite variance (derived; FORMULAS.md sec. 5).
+recursions are exact for any data distribution with a finite variance (derived; docs/formulas.md sec. 5).
 
 Bandwidth: ``fixed`` (``h``, a number or a schedule h_1, h_2, ... of the bandwidth of each fit), or
 scikit-learn's rules refitted on the data of each fit, which are not scale-adaptive:
@@ -18,14 +18,16 @@ import dataclasses
 
 import sympy as sp
 
+from .checks import Point
 from .claim import Form, Recursion, Step
+from .quantities import quantity
 from .registry import register
 from .validation import Param, choice, size
 from .mvgaussian import KAZDAN as KAZDAN_GAUSSIAN
 from .symbols import h, h_sched, n, sigma, t
 
 KAZDAN = dataclasses.replace(
-    KAZDAN_GAUSSIAN, where="kernel density estimation experiments; recursions derived here (FORMULAS.md sec. 5)"
+    KAZDAN_GAUSSIAN, where="kernel density estimation experiments; recursions derived here (docs/formulas.md sec. 5)"
 )
 
 BANDWIDTH = choice(
@@ -119,10 +121,23 @@ _ASSUMPTIONS = (
     "n points sampled from the latest KDE per iteration; iteration 1 fits the n real points",
 )
 
+VARIANCE = quantity(
+    "kde.variance",
+    "E[v_t], the MLE variance of the data a 1-D Gaussian-kernel KDE is fitted to at iteration t",
+    {"sigma": "standard deviation of the real data", "n": "points sampled per iteration (and real points)",
+     "t": "iteration (iteration 1 fits the real data)", "h": "bandwidth, or a schedule h_1, h_2, ...",
+     "bandwidth": "bandwidth rule: fixed, scott or silverman", "workflow": "data workflow (theory.workflows)"},
+    generation="t",
+)
+_CHECK = (Point({"sigma": 1.0, "n": 50}, generations=(1, 2, 5, 30),
+                per_variant=lambda v: {"h": 0.3} if v["bandwidth"] == "fixed" else {}),)
+
 register(
     id="kde.replace.variance",
     title="Variance of the data a KDE is refitted to after t fits, replace workflow",
-    quantity="E[v_t], the MLE variance of the data fitted at iteration t",
+    quantity=VARIANCE.id,
+    fixed={"workflow": "replace"},
+    checks=_CHECK,
     source=KAZDAN,
     params=_PARAMS,
     builder=_replace,
@@ -137,7 +152,9 @@ register(
 register(
     id="kde.accumulate.variance",
     title="Variance of the pool a KDE is refitted to after t fits, accumulate workflow",
-    quantity="E[V_t], the MLE variance of the pool fitted at iteration t",
+    quantity=VARIANCE.id,
+    fixed={"workflow": "accumulate"},
+    checks=_CHECK,
     source=KAZDAN,
     params=_PARAMS,
     builder=_accumulate,

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .checks import Point
 from .claim import Form, Recursion, Source, Step
+from .quantities import quantity
 from .registry import register
 from .validation import ESTIMATOR, WORKFLOW, Param, size
 from .symbols import d, i, k, n, sigma2, t
@@ -32,7 +34,7 @@ KAZDAN = Source(
     year=2024,
     title="Collapse or Thrive? Perils and Promises of Synthetic Data in a Self-Generating World",
     arxiv="2410.16713",
-    where="multivariate Gaussian experiments (Sec. 2); exact recursions derived here (FORMULAS.md sec. 5)",
+    where="multivariate Gaussian experiments (Sec. 2); exact recursions derived here (docs/formulas.md sec. 5)",
 )
 
 
@@ -54,7 +56,7 @@ def _trace_factor(estimator: str, upto: sp.Expr) -> sp.Expr:
 
 
 def _subsample_recursion(estimator: str, replacement: bool, output: str) -> Recursion:
-    """Exact recursion for accumulate-subsample (FORMULAS.md sec. 5, re-derived).
+    """Exact recursion for accumulate-subsample (docs/formulas.md sec. 5, re-derived).
 
     State at iteration t (pool of N = tn points): e = E||pool mean - mu_0||^2 and s = E (pool sum of
     squared deviations). The subsample mean deviates from the pool mean by v in expectation; the fit's
@@ -202,17 +204,32 @@ _ASSUMPTIONS = (
 _DEFAULTS = {"estimator": "mle", "workflow": "replace"}  # Kazdan et al.'s code
 
 
-def _claim(name: str, title: str, quantity: str, build, **kw) -> None:
+_COORDS = {
+    "sigma2": "isotropic variance per coordinate of the real data (Tr Sigma_0 = d sigma2)",
+    "d": "dimension",
+    "n": "samples per generation (and real samples)",
+    "t": "iteration (iteration 1 is the fit on real data)",
+    "estimator": "covariance estimator: unbiased or mle",
+    "workflow": "data workflow (theory.workflows)",
+}
+#: The verification point: Kazdan et al.'s grid at d = 5, n = 20 (docs/formulas.md), at t = 1, 2, 5, 10.
+_CHECK = (Point({"sigma2": 1.0, "d": 5, "n": 20}, generations=(1, 2, 5, 10)),)
+
+
+def _claim(name: str, title: str, doc: str, build, **kw) -> None:
+    q = quantity(f"mvgaussian.{name.replace('_lower_bound', '').replace('w2_risk', 'w2')}",
+                 doc + " of a d-dimensional Gaussian refitted under a data workflow", _COORDS, generation="t")
     register(
         id=f"mvgaussian.{name}",
         title=title,
-        quantity=quantity,
+        quantity=q.id,
         source=KAZDAN,
         params=_PARAMS,
         builder=build,
         assumptions=_ASSUMPTIONS,
         defaults=_DEFAULTS,
         generation="t",
+        checks=_CHECK,
         **kw,
     )
 
@@ -261,6 +278,7 @@ _claim(
     "E[W2^2(N(mu_t, Sigma_t), N(mu_0, Sigma_0))]",
     _bound,
     kind="bound",
+    alternative="lower",
     note="Since W2^2 >= ||mu_t - mu_0||^2, E W2^2 >= E||mu_t - mu_0||^2 (Shumailov et al.'s "
     "multivariate bound: Tr Sigma_0 * t/n for the unbiased, replace chain). In d dimensions with an "
     "isotropic Sigma_0 = s^2 I the first-order E W2^2 is s^2 (d + d(d+1)/4) t/n (derived): the "

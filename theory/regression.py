@@ -19,7 +19,9 @@ import functools
 
 import sympy as sp
 
+from .checks import Point
 from .claim import Form, Source, Step
+from .quantities import quantity
 from .registry import register
 from .validation import Param, size
 from .symbols import T, d, k, n, sigma
@@ -106,10 +108,26 @@ _ASSUMPTIONS = (
     "test error E||w_n - w*||^2_Sigma (noise-free test labels), averaged over X and the noise",
 )
 
+TEST_ERROR = quantity(
+    "regression.test_error",
+    "E[||w_n - w*||^2_Sigma], the test error of OLS refitted n times on its own labels",
+    {"sigma": "label noise", "d": "dimension", "T": "rows of the design", "n": "fits so far",
+     "workflow": "data workflow (theory.workflows)",
+     "eigenvalues": "eigenvalues of the covariance Sigma of the design's rows (default: the identity)",
+     "design": "fixed (one design relabelled at every fit, Gerstgrasser et al.) or fresh (a new design per batch)"},
+    generation="n",
+)
+#: The anisotropic covariance of the verification point (docs/formulas.md, section 2).
+ANISOTROPIC = (3.0, 1.5, 1.0, 0.5, 0.1)
+_AT = {"d": 5, "T": 20, "sigma": 1.0, "eigenvalues": ANISOTROPIC}
+_NOTE = "anisotropic Sigma, eigenvalues " + ", ".join(f"{e:g}" for e in ANISOTROPIC)
+
 register(
     id="regression.replace.test_error",
     title="OLS test error after n fits, replace workflow",
-    quantity="E[||w_n - w*||^2_Sigma]",
+    quantity=TEST_ERROR.id,
+    fixed={"workflow": "replace"},
+    checks=(Point(_AT, generations=(1, 2, 5, 10), note=_NOTE),),
     source=GERSTGRASSER,
     params=_PARAMS,
     builder=lambda: _build("replace"),
@@ -123,7 +141,9 @@ register(
 register(
     id="regression.accumulate.test_error",
     title="OLS test error after n fits, accumulate workflow",
-    quantity="E[||w_n - w*||^2_Sigma]",
+    quantity=TEST_ERROR.id,
+    fixed={"workflow": "accumulate", "design": "fixed"},
+    checks=(Point(_AT, generations=(1, 2, 5, 10), note=_NOTE),),
     source=GERSTGRASSER,
     params=_PARAMS,
     builder=lambda: _build("accumulate"),
@@ -138,7 +158,10 @@ register(
 register(
     id="regression.accumulate.bound",
     title="Bound on the accumulate test error for all n: pi^2/6 times one fit",
-    quantity="sup_n E[||w_n - w*||^2_Sigma]",
+    quantity=TEST_ERROR.id,
+    fixed={"workflow": "accumulate", "design": "fixed"},
+    checks=(Point(_AT, generations=(50,), note="accumulate error after 50 fits; " + _NOTE),),
+    alternative="upper",
     source=GERSTGRASSER,
     params=_PARAMS_BOUND,
     builder=lambda: _build("accumulate", bound=True),

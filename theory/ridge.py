@@ -1,6 +1,6 @@
 r"""Ridge regression downstream of a collapsed generator (Dohmatob, Feng & Kempe 2024).
 
-Setup (FORMULAS.md sec. 4): x ~ N(0, Sigma) in d dimensions. For n generations a generator is refitted
+Setup (docs/formulas.md sec. 4): x ~ N(0, Sigma) in d dimensions. For n generations a generator is refitted
 by OLS on T0 fresh points labelled by the previous generator plus N(0, sigma0^2) noise (T0 >= d + 2);
 generation 0 labels with the truth w0. The downstream model is ridge with penalty lam, fitted on T fresh
 points labelled by the last generator plus N(0, sigma^2) noise. E_test = E||w_pred - w0||^2_Sigma.
@@ -22,7 +22,9 @@ from __future__ import annotations
 import mpmath
 import sympy as sp
 
+from .checks import Discrepancy, Point
 from .claim import Aux, Form, Source, Step
+from .quantities import quantity
 from .registry import register
 from .validation import Param, choice, size
 from .symbols import T, T0, d, eigenvalues, j, kappa, lam, m, n, sigma, sigma0, w0, w0_norm
@@ -316,11 +318,63 @@ _ASSUMPTIONS = (
 _RMT = "deterministic equivalent (random-matrix theory, T, d -> oo proportionally); exact at lam = 0"
 
 
-def _claim(name, title, quantity, build, params, **kw):
+_SPECTRUM_COORDS = {
+    "spectrum": "covariance spectrum: isotropic, power-law (j^-beta, Tr Sigma = d) or given",
+    "d": "dimension", "beta": "power-law exponent", "eigenvalues": "eigenvalues of Sigma (spectrum given)",
+}
+_COORDS = {
+    **_SPECTRUM_COORDS, "lam": "ridge penalty of the downstream fit", "T": "downstream training samples",
+    "T0": "generator training samples per generation", "sigma": "downstream label noise",
+    "sigma0": "generator label noise", "n": "generations of refitted generators",
+    "w0_norm": "norm of the true weights", "w0": "the true weights in Sigma's eigenbasis",
+}
+DF = quantity("ridge.df", "df_m(kappa) = Tr Sigma^m (Sigma + kappa)^-m, a function of the spectrum",
+              {**_SPECTRUM_COORDS, "m": "order", "kappa": "argument"})
+KAPPA = quantity("ridge.kappa", "the fixed point kappa of kappa - lam = kappa df_1(kappa) / T",
+                 {**_SPECTRUM_COORDS, "lam": "ridge penalty", "T": "samples"})
+TEST_ERROR = quantity("ridge.test_error", "E||w_pred - w0||^2_Sigma of a ridge fit downstream of n refitted OLS "
+                      "generators (n = 0: on clean data)", _COORDS, generation="n")
+INCREMENT = quantity("ridge.increment", "(E_test after n generations - E_test on clean data) / (n sigma0^2)",
+                     _COORDS, generation="n")
+
+#: The anisotropic covariance of the exact checks (docs/formulas.md, section 2).
+ANISOTROPIC = (3.0, 1.5, 1.0, 0.5, 0.1)
+_SPECTRA = {"isotropic": {"d": 5}, "power-law": {"d": 5, "beta": 1.5}, "given": {"eigenvalues": ANISOTROPIC}}
+_EXACT_POINT = {"T": 20, "T0": 20, "lam": 0.0, "sigma": 1.0, "sigma0": 1.0, "w0_norm": 1.0}
+_STUDY_POINT = {**_EXACT_POINT, "lam": 0.1, "sigma": 0.5}
+#: The proportional ladder of the random-matrix studies.
+RIDGE_LADDER = (10, 20, 40)
+
+
+def _spectrum_of(variant: dict) -> dict:
+    return _SPECTRA[variant["spectrum"]]
+
+
+def _proportional(size: int, point: dict) -> dict:
+    """The proportional ladder at dimension d = size: T = 3d, T0 = 2.5d; a given spectrum is the anisotropic
+    one repeated d/5 times (a fixed limiting spectral distribution)."""
+    spectrum = {"eigenvalues": ANISOTROPIC * (size // len(ANISOTROPIC))} if point["spectrum"] == "given" else {"d": size}
+    return {**spectrum, "T": 3 * size, "T0": int(2.5 * size)}
+
+
+def _study(generations, what: str, at=_STUDY_POINT) -> Discrepancy:
+    return Discrepancy(at, generations=generations, share=0.25, per_variant=_spectrum_of, along=None,
+                       ladder=RIDGE_LADDER, scale=_proportional,
+                       note=f"random-matrix equivalent{what}: simulation minus theory at d = 10, 20, 40 (T = 3d, "
+                            "T0 = 2.5d; power law j^-1.5, or the anisotropic spectrum repeated d/5 times), extrapolated "
+                            "to d -> oo as a + b/d; a quarter of the trials")
+
+
+def _exact(generations, note: str) -> Point:
+    return Point(_EXACT_POINT, generations=generations, kind="exact", per_variant=_spectrum_of, note=note,
+                 requires={"lam": 0.0})
+
+
+def _claim(name, title, quantity_id, build, params, **kw):
     register(
         id=f"ridge.{name}",
         title=title,
-        quantity=quantity,
+        quantity=quantity_id,
         source=DOHMATOB,
         params=P_SPECTRUM + params,
         builder=build,
@@ -332,34 +386,43 @@ def _claim(name, title, quantity, build, params, **kw):
 
 
 _claim(
-    "df", "Degrees of freedom df_m(kappa) = Tr Sigma^m (Sigma + kappa)^-m", "df_m(kappa)", _df_form,
+    "df", "Degrees of freedom df_m(kappa) = Tr Sigma^m (Sigma + kappa)^-m", DF.id, _df_form,
     (size("m", "order", 1), Param("kappa", "nonnegative", "argument")),
+    not_simulated="deterministic: a function of the spectrum (nothing random to simulate)",
     note="df_m <= d, equal to d at kappa = 0, decreasing in kappa.",
 )
 _claim(
-    "kappa", "Random-matrix fixed point kappa - lam = kappa df_1(kappa) / T", "kappa(lam, T)", _kappa_form,
+    "kappa", "Random-matrix fixed point kappa - lam = kappa df_1(kappa) / T", KAPPA.id, _kappa_form,
     (P_LAM, P_T),
     kind="implicit",
+    not_simulated="deterministic: a fixed point of the spectrum (nothing random to simulate)",
     assumptions=("the Marchenko-Pastur-type self-consistent equation of ridge regression with T samples",),
     note="kappa >= lam, decreasing in T towards lam. Solved with mpmath at the working precision "
     "(closed form for the isotropic spectrum). For lam = 0 it is 0 when T >= d and solves df_1 = T otherwise.",
 )
 _claim(
-    "bias", "Deterministic equivalent of the clean ridge bias", "bias of w_pred on clean data", _bias_form,
+    "bias", "Deterministic equivalent of the clean ridge bias", TEST_ERROR.id, _bias_form,
     (P_LAM, P_T) + P_W0,
+    fixed={"n": 0, "sigma": 0},
+    checks=(_study((0,), " of the bias (noise-free labels: the clean error is the bias)",
+                   {**_STUDY_POINT, "sigma": 0.0}),),
     constraints=(_threshold_check,), kind="asymptotic", assumptions=_ASSUMPTIONS,
     note="kappa^2 w0^T Sigma (Sigma + kappa)^-2 w0 / (1 - df_2(kappa)/T); 0 at lam = 0 with T > d. " + _RMT.split(";")[0] + ".",
 )
 _claim(
-    "variance", "Deterministic equivalent of the clean ridge variance", "variance of w_pred on clean data",
+    "variance", "Deterministic equivalent of the clean ridge variance", TEST_ERROR.id,
     _variance_form, (P_LAM, P_T, P_SIGMA),
+    fixed={"n": 0, "w0_norm": 0},
+    checks=(_study((0,), " of the variance (w0 = 0: the clean error is the variance)",
+                   {**_STUDY_POINT, "w0_norm": 0.0}),),
     constraints=(_threshold_check,), kind="asymptotic", assumptions=_ASSUMPTIONS,
     note="sigma^2 df_2(kappa)/(T - df_2(kappa)). At lam = 0 this is sigma^2 d/(T - d), while the exact "
     "finite-sample value is sigma^2 d/(T - d - 1) (used by ridge.test_error).",
 )
 _claim(
-    "rho", "Per-generation error increment rho", "rho in E_test = E_clean + n sigma0^2 rho", _rho_form,
+    "rho", "Per-generation error increment rho", INCREMENT.id, _rho_form,
     (P_LAM, P_T, P_T0),
+    checks=(_exact((1, 5), "exact d/(T0 - d - 1) at lam = 0"), _study((1, 3), " of rho")),
     constraints=(_t0_check, _ridgeless_check), kind="asymptotic", assumptions=_ASSUMPTIONS,
     note="Exact d/(T0 - d - 1) at lam = 0 for any covariance; for lam > 0 the deterministic equivalent "
     "[df_2(kappa) + kappa^2 Tr(Sigma + kappa)^-2 df_2/(T - df_2)]/(T0 - d - 1) (derived from R Sigma_hat "
@@ -368,8 +431,10 @@ _claim(
     related=("ridge.rho_lowdim", "ridge.test_error"),
 )
 _claim(
-    "rho_lowdim", "The survey's low-dimensional rho ~ df_2(lam)/(T0 - d)", "rho (low-dimensional approximation)",
+    "rho_lowdim", "The survey's low-dimensional rho ~ df_2(lam)/(T0 - d)", INCREMENT.id,
     _rho_lowdim_form, (P_LAM, P_T0),
+    not_simulated="an approximation of ridge.rho that is exact at no size (erratum 8 gives its error); "
+                  "ridge.rho itself is simulated",
     constraints=(_t0_check,), kind="approximation", assumptions=_ASSUMPTIONS,
     note="The literature's approximation, valid for T >> d. In the proportional regime it is off: "
     "isotropic d=100, T=300, T0=250, lam=0.1 gives 0.55096 against the random-matrix 0.51882 (6% high), "
@@ -378,8 +443,9 @@ _claim(
     related=("ridge.rho",),
 )
 _claim(
-    "test_error", "Test error of ridge after n synthetic generations", "E_test(w_pred after n generations)",
+    "test_error", "Test error of ridge after n synthetic generations", TEST_ERROR.id,
     _test_error_form, (P_LAM, P_T, P_T0, P_SIGMA, P_SIGMA0, P_N) + P_W0,
+    checks=(_exact((0, 1, 5, 10), "exact at lam = 0 (any covariance)"), _study((0, 1, 3), "")),
     constraints=(_t0_check, _ridgeless_check), kind="asymptotic", assumptions=_ASSUMPTIONS, generation="n",
     note="E_clean + n sigma0^2 rho: linear growth in the number of synthetic generations. Exact at lam = 0: "
     "sigma^2 d/(T - d - 1) + n sigma0^2 d/(T0 - d - 1) (T = T0 = 20, d = 5, sigma = sigma0 = 1, n = 10: "
@@ -389,7 +455,11 @@ _claim(
 register(
     id="ridge.overparam_noise_free",
     title="Over-parametrised noise-free chain: exponential collapse",
-    quantity="E||w_n - w0||^2",
+    quantity=quantity("minnorm.error", "E||w_n - w0||^2 of minimum-norm interpolators refitted n times, noise-free, "
+                      "on fresh over-parametrised designs",
+                      {"w0_norm": "norm of the true weights", "T0": "samples per generation (T0 < d)",
+                       "d": "dimension", "n": "generations"}, generation="n").id,
+    checks=(Point({"d": 50, "T0": 30, "w0_norm": 1.0}, generations=(1, 2, 5)),),
     source=DOHMATOB,
     params=(Param("w0_norm", "positive", "norm of the true weights"), size("T0", "generator samples (T0 < d)", 1),
             size("d", "dimension", 1), size("n", "generations", 0)),
@@ -399,5 +469,5 @@ register(
     assumptions=("isotropic x ~ N(0, I_d); each generation fits the minimum-norm interpolator to T0 < d "
                  "noise-free points labelled by the previous one",),
     note="||w0||^2 (1 - (T0/d)^n) (derived): the error climbs geometrically to ||w0||^2, all signal lost. "
-    "FORMULAS.md reports Monte Carlo agreement to 3 decimals at d = 50, T0 = 30, n = 1..5.",
+    "A Monte Carlo check agrees to 3 decimals at d = 50, T0 = 30, n = 1..5 (docs/formulas.md).",
 )

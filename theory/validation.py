@@ -39,10 +39,15 @@ class Param:
     options: tuple[str, ...] = ()
     #: An optional parameter may be left out; the claim's constraints say when it is needed.
     optional: bool = False
+    #: Its SymPy symbol, for a parameter that theory.symbols does not name (a plugin's own); by default the
+    #: symbol of theory.symbols with the parameter's name.
+    sym: sp.Basic | None = None
 
     @property
     def symbol(self) -> sp.Basic | None:
-        return None if self.kind == "choice" else getattr(S, self.name)
+        if self.kind == "choice":
+            return None
+        return self.sym if self.sym is not None else getattr(S, self.name)
 
 
 #: A check on a whole parameter point: returns an error message, or None when the point is valid.

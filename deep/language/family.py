@@ -8,9 +8,9 @@ the latest model by the recorded sampling rule (deep.language.models.Sampling). 
 (deep.train.Budget: fixed steps, or epochs over the training set) and warm start (the next model starts
 from the last one's weights) vs scratch (a fresh initialisation) are recorded settings.
 
-The synthetic batch a model will hand to the next generation is drawn when the model is measured (from
-the same numpy generator, in the same order), so the metrics of generation g describe exactly the text
-that trains generation g + 1; the last generation's batch is drawn for its metrics only.
+The synthetic batch a model will hand to the next generation is drawn just before the model is measured
+(``measures_samples``: the driver passes it to ``measure``), so the metrics of generation g describe
+exactly the text that trains generation g + 1; the last generation's batch is drawn for its metrics only.
 
 Metrics per generation, per replica (each (R,)); T = ``window``, k = the truth's order, "samples" the
 model's synthetic batch S (``synthetic`` windows), "held-out" ``eval_windows`` real windows per replica
@@ -159,7 +159,11 @@ class ModelSpec:
 
 
 class LanguageFamily(TorchFamily):
-    """A language model refitted on its own text through a workflow (see the module docstring)."""
+    """A language model refitted on its own text through a workflow (see the module docstring). Its run state
+    is the chain's: the held-out windows (``chain.state['heldout']``) and the first-fitted model
+    (``chain.state['gen0']``); the driver hands ``measure`` the batch the model passes on."""
+
+    measures_samples = True
 
     def __init__(self, source, spec: ModelSpec, workflow: Workflow, *, replicas: int, window: int, budget: Budget,
                  sampling: Sampling, warm_start: bool = False, eval_windows: int = 256, lost_below: float = 1e-3,
@@ -170,9 +174,6 @@ class LanguageFamily(TorchFamily):
         self.lost_below, self.rare_below = lost_below, rare_below
         self.device = torch.device("cpu") if device is None else torch.device(device)
         self.V = source.V
-        self.gen0: LanguageModel | None = None
-        self.heldout: torch.Tensor | None = None
-        self.next: torch.Tensor | None = None
         self._truth_setup()
 
     # -- the truth's fixed quantities -----------------------------------------------------------
@@ -194,73 +195,56 @@ class LanguageFamily(TorchFamily):
         model.reset_parameters(generator)
         return model
 
-    def real(self, trials, rng):
-        data = self.source.real(trials, self.workflow.n_real, self.T, rng).to(self.device)
-        self.heldout = self.source.heldout(trials, self.eval_windows, self.T, rng).to(self.device)
+    def real(self, chain, rng):
+        data = self.source.real(chain.trials, self.workflow.n_real, self.T, rng).to(self.device)
+        chain.state["heldout"] = self.source.heldout(chain.trials, self.eval_windows, self.T, rng).to(self.device)
+        chain.state["vocabulary"] = self.source.vocabulary or ""
         return data
 
-    def fit(self, train_set, rng, previous):
+    def fit(self, train_set, chain, rng):
         gen = torch_generator(rng)
+        previous = chain.model
         if self.warm_start and previous is not None:
             model = copy.deepcopy(previous)
         else:
             model = self.new_model(gen)
         train(model, train_set, self.budget, gen)
-        if self.gen0 is None:
-            self.gen0 = copy.deepcopy(model)
+        if "gen0" not in chain.state:
+            chain.state["gen0"] = copy.deepcopy(model)
         return model
 
-    def sample(self, model, size, rng):
-        if self.next is not None and self.next.shape[1] == size:
-            batch, self.next = self.next, None
-            return batch
+    def sample(self, model, size, chain, rng):
         return model.sample(size, self.sampling, torch_generator(rng))
 
-    def measure(self, model, rng):
-        self.next = model.sample(self.workflow.synthetic_size(), self.sampling, torch_generator(rng))
-        return self.metrics(model, self.next)
+    def measure(self, model, chain, rng, samples=None):
+        return self.metrics(model, samples, chain.state)
 
-    # -- saving ---------------------------------------------------------------------------------
-    def state(self) -> dict:
-        return {"gen0": self.save_model(self.gen0), "heldout": self.heldout, "next": self.next,
-                "vocabulary": self.source.vocabulary or ""}
-
-    def restore(self, state: dict) -> None:
-        self._check_vocabulary(state.get("vocabulary", ""))
-        self.gen0 = self.load_model(state["gen0"])
-        self.heldout, self.next = state["heldout"], state["next"]
-
-    def _check_vocabulary(self, saved: str) -> None:
+    def resumed(self, chain) -> None:
+        saved = chain.state.get("vocabulary", "")
         mine = self.source.vocabulary or ""
         if saved != mine:
             raise VocabularyError(f"the checkpoint's vocabulary ({len(saved)} symbols) differs from the corpus's "
                                   f"({len(mine)} symbols): the corpus changed since the run was checkpointed; "
                                   "delete the checkpoint or restore the corpus")
 
-    def save_model(self, model):
-        out = super().save_model(model)
-        if out is not None:
-            out["__vocab_size__"] = torch.tensor(self.V)
-        return out
-
-    def load_model(self, state):
-        if state is None:
-            return None
-        state = dict(state)
-        saved = int(state.pop("__vocab_size__", torch.tensor(self.V)))
-        if saved != self.V:
-            raise VocabularyError(f"the checkpoint's model has a vocabulary of {saved} symbols, the corpus {self.V}: "
-                                  "the corpus changed since the run was checkpointed; delete the checkpoint or "
-                                  "restore the corpus")
-        return super().load_model(state)
+    def thaw(self, kind, tree):
+        try:
+            return super().thaw(kind, tree)
+        except ValueError:
+            if kind == "model":
+                raise VocabularyError("the checkpoint's model was trained on another vocabulary than the corpus's: "
+                                      "the corpus changed since the run was checkpointed; delete the checkpoint or "
+                                      "restore the corpus") from None
+            raise
 
     # -- metrics --------------------------------------------------------------------------------
-    def metrics(self, model: LanguageModel, samples: torch.Tensor) -> dict[str, np.ndarray]:
+    def metrics(self, model: LanguageModel, samples: torch.Tensor, state: dict) -> dict[str, np.ndarray]:
         gen = make_generator(0)  # the losses below draw nothing; evaluate() wants a generator
+        heldout, gen0 = state["heldout"], state.get("gen0")
         out: dict[str, np.ndarray] = {}
-        out["ce_real"] = evaluate(model, self.heldout, gen).cpu().numpy()
+        out["ce_real"] = evaluate(model, heldout, gen).cpu().numpy()
         lq_s = _token_log_probs(model, samples)  # (R, m, T)
-        lq0_s = lq_s if self.gen0 is None or model is self.gen0 else _token_log_probs(self.gen0, samples)
+        lq0_s = lq_s if gen0 is None or model is gen0 else _token_log_probs(gen0, samples)
         lppl0 = -lq0_s.sum(axis=2) / self.T
         out["logppl0_mean"] = lppl0.mean(axis=1)
         for name, share in zip(hist_names("ppl0"), histogram_shares(lppl0, self.V).T):
@@ -277,12 +261,12 @@ class LanguageFamily(TorchFamily):
                 out["entropy_rate"] = -lq_s.mean(axis=(1, 2))
             return out
         k = lang.k
-        held = self.heldout.cpu().numpy()
+        held = heldout.cpu().numpy()
         samp = samples.cpu().numpy()
         lp_held = lang.log_prob(held)  # (R, m)
         out["ce_excess"] = out["ce_real"] - (-lp_held / self.T).mean(axis=1)
         # Monte Carlo KL rate on held-out real windows: positions t >= k
-        lq_h = _token_log_probs(model, self.heldout)[..., k:]
+        lq_h = _token_log_probs(model, heldout)[..., k:]
         lp_h = lang.transition_log_probs(held)
         terms = (lp_h - lq_h).mean(axis=2)  # (R, m)
         out["kl_rate_mc"] = terms.mean(axis=1)
@@ -372,20 +356,21 @@ class BridgeFamily(LanguageFamily):
                          device=device)
         self.p0 = np.asarray(p0, dtype=float)
         self.D0 = 1.0 - float((self.p0**2).sum())
-        self.freq: np.ndarray | None = None
 
-    def real(self, trials, rng):
-        return self.source.real(trials, self.workflow.n_real, 1, rng).to(self.device)
+    def real(self, chain, rng):
+        return self.source.real(chain.trials, self.workflow.n_real, 1, rng).to(self.device)
 
-    def fit(self, train_set, rng, previous):
+    def fit(self, train_set, chain, rng):
         counts = torch.nn.functional.one_hot(train_set[..., 0].long(), self.V).sum(dim=1).double()
-        self.freq = (counts / counts.sum(dim=1, keepdim=True)).cpu().numpy()
-        return super().fit(train_set, rng, previous)
+        chain.state["freq"] = (counts / counts.sum(dim=1, keepdim=True)).cpu().numpy()
+        gen = torch_generator(rng)
+        model = self.new_model(gen)
+        train(model, train_set, self.budget, gen)
+        return model
 
-    def measure(self, model, rng):
-        self.next = model.sample(self.workflow.synthetic_size(), self.sampling, torch_generator(rng))
+    def measure(self, model, chain, rng, samples=None):
         q = model.transition_table()[:, 0].cpu().numpy()  # (R, V)
-        f = self.freq
+        f = chain.state["freq"]
         D = 1.0 - (q * q).sum(axis=1)
         present = q >= self.lost_below
         return {
@@ -393,9 +378,3 @@ class BridgeFamily(LanguageFamily):
             "surviving": present.sum(axis=1).astype(float), "lost_rarest": (~present[:, -1]).astype(float),
             "opt_error": 0.5 * np.abs(q - f).sum(axis=1), "opt_error_max": np.abs(q - f).max(axis=1),
         }
-
-    def state(self) -> dict:
-        return {"next": self.next, "gen0": None, "heldout": None, "vocabulary": ""}
-
-    def restore(self, state: dict) -> None:
-        self.next = state["next"]

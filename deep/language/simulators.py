@@ -11,22 +11,22 @@
   Debian package bible-kjv is the documented one: ``bible -f "Gen1:1-Rev22:21" > kjv.txt``).
 
 Trials are seeds, run as the replica axis of one batched model; a block holds up to 64 of them. Every
-function checkpoints after each generation (deep.chain.run_chain) when the sweep gives it a path.
+function checkpoints after each generation (numerics.checkpoint) when the sweep gives it a path.
 """
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from numerics import catalog
-from numerics.catalog import Bind, Check, Link, Metric, Setting, SettingError, Simulator, register
+from numerics.catalog import Metric, Simulator, register
+from numerics.categorical import produces as categorical_produces
 from numerics.categorical import truth as categorical_truth
-from numerics.simulators import REAL_FRACTION
-from numerics.workflows import WORKFLOWS, workflow_of
+from numerics.schema import SettingError, Settings, schema, setting
+from numerics.workflows import (WORKFLOWS, real_fraction_setting, synthetic_setting, train_size_setting, workflow_from,
+                                workflow_setting)
 
-from ..chain import header_of, run_chain
+from ..simulators import run_chain
 from ..replica import setup_threads
 from ..train import Budget
 from . import corpus
@@ -34,104 +34,122 @@ from . import family as fam
 from .markov import MarkovLanguage
 from .models import MODELS, RULES, Sampling
 
-
-_MODULE = __name__
 #: A block of trials holds up to 64 seeds (one batched model per cell, for the sweeps' 8 seeds).
 _MEMORY = float(catalog.BLOCK_MEMORY // 64)
-#: Per-model defaults of the settings left at None. The transformer's (with width 16, 1 layer, 1 head) were
-#: measured on the known-truth language (configs/deep-markov-transformer.toml, which lists the runs): lr 3e-3
-#: or 1e-2 leaves it at the bigram solution within a few hundred steps, 6e-2 is unstable.
+#: Per-model defaults of the learning rate when it is left at None. The transformer's (with width 16, 1 layer,
+#: 1 head) were measured on the known-truth language (the deep-markov-transformer config lists the runs): lr
+#: 3e-3 or 1e-2 leaves it at the bigram solution within a few hundred steps, 6e-2 is unstable.
 LR = {"ngram": 0.05, "transformer": 3e-2}
 
-_WORKFLOW = Setting("choice", "replace", "data workflow (theory.workflows)", tuple(WORKFLOWS))
-_SIZES = {
-    "real_fraction": Setting("float", None, "share of real windows in each training set (workflow real-fraction)",
-                             low=0, high=1),
-    "train_size": Setting("int", None, "training-set size of the subsample and real-fraction workflows (default n)",
-                          low=1),
-    "synthetic": Setting("int", None, "windows sampled from each model (default n; real-plus-synthetic: Kazdan's "
-                         "n_syn)", low=1),
-}
-_TRAINING = {
-    "budget": Setting("choice", "steps", "training budget per generation: a fixed number of optimiser steps, or "
-                      "epochs over the training set the workflow hands over (grows under accumulate)",
-                      ("steps", "epochs")),
-    "steps": Setting("int", 300, "optimiser steps per generation (budget = steps)", low=1),
-    "epochs": Setting("float", 5.0, "epochs per generation (budget = epochs)", low=0, open_low=True),
-    "batch": Setting("int", 64, "minibatch of windows per replica (0: the whole training set)", low=0),
-    "lr": Setting("float", None, "Adam learning rate (default 0.05 for ngram, 3e-2 for transformer)", low=0,
-                  open_low=True),
-    "decay": Setting("bool", True, "cosine decay of the learning rate to 0 within each generation"),
-    "warm_start": Setting("bool", False, "each generation starts from the last model's weights (false: from scratch)"),
-}
-_SAMPLING = {
-    "rule": Setting("choice", "ancestral", "sampling rule of the synthetic text", RULES),
-    "temperature": Setting("float", 1.0, "softmax temperature (rules temperature, top-k, top-p)", low=0, open_low=True),
-    "top_k": Setting("int", 8, "tokens kept by rule top-k", low=1),
-    "top_p": Setting("float", 0.9, "nucleus mass kept by rule top-p", low=0, high=1, open_low=True),
-}
-_MODEL = {
-    "model": Setting("choice", "ngram", "the language model: a neural n-gram table or a small causal transformer",
-                     MODELS),
-    "model_order": Setting("int", None, "context tokens of the n-gram model (default: the truth's order; 2 for text)",
-                           low=0),
-    "width": Setting("int", 16, "transformer width (d_model; 16, 1 layer, 1 head: measured on the known truth, "
-                     "configs/deep-markov-transformer.toml)", low=1),
-    "layers": Setting("int", 1, "transformer layers", low=1),
-    "heads": Setting("int", 1, "transformer attention heads", low=1),
-}
+
+@schema
+class LanguageSettings(Settings):
+    """What every language-model simulator (lm-markov, lm-text) takes: sizes, workflow, model, training and the
+    sampling rule of the synthetic text."""
+
+    n: int = setting(128, "real windows (and windows sampled per generation)", low=2)
+    window: int = setting(32, "tokens per window (the transformer's context)", low=2)
+    workflow: str = workflow_setting(tuple(WORKFLOWS), default="replace")
+    real_fraction: float | None = real_fraction_setting("windows")
+    train_size: int | None = train_size_setting()
+    synthetic: int | None = synthetic_setting("windows", "; real-plus-synthetic: Kazdan's n_syn")
+    model: str = setting("ngram", "the language model: a neural n-gram table or a small causal transformer",
+                         options=MODELS)
+    model_order: int | None = setting(None, "context tokens of the n-gram model (default: the truth's order; 2 for "
+                                      "text)", low=0)
+    width: int = setting(16, "transformer width (d_model; 16, 1 layer, 1 head: measured on the known truth, the "
+                         "deep-markov-transformer config)", low=1)
+    layers: int = setting(1, "transformer layers", low=1)
+    heads: int = setting(1, "transformer attention heads", low=1)
+    budget: str = setting("steps", "training budget per generation: a fixed number of optimiser steps, or epochs over "
+                          "the training set the workflow hands over (grows under accumulate)", options=("steps", "epochs"))
+    steps: int = setting(300, "optimiser steps per generation (budget = steps)", low=1)
+    epochs: float = setting(5.0, "epochs per generation (budget = epochs)", low=0, open_low=True)
+    batch: int = setting(64, "minibatch of windows per replica (0: the whole training set)", low=0)
+    lr: float | None = setting(None, "Adam learning rate (default 0.05 for ngram, 3e-2 for transformer)", low=0,
+                               open_low=True)
+    weight_decay: float = setting(0.0, "decoupled weight decay of the weight matrices (AdamW, as in fine-tuning "
+                                  "recipes; 0: plain Adam)", low=0)
+    decay: bool = setting(True, "cosine decay of the learning rate to 0 within each generation")
+    warm_start: bool = setting(False, "each generation starts from the last model's weights (fine-tuning, as "
+                               "Shumailov et al.; false: from scratch)")
+    rule: str = setting("ancestral", "sampling rule of the synthetic text", options=RULES)
+    temperature: float = setting(1.0, "softmax temperature (rules temperature, top-k, top-p)", low=0, open_low=True)
+    top_k: int = setting(8, "tokens kept by rule top-k", low=1)
+    top_p: float = setting(0.9, "nucleus mass kept by rule top-p", low=0, high=1, open_low=True)
+    beams: int = setting(5, "rule beam: hypotheses kept per window (Shumailov et al.'s 5)", low=1)
+    repetition_penalty: float = setting(1.0, "rule beam: log-probabilities of tokens already in the window times this "
+                                        "(1: off)", low=0, open_low=True)
+    no_repeat_ngram: int = setting(0, "rule beam: n-grams of this size never repeat within a window (0: off)", low=0)
+    prefix: int = setting(1, "rule beam: tokens drawn ancestrally at the start of each window before the search",
+                          low=0)
+    eval_windows: int = setting(256, "held-out real windows per replica for the metrics", low=2)
+
+    def validate(self) -> None:
+        workflow_from(self, self.n)
+        self.sampling()
+
+    def training(self) -> Budget:
+        lr = self.lr if self.lr is not None else LR[self.model]
+        kw = dict(batch=self.batch, lr=lr, decay=self.decay, weight_decay=self.weight_decay)
+        return Budget(steps=self.steps, **kw) if self.budget == "steps" else Budget(epochs=self.epochs, **kw)
+
+    def sampling(self) -> Sampling:
+        try:
+            return Sampling(self.rule, self.temperature, self.top_k, self.top_p, self.beams, self.repetition_penalty,
+                            self.no_repeat_ngram, self.prefix)
+        except ValueError as e:
+            raise SettingError(str(e), "rule") from None
+
+    def spec(self, order: int) -> fam.ModelSpec:
+        return fam.ModelSpec(self.model, order, self.width, self.layers, self.heads)
 
 
-def _budget(p: dict, full_batch: bool = False) -> Budget:
-    lr = p["lr"] if p.get("lr") is not None else LR[p.get("model", "ngram")]
-    batch = 0 if full_batch else p["batch"]
-    if p["budget"] == "steps":
-        return Budget(steps=p["steps"], batch=batch, lr=lr, decay=p["decay"])
-    return Budget(epochs=p["epochs"], batch=batch, lr=lr, decay=p["decay"])
-
-
-def _sampling(p: dict) -> Sampling:
-    return Sampling(p["rule"], p["temperature"], p["top_k"], p["top_p"])
-
-
-def _flow(p: dict):
-    return workflow_of(p["workflow"], p["n"], train_size=p["train_size"], synthetic=p["synthetic"],
-                       real_fraction=p["real_fraction"])
-
-
-def _select(out: dict, quantities) -> dict:
-    if quantities is None:
+def _select(out: dict, outputs) -> dict:
+    if outputs is None:
         return out
-    missing = [q for q in quantities if q not in out]
+    missing = [q for q in outputs if q not in out]
     if missing:
-        raise SettingError(f"quantity {missing[0]!r} is not recorded by this model (it records: {', '.join(sorted(out))})")
-    return {q: out[q] for q in quantities}
+        raise SettingError(f"output {missing[0]!r} is not recorded by this model (it records: {', '.join(sorted(out))})")
+    return {q: out[q] for q in outputs}
 
 
-def _run(name: str, family, flow, settings: dict, trials, rng, generations, checkpoint, quantities):
-    header = header_of(name, settings, trials, generations, rng) if checkpoint is not None else None
-    out = run_chain(family, flow, generations, trials, rng, checkpoint=checkpoint, header=header)
-    return _select(out, quantities)
+def _run(name: str, family, config, trials, rng, generations, checkpoint, outputs) -> dict:
+    chain = run_chain(name, family, config, trials, rng, generations, checkpoint, config.n)
+    return _select(chain.outputs(), outputs)
 
 
 # -- lm-markov -----------------------------------------------------------------------------------------
 
-def language_of(p: dict) -> MarkovLanguage:
+@schema
+class MarkovSettings(LanguageSettings):
+    """lm-markov: a language model on a known-truth Markov language."""
+
+    V: int = setting(8, "vocabulary size of the truth", low=2)
+    order: int = setting(2, "order k of the truth (contexts of k tokens)", low=0)
+    zipf: float = setting(1.0, "exponent s of the truth's rows: probabilities proportional to j^-s, permuted per "
+                          "context", low=0)
+    language_seed: int = setting(0, "seed of the truth's random rows (the same language for every trial)", low=0)
+    lost_below: float = setting(1e-3, "a transition the n-gram model gives less probability is lost", low=0,
+                                open_low=True)
+    rare_below: float = setting(0.5, "rare transitions: truth probability below this multiple of 1/V", low=0,
+                                open_low=True)
+
+
+def language_of(c: MarkovSettings) -> MarkovLanguage:
     """The cell's known-truth language (the same for every trial: seeded by language_seed)."""
-    return MarkovLanguage(p["V"], p["order"], p["zipf"], np.random.default_rng(p["language_seed"]))
+    return MarkovLanguage(c.V, c.order, c.zipf, np.random.default_rng(c.language_seed))
 
 
-def markov_chains(trials, rng, *, generations, checkpoint=None, quantities=None, **settings):
+def markov_chains(trials, rng, config: MarkovSettings, generations, *, checkpoint=None, outputs=None):
     """lm-markov: ``trials`` seeds of a language model refitted on its own text (see the module docstring)."""
     setup_threads(1)
-    p = dict(settings)
-    lang = language_of(p)
-    order = p["order"] if p["model_order"] is None else p["model_order"]
-    spec = fam.ModelSpec(p["model"], order, p["width"], p["layers"], p["heads"])
-    family = fam.LanguageFamily(fam.Truth(lang), spec, _flow(p), replicas=trials, window=p["window"],
-                                budget=_budget(p), sampling=_sampling(p), warm_start=p["warm_start"],
-                                eval_windows=p["eval_windows"], lost_below=p["lost_below"], rare_below=p["rare_below"])
-    return _run("lm-markov", family, _flow(p), p, trials, rng, generations, checkpoint, quantities)
+    c = config
+    family = fam.LanguageFamily(fam.Truth(language_of(c)), c.spec(c.order if c.model_order is None else c.model_order),
+                                workflow_from(c, c.n), replicas=trials, window=c.window, budget=c.training(),
+                                sampling=c.sampling(), warm_start=c.warm_start, eval_windows=c.eval_windows,
+                                lost_below=c.lost_below, rare_below=c.rare_below)
+    return _run("lm-markov", family, c, trials, rng, generations, checkpoint, outputs)
 
 
 def _lm_metrics(truth: bool) -> dict:
@@ -170,52 +188,34 @@ def _lm_metrics(truth: bool) -> dict:
     return m
 
 
-def _lm_memory(p: dict, G: int) -> float:
+def _lm_memory(c, G: int) -> float:
     return _MEMORY
 
 
-def _lm_work(p: dict, G: int) -> float:
+def _lm_work(c, G: int) -> float:
     """About 3 draw-equivalents per token of a step for the n-gram table (measured: 0.8 s per generation of
     8 seeds at steps 300, batch 64, window 32 on this 2-core machine); the transformer ~100x that."""
-    per_token = 3.0 if p.get("model", "ngram") == "ngram" else 3.0 * p["layers"] * (p["width"] / 32) ** 2 * 50
-    batch = p["batch"] or p["n"]
-    steps = p["steps"] if p["budget"] == "steps" else p["epochs"] * p["n"] * (G / 2 if p["workflow"] == "accumulate" else 1) / max(batch, 1)
-    return per_token * steps * batch * p["window"] * G
+    per_token = 3.0 if c.model == "ngram" else 3.0 * c.layers * (c.width / 32) ** 2 * 50
+    batch = c.batch or c.n
+    steps = c.steps if c.budget == "steps" else c.epochs * c.n * (G / 2 if c.workflow == "accumulate" else 1) / max(batch, 1)
+    return per_token * steps * batch * c.window * G
 
 
 register(Simulator(
     name="lm-markov",
-    target=f"{_MODULE}:markov_chains",
+    target=f"{__name__}:markov_chains",
     doc="a language model (neural n-gram or small transformer) refitted on its own text; the real text from a "
         "known-truth Markov language (exact KL rates)",
-    settings={
-        "n": Setting("int", 128, "real windows (and windows sampled per generation)", low=2),
-        "window": Setting("int", 32, "tokens per window (the transformer's context)", low=2),
-        "V": Setting("int", 8, "vocabulary size of the truth", low=2),
-        "order": Setting("int", 2, "order k of the truth (contexts of k tokens)", low=0),
-        "zipf": Setting("float", 1.0, "exponent s of the truth's rows: probabilities proportional to j^-s, permuted "
-                        "per context", low=0),
-        "language_seed": Setting("int", 0, "seed of the truth's random rows (the same language for every trial)", low=0),
-        "workflow": _WORKFLOW, **_SIZES, **_MODEL, **_TRAINING, **_SAMPLING,
-        "eval_windows": Setting("int", 256, "held-out real windows per replica for the metrics", low=2),
-        "lost_below": Setting("float", 1e-3, "a transition the n-gram model gives less probability is lost", low=0,
-                              open_low=True),
-        "rare_below": Setting("float", 0.5, "rare transitions: truth probability below this multiple of 1/V", low=0,
-                              open_low=True),
-    },
+    schema=MarkovSettings,
     metrics=_lm_metrics(truth=True),
     memory=_lm_memory,
     work=_lm_work,
-    quantities=True,
+    outputs=True,
     checkpoints=True,
-), _MODULE)
+))
 
 
 # -- lm-bridge -----------------------------------------------------------------------------------------
-
-def _p0(p: dict) -> np.ndarray:
-    return categorical_truth(p["K"], p["zipf"], p["probabilities"])
-
 
 #: The bridge's budget: full batch, Adam at lr 1 with a cosine decay to 0 over 300 steps. Measured (K = 5,
 #: Zipf(1), n = 20, 1,000 seeds, 10 generations, replace): total-variation optimisation error 3e-6 on
@@ -224,59 +224,57 @@ def _p0(p: dict) -> np.ndarray:
 BRIDGE_STEPS, BRIDGE_LR = 300, 1.0
 
 
-def bridge_chains(trials, rng, *, generations, checkpoint=None, quantities=None, **settings):
+@schema
+class UnigramSettings(Settings):
+    """lm-bridge: a neural unigram on the categorical chain."""
+
+    n: int = setting(doc="symbols per generation (and real symbols)", low=2)
+    K: int = setting(10, "symbols of the truth (Zipf-like unless probabilities are given)", low=2)
+    zipf: float = setting(1.0, "exponent of the truth: p0_j proportional to j^-zipf", low=0)
+    probabilities: tuple[float, ...] | None = setting(None, "the truth's probabilities (instead of K and zipf)")
+    workflow: str = workflow_setting(tuple(WORKFLOWS), default="replace")
+    real_fraction: float | None = real_fraction_setting("symbols")
+    train_size: int | None = train_size_setting()
+    synthetic: int | None = synthetic_setting("symbols")
+    steps: int = setting(BRIDGE_STEPS, "full-batch Adam steps per generation", low=1)
+    lr: float = setting(BRIDGE_LR, "Adam learning rate (cosine decay to 0 within each generation)", low=0,
+                        open_low=True)
+    lost_below: float = setting(1e-4, "a symbol whose trained probability is below this is lost", low=0, open_low=True)
+
+    def validate(self) -> None:
+        try:
+            categorical_truth(self.K, self.zipf, self.probabilities)
+        except ValueError as e:
+            raise SettingError(str(e), "probabilities") from None
+        workflow_from(self, self.n)
+
+
+def bridge_chains(trials, rng, config: UnigramSettings, generations, *, checkpoint=None, outputs=None):
     """lm-bridge: a neural unigram trained to convergence on the categorical chain (see the module docstring)."""
     setup_threads(1)
-    p = dict(settings)
-    budget = Budget(steps=p["steps"], batch=0, lr=p["lr"], decay=True)
-    family = fam.BridgeFamily(_p0(p), _flow(p), replicas=trials, budget=budget, lost_below=p["lost_below"])
-    return _run("lm-bridge", family, _flow(p), p, trials, rng, generations, checkpoint, quantities)
+    c = config
+    budget = Budget(steps=c.steps, batch=0, lr=c.lr, decay=True)
+    family = fam.BridgeFamily(categorical_truth(c.K, c.zipf, c.probabilities), workflow_from(c, c.n), replicas=trials,
+                              budget=budget, lost_below=c.lost_below)
+    return _run("lm-bridge", family, c, trials, rng, generations, checkpoint, outputs)
 
 
-_PLAIN = {"train_size": None, "synthetic": None}
-_OPT_NOTE = ("neural unigram trained by the deep loop (full batch, Adam lr 1, cosine decay, 300 steps); its "
+_OPT_NOTE = ("bridge: neural unigram trained by the deep loop (full batch, Adam lr 1, cosine decay, 300 steps); its "
              "optimisation error (metric opt_error: total variation between the trained probabilities and the "
-             "training frequencies) was 3e-6 on average, at most 1.4e-5, at this point (1,000 seeds), which moves "
-             "the diversity by at most 4 x that, far below the standard error")
+             "training frequencies) was 3e-6 on average, at most 1.4e-5, at the diversity's point (1,000 seeds), which "
+             "moves the diversity by at most 4 x that, far below the standard error")
 
 register(Simulator(
     name="lm-bridge",
-    target=f"{_MODULE}:bridge_chains",
+    target=f"{__name__}:bridge_chains",
     doc="the bridge: a neural unigram trained to convergence by the deep loop on the categorical chain "
         "(its optimum is the empirical frequencies)",
-    settings={
-        "n": Setting("int", doc="symbols per generation (and real symbols)", low=2),
-        "K": Setting("int", 10, "symbols of the truth (Zipf-like unless probabilities are given)", low=2),
-        "zipf": Setting("float", 1.0, "exponent of the truth: p0_j proportional to j^-zipf", low=0),
-        "probabilities": Setting("floats", None, "the truth's probabilities (instead of K and zipf)"),
-        "workflow": _WORKFLOW, **_SIZES,
-        "steps": Setting("int", BRIDGE_STEPS, "full-batch Adam steps per generation", low=1),
-        "lr": Setting("float", BRIDGE_LR, "Adam learning rate (cosine decay to 0 within each generation)", low=0,
-                      open_low=True),
-        "lost_below": Setting("float", 1e-4, "a symbol whose trained probability is below this is lost", low=0,
-                              open_low=True),
-    },
+    schema=UnigramSettings,
     metrics={
-        "diversity_ratio": Metric("D_t / D_0, D = 1 - sum q^2 of the trained probabilities", "diversity_ratio", links=(
-            Link("categorical.diversity", "t", (Bind("n"), Bind("workflow"), REAL_FRACTION),
-                 when={"workflow": ("replace", "accumulate", "real-fraction"), **_PLAIN},
-                 check=Check({"n": 20, "K": 5, "zipf": 1.0}, generations=(1, 2, 5, 10), share=0.05,
-                             per_variant=lambda v: {"real_fraction": 0.25} if v["workflow"] == "real-fraction" else {},
-                             note="bridge: " + _OPT_NOTE + "; truth Zipf(1) over K = 5")),)),
+        "diversity_ratio": Metric("D_t / D_0, D = 1 - sum q^2 of the trained probabilities", "diversity_ratio"),
         "lost_rarest": Metric("whether the trained probability of the truth's rarest symbol is below lost_below",
-                              "lost_rarest", links=(
-            Link("categorical.loss_probability", "t", (Bind("n"), Bind("p", derive=lambda s: float(_p0(s)[-1]))),
-                 when={"workflow": "replace", **_PLAIN},
-                 check=Check({"n": 100, "probabilities": (0.6, 0.39, 0.01)}, generations=(1, 10, 50), share=0.05,
-                             note="bridge: " + _OPT_NOTE.replace("at this point", "at the diversity's point") +
-                                  "; the rarest symbol, p = 0.01")),)),
-        "surviving": Metric("symbols whose trained probability is at least lost_below", "surviving", links=(
-            Link("categorical.surviving_symbols", "t",
-                 (Bind("n"), Bind("probabilities", derive=lambda s: list(_p0(s)))),
-                 when={"workflow": "replace", **_PLAIN},
-                 check=Check({"n": 20, "K": 8, "zipf": 1.0}, generations=(1, 5, 20), share=0.05,
-                             note="bridge: " + _OPT_NOTE.replace("at this point", "at the diversity's point") +
-                                  "; truth Zipf(1) over K = 8")),)),
+                              "lost_rarest"),
+        "surviving": Metric("symbols whose trained probability is at least lost_below", "surviving"),
         "diversity": Metric("D_t = 1 - sum q^2 of the trained probabilities", "diversity"),
         "diversity_freq": Metric("1 - sum f^2 of the training set's frequencies (the model's optimum)",
                                  "diversity_freq"),
@@ -284,66 +282,50 @@ register(Simulator(
                             "and the training frequencies", "opt_error"),
         "opt_error_max": Metric("optimisation error: max_j |q_j - f_j|", "opt_error_max"),
     },
-    memory=lambda p, G: 8.0 * 40 * (p["n"] * (G if p["workflow"].startswith("accumulate") else 3) + 8 * p["K"]),
+    produces=categorical_produces(note=_OPT_NOTE, share=0.05, verify_diversity={"K": 5, "zipf": 1.0}),
+    memory=lambda c, G: 8.0 * 40 * (c.n * (G if c.workflow.startswith("accumulate") else 3) + 8 * c.K),
     # Measured: 1,000 seeds x 300 full-batch steps x 10 generations at n = 20 took 5.1 s, about 1.7 draws'
     # worth of time (2e7 draws a second) per seed, step and point.
-    work=lambda p, G: 1.7 * p["steps"] * p["n"] * (G / 2 if p["workflow"].startswith("accumulate") else 1) * G,
-    quantities=True,
+    work=lambda c, G: 1.7 * c.steps * c.n * (G / 2 if c.workflow.startswith("accumulate") else 1) * G,
+    outputs=True,
     checkpoints=True,
-), _MODULE)
-
-
+))
 
 
 # -- lm-text -------------------------------------------------------------------------------------------
 
-class PathSetting(Setting):
-    """A setting that is a path to a corpus (a file or folder that must exist)."""
+@schema
+class TextSettings(LanguageSettings):
+    """lm-text: a character-level language model on a UTF-8 corpus."""
 
-    def check(self, name, value):
-        if value is None and self.default is None:
-            return None
-        if not isinstance(value, str) or not value:
-            raise SettingError(f"{name} must be a path to a UTF-8 file or folder, got {value!r}")
-        if not os.path.exists(value):
-            hint = f"; {corpus.KJV_HINT}" if "kjv" in os.path.basename(value).lower() else ""
-            raise SettingError(f"{name}: corpus {value!r} not found{hint}")
-        return value
-
-    def describe(self) -> str:
-        return f"{self.doc} (path, {'required' if self.default is catalog.REQUIRED else f'default {self.default}'})"
+    n: int = setting(256, "real windows (and windows sampled per generation)", low=2)
+    window: int = setting(64, "characters per window (the transformer's context)", low=2)
+    corpus: str = setting(doc="the corpus: a UTF-8 file or a folder of them (character level)", kind="path",
+                          hint=corpus.KJV_HINT)
+    heldout: float = setting(0.1, "share of the text (its end) held out for the cross-entropy", low=0, high=0.9,
+                             open_low=True)
 
 
-def text_chains(trials, rng, *, generations, checkpoint=None, quantities=None, **settings):
+def text_chains(trials, rng, config: TextSettings, generations, *, checkpoint=None, outputs=None):
     """lm-text: ``trials`` seeds of a language model refitted on its own text, starting from a corpus."""
     setup_threads(1)
-    p = dict(settings)
-    text = corpus.Corpus.from_path(p["corpus"], p["heldout"])
-    order = 2 if p["model_order"] is None else p["model_order"]
-    spec = fam.ModelSpec(p["model"], order, p["width"], p["layers"], p["heads"])
-    family = fam.LanguageFamily(fam.Text(text), spec, _flow(p), replicas=trials, window=p["window"],
-                                budget=_budget(p), sampling=_sampling(p), warm_start=p["warm_start"],
-                                eval_windows=p["eval_windows"])
-    return _run("lm-text", family, _flow(p), p, trials, rng, generations, checkpoint, quantities)
+    c = config
+    text = corpus.Corpus.from_path(c.corpus, c.heldout)
+    family = fam.LanguageFamily(fam.Text(text), c.spec(2 if c.model_order is None else c.model_order),
+                                workflow_from(c, c.n), replicas=trials, window=c.window, budget=c.training(),
+                                sampling=c.sampling(), warm_start=c.warm_start, eval_windows=c.eval_windows)
+    return _run("lm-text", family, c, trials, rng, generations, checkpoint, outputs)
 
 
 register(Simulator(
     name="lm-text",
-    target=f"{_MODULE}:text_chains",
+    target=f"{__name__}:text_chains",
     doc="a character-level language model (neural n-gram or small transformer) refitted on its own text, "
         "starting from a UTF-8 corpus (the King James Bible: bible -f \"Gen1:1-Rev22:21\" > kjv.txt)",
-    settings={
-        "corpus": PathSetting("path", doc="the corpus: a UTF-8 file or a folder of them (character level)"),
-        "heldout": Setting("float", 0.1, "share of the text (its end) held out for the cross-entropy", low=0,
-                           high=0.9, open_low=True),
-        "n": Setting("int", 256, "real windows (and windows sampled per generation)", low=2),
-        "window": Setting("int", 64, "characters per window (the transformer's context)", low=2),
-        "workflow": _WORKFLOW, **_SIZES, **_MODEL, **_TRAINING, **_SAMPLING,
-        "eval_windows": Setting("int", 256, "held-out windows per replica for the cross-entropy", low=2),
-    },
+    schema=TextSettings,
     metrics=_lm_metrics(truth=False),
     memory=_lm_memory,
     work=_lm_work,
-    quantities=True,
+    outputs=True,
     checkpoints=True,
-), _MODULE)
+))

@@ -56,7 +56,8 @@ def test_bridge_rows_are_in_verify():
 
     items, _ = default_items(["mvgaussian.trace_ratio", "gaussian.sigma2_mean"])
     bridge = [it for it in items if it.sim.name == "bridge"]
-    assert {it.settings["model"] for it in bridge} == {"affine", "linear-vae"}
+    assert {it.settings[None]["model"] for it in bridge} == {"affine", "linear-vae"}
+    assert {it.simulator for it in bridge} == {"bridge[affine]", "bridge[linear-vae]"}  # rows name their model
     assert {it.variant.get("workflow") for it in bridge if it.claim == "mvgaussian.trace_ratio"} == {
         "replace", "accumulate", "accumulate-subsample"}
-    assert all(it.variant["estimator"] == "mle" and "deep bridge" in it.check.note for it in bridge)
+    assert all(it.variant["estimator"] == "mle" and "deep bridge" in it.produces.note for it in bridge)

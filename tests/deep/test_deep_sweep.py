@@ -5,12 +5,13 @@ import signal
 import subprocess
 import time
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
-from deep import checkpoint as ckpt  # noqa: E402
+from numerics import checkpoint as ckpt  # noqa: E402
 from numerics.store import Store  # noqa: E402
 from tests.numerics.test_sweep import _sweep_cmd as _cmd  # noqa: E402  (the same command line as the numpy sweeps')
 
@@ -48,7 +49,7 @@ def test_a_deep_sweep_killed_inside_a_cell_resumes_to_identical_numbers(tmp_path
         saved = list(checkpoints.glob("*.ckpt"))
         if saved:
             try:
-                done = int(torch.load(saved[0], weights_only=True)["state"]["done"])
+                done = int(ckpt.read_raw(saved[0])[0]["tree"]["d"]["done"]["v"])
             except Exception:  # renamed into place between glob and load: look again
                 pass
         time.sleep(0.01)
@@ -57,11 +58,12 @@ def test_a_deep_sweep_killed_inside_a_cell_resumes_to_identical_numbers(tmp_path
     assert not out.exists()
     # Mark generation 1 in the checkpoint: a rerun that resumes from it carries the mark, one that started
     # the cell again would not.
-    data = torch.load(saved[0], weights_only=True)
-    done = int(data["state"]["done"])
+    doc, arrays = ckpt.read_raw(saved[0])
+    done = int(doc["tree"]["d"]["done"]["v"])
     assert 1 <= done < 6, f"killed after generation {done}: not inside the cell"
-    data["state"]["records"]["test_loss"][0] = torch.full_like(data["state"]["records"]["test_loss"][0], -1.0)
-    ckpt.save(saved[0], data["header"], data["state"])
+    first = f"a{doc['tree']['d']['records']['d']['test_loss']['l'][0]['a']}"  # generation 1's test loss
+    arrays[first] = np.full_like(arrays[first], -1.0)
+    ckpt.write_raw(saved[0], doc, arrays)
 
     rerun = subprocess.run(_cmd(cfg, out), capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr

@@ -7,9 +7,9 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
-from deep import chain as chain_mod  # noqa: E402
-from deep.checkpoint import CheckpointError  # noqa: E402
 from numerics import catalog  # noqa: E402
+from numerics import checkpoint as ckpt  # noqa: E402
+from numerics.checkpoint import CheckpointError  # noqa: E402
 
 TINY = {"n": 60, "epochs": 1.0, "batch": 30, "hidden": 16, "latent": 2, "samples": 40}
 ALL = ["train_loss", "train_floor", "train_excess", "test_loss", "test_recon", "latent_spread", "class_entropy",
@@ -56,18 +56,18 @@ def test_a_killed_run_resumes_to_identical_metrics(tmp_path, monkeypatch):
     whole = _run(generations=3, workflow="accumulate")
     path = tmp_path / "run.ckpt"
     saved = []
-    real_save = chain_mod.ckpt.save
+    real_save = ckpt.save
 
-    def dying_save(p, header, state):
-        real_save(p, header, state)
-        saved.append(state["done"])
-        if state["done"] == 2:
+    def dying_save(p, header, family, chain, rng):
+        real_save(p, header, family, chain, rng)
+        saved.append(chain.done)
+        if chain.done == 2:
             raise KeyboardInterrupt  # killed right after generation 2 was saved
 
-    monkeypatch.setattr(chain_mod.ckpt, "save", dying_save)
+    monkeypatch.setattr(ckpt, "save", dying_save)
     with pytest.raises(KeyboardInterrupt):
         _run(generations=3, workflow="accumulate", checkpoint=str(path))
-    monkeypatch.setattr(chain_mod.ckpt, "save", real_save)
+    monkeypatch.setattr(ckpt, "save", real_save)
     resumed = _run(generations=3, workflow="accumulate", checkpoint=str(path))
     assert saved == [1, 2]
     for name in ALL:

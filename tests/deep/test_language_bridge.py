@@ -63,9 +63,8 @@ def test_bridge_lost_symbols_match_the_claim():
         assert abs(s.mean() - theory_value) < stat + 5 * bias, (g, s.mean(), theory_value)
 
 
-def test_bridge_is_linked_to_the_categorical_claims():
+def test_bridge_measures_the_categorical_quantities():
     sim = catalog.get("lm-bridge")
-    claims = {lk.claim for m in sim.metrics.values() for lk in m.links}
-    assert claims == {"categorical.diversity", "categorical.loss_probability", "categorical.surviving_symbols"}
-    assert all("optimisation error" in lk.check.note for m in sim.metrics.values() for lk in m.links)
+    assert {p.quantity for p in sim.produces} == {"categorical.diversity", "categorical.lost", "categorical.surviving"}
+    assert all("optimisation error" in p.note for p in sim.produces)
     assert sim.checkpoints and sim.block_size(sim.resolve({"n": 20}), 10) >= 64

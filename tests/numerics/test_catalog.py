@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from numerics import catalog, execute, gaussian
-from numerics.catalog import Setting
+from numerics.schema import schema, setting
 from numerics.rng import blocks, stable_key
 
 NAME = "test-catalog.gaussian-copy"  # registered by the tests below only, and removed after each
@@ -16,12 +16,20 @@ TRIALS = 300
 SEED = 12345
 
 
-def simulate_with_jitter(trials, rng, *, jitter=0.0, **settings):
-    """numerics.gaussian.simulate with one more setting: noise of sd ``jitter`` on the recorded mean error,
-    drawn after the simulation (none, and no draw, at its default 0)."""
-    out = gaussian.simulate(trials, rng, **settings)
-    if jitter:
-        out["mean_sq_error"] = out["mean_sq_error"] + jitter * rng.standard_normal(out["mean_sq_error"].shape)
+@schema
+class JitterSettings(gaussian.GaussianSettings):
+    """The Gaussian chain's schema with one more setting (declared once, as every family's is)."""
+
+    jitter: float = setting(0.0, "noise on the recorded mean error", low=0.0)
+
+
+def simulate_with_jitter(trials, rng, config, generations, *, outputs=None):
+    """numerics.gaussian.run with one more setting: noise of sd ``jitter`` on the recorded mean error, drawn
+    after the simulation (none, and no draw, at its default 0)."""
+    base = gaussian.GaussianSettings.build({k: v for k, v in config.as_dict().items() if k != "jitter"})
+    out = gaussian.run(trials, rng, base, generations, outputs=outputs)
+    if config.jitter:
+        out["mean_sq_error"] = out["mean_sq_error"] + config.jitter * rng.standard_normal(out["mean_sq_error"].shape)
     return out
 
 
@@ -30,8 +38,7 @@ def versions():
     """The same simulator (one name) before and after a setting with a default is added to it."""
     base = catalog.get("gaussian")
     before = dataclasses.replace(base, name=NAME)
-    after = dataclasses.replace(before, target=f"{__name__}:simulate_with_jitter", settings={
-        **before.settings, "jitter": Setting("float", 0.0, "noise on the recorded mean error", low=0.0)})
+    after = dataclasses.replace(before, target=f"{__name__}:simulate_with_jitter", schema=JitterSettings)
     yield before, after
     catalog.CATALOG.pop(NAME, None)
 

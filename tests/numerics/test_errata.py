@@ -19,7 +19,7 @@ def _stated(number: int, name: str):
 
 def test_erratum_4_a_fresh_design_breaks_the_sum_of_inverse_squares():
     out = regression.simulate_fixed_design(20_000, np.random.default_rng(0), d=5, T=20, generations=10,
-                                           workflow="accumulate", eigenvalues=[3, 1.5, 1, 0.5, 0.1], fresh_design=True)
+                                           workflow="accumulate", eigenvalues=[3, 1.5, 1, 0.5, 0.1], design="fresh")
     est, se = Summary.of(out["test_error"][:, -1]).mean_se()
     fresh, formula = _stated(4, "fresh X"), _stated(4, "formula (fixed X)")
     assert_agrees(est, math.hypot(se[0], fresh.se), fresh.value, what="fresh-design accumulate error", seed=0)
@@ -28,7 +28,7 @@ def test_erratum_4_a_fresh_design_breaks_the_sum_of_inverse_squares():
 
 def test_erratum_2_the_first_order_constant_in_five_dimensions():
     out = gaussian.simulate(20_000, np.random.default_rng(0), d=5, n=400, generations=4, estimator="unbiased",
-                            workflow="replace", quantities=["w2"])
+                            workflow="replace", outputs=["w2"])
     est, se = Summary.of(out["w2"][:, -1]).mean_se()
     stated = _stated(2, "E W2^2")
     assert_agrees(est, math.hypot(se[0], stated.se), stated.value, what="E W2^2 at d = 5", seed=0)

@@ -439,9 +439,7 @@ def test_two_sweeps_on_one_store_do_not_mix_seeds(tmp_path):
 
 def _column(sim_name: str, metric: str, settings: dict, generations: int):
     sim = catalog.get(sim_name)
-    settings = sim.resolve(settings)
-    link = sim.metrics[metric].link_for(settings)
-    return Theory().column(link, settings, list(range(sim.first, generations + 1)))
+    return Theory().for_metric(sim, metric, sim.resolve(settings), list(range(sim.first, generations + 1)))
 
 
 @pytest.mark.parametrize("n, generations", [(50, 183), (1000, 200)])
@@ -454,9 +452,11 @@ def test_long_gaussian_chains_have_a_theory_column(n, generations):
 
 
 def test_a_theory_value_that_cannot_be_computed_is_missing_with_the_reason():
-    col = _column("kde", "variance", {"n": 20, "workflow": "replace", "bandwidth": "fixed"}, 3)
+    """A metric that measures a quantity no claim holds for at the cell (the determinant under accumulate):
+    missing values, and the claims' own reasons."""
+    col = _column("gaussian", "det_ratio", {"d": 2, "n": 5, "workflow": "accumulate"}, 3)
     assert np.isnan(col["theory"]).all() and len(col["theory"]) == 3
-    assert "theory not computed" in col["theory_note"] and "needs h" in col["theory_note"]
+    assert "no claim holds here" in col["theory_note"] and "mvgaussian.det_ratio" in col["theory_note"]
 
 
 def test_an_unexpected_theory_failure_does_not_crash_the_sweep(tmp_path, monkeypatch):

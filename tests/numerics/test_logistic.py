@@ -26,7 +26,7 @@ def test_logistic_separation_is_reported_not_dropped():
     y = np.array([[1.0, 1.0, 0.0, 0.0, 1.0, 0.0]])  # separable by the first coordinate
     _, ok = logistic.fit(x, y, np.zeros((1, 2)))
     assert not ok.any()
-    with pytest.raises(ValueError, match="n must be an integer > d"):
+    with pytest.raises(ValueError, match="n must be >= 4"):
         logistic.simulate(4, np.random.default_rng(0), n=3, generations=2, workflow="replace")
 
 

@@ -87,7 +87,7 @@ def test_toml_errors_name_the_file(tmp_path):
 
 @pytest.mark.parametrize("name", ["kazdan-gaussian", "survey-fig6"])
 def test_shipped_configs_are_valid(name):
-    cfg = Config.from_toml(ROOT / "configs" / f"{name}.toml")
+    cfg = Config.from_toml(name)
     if name == "kazdan-gaussian":
         assert len(cfg.cells()) == 75 and cfg.generations == 100 and cfg.trials == 100
         assert cfg.fixed["estimator"] == "mle"
@@ -115,7 +115,7 @@ def test_a_cell_is_the_simulator_run_on_its_own_block_streams(tmp_path):
     ss = np.random.SeedSequence(table.attrs["metadata"]["entropy"])
     sim = catalog.get("gaussian")
     drawn = {k: v for k, v in cell.items() if sim.settings[k].affects_draws}
-    outs = [gaussian.simulate(b.size, b.rng, generations=4, **drawn, quantities=["det"])
+    outs = [gaussian.simulate(b.size, b.rng, generations=4, **drawn, outputs=["det"])
             for b in blocks(50, ss, key=sim.key(cell), size=sim.block_size(cell, 4))]
     mse = np.concatenate([o["mean_sq_error"] for o in outs])
     got = table[table.metric == "mean_sq_error"]
@@ -456,7 +456,7 @@ def test_shipped_figure6_sweep_agrees_with_the_limit_process(tmp_path):
     n = 100 it is measurable: 2-3 standard errors for subsampling with replacement). Bonferroni over
     the 87 rows after generation 1, family-wise 0.001.
     """
-    table = run_sweep(Config.from_toml(ROOT / "configs" / "survey-fig6.toml"), tmp_path / "r", progress=False)
+    table = run_sweep(Config.from_toml("survey-fig6"), tmp_path / "r", progress=False)
     rows = table[table.generation > 1]
     z = (rows.estimate - rows.theory) / rows.se
     assert np.abs(z).max() < statistics.NormalDist().inv_cdf(1 - 0.0005 / len(rows))

@@ -7,7 +7,7 @@ import sympy as sp
 from scipy import stats
 
 from numerics import execute
-from numerics.simulators import MIN_TRIALS_VARIANCE
+from numerics.gaussian import MIN_TRIALS_VARIANCE
 from numerics.verify import default_items, make_item, run
 from theory import CLAIMS
 from theory import symbols as S
@@ -91,7 +91,7 @@ def test_variance_rows_below_the_calibrated_trial_count_are_skipped():
 def test_ridge_study_rejects_a_shifted_claim():
     """The lam > 0 convergence study has power: the random-matrix test error plus 0.05 n is rejected."""
     item = make_item("ridge.test_error", {"spectrum": "isotropic"}, lam=0.1, sigma=0.5)
-    assert item.check.ladder is not None
+    assert item.sizes
     item.expression = CLAIMS["ridge.test_error"].form(spectrum="isotropic").closed_expr() + sp.Rational(1, 20) * S.n
     verdicts = [r.verdict for r in run([item], seed=0)]
     assert verdicts[0] == "pass" and verdicts[-1] == "FAIL"  # n = 0 unchanged; n = 3 shifted by 0.15
@@ -161,5 +161,5 @@ def test_bad_points_are_named():
         make_item("gaussian.w2_risk", None, T=1)
     with pytest.raises(ValueError, match="generations to simulate must be integers >= 1"):
         make_item("gaussian.w2_risk", None, g=0)
-    with pytest.raises(ValueError, match="has no simulator"):
+    with pytest.raises(ValueError, match="is not simulated"):
         make_item("ridge.kappa")

@@ -54,7 +54,7 @@ def test_sigma_mean_is_c4_to_the_g():
 
 
 def test_c4_series():
-    # c4(T) = 1 - 1/(4T) - 7/(32T^2) - 19/(128T^3) + ... (FORMULAS.md 1b)
+    # c4(T) = 1 - 1/(4T) - 7/(32T^2) - 19/(128T^3) + ... (docs/formulas.md 1b)
     from theory.gaussian import _log_c4_series, _x as x
 
     ser = sp.series(sp.exp(_log_c4_series()), x, 0, 4).removeO()

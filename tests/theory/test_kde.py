@@ -1,4 +1,4 @@
-"""KDE workflows (FORMULAS.md sec. 5, KDE)."""
+"""KDE workflows (docs/formulas.md sec. 5, KDE)."""
 
 import math
 

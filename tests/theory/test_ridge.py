@@ -1,4 +1,4 @@
-"""Dohmatob, Feng & Kempe's ridge claims and the random-matrix fixed point (FORMULAS.md sec. 4)."""
+"""Dohmatob, Feng & Kempe's ridge claims and the random-matrix fixed point (docs/formulas.md sec. 4)."""
 
 import mpmath
 import pytest
@@ -18,7 +18,7 @@ def ev(name, **kw):
 
 
 def test_isotropic_vector():
-    # FORMULAS.md: kappa = 0.141258, df_2 = 76.7772, bias 0.020589, variance 0.085987, rho 0.51882,
+    # docs/formulas.md: kappa = 0.141258, df_2 = 76.7772, bias 0.020589, variance 0.085987, rho 0.51882,
     # total 1.663036 (MC 1.66794 +- 0.0048).
     kappa = ev("kappa", d=100, lam=0.1, T=300)
     assert kappa == pytest.approx(0.141258, abs=5e-7)
@@ -43,7 +43,7 @@ def test_exact_ridgeless_vector():
 
 
 def test_power_law_check():
-    # FORMULAS.md's power-law check (j^-1.5, lam = 0.05): 0.06083 (n=0) and 1.08433 (n=3), for one
+    # docs/formulas.md's power-law check (j^-1.5, lam = 0.05): 0.06083 (n=0) and 1.08433 (n=3), for one
     # particular w0. Averaged over w0's direction the bias differs by 0.0011 in both, and rho agrees.
     kw = dict(spectrum="power-law", beta=1.5, d=100, T=300, T0=250, lam=0.05, w0_norm=1, sigma=0.5, sigma0=1)
     e0, e3 = ev("test_error", **kw, n=0), ev("test_error", **kw, n=3)

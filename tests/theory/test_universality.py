@@ -1,4 +1,4 @@
-"""Dey & Donoho's limiting ratios and Gaussian process (FORMULAS.md sec. 3 and 6)."""
+"""Dey & Donoho's limiting ratios and Gaussian process (docs/formulas.md sec. 3 and 6)."""
 
 import numpy as np
 import pytest

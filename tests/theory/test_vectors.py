@@ -1,4 +1,4 @@
-"""FORMULAS.md's test vectors (exact values computed there with mpmath; MC columns are not used here)."""
+"""docs/formulas.md's test vectors (exact values computed there with mpmath; MC columns are not used here)."""
 
 import pytest
 
@@ -23,12 +23,12 @@ GAUSSIAN = [
 @pytest.mark.parametrize("cid,point,estimator,expected", GAUSSIAN)
 def test_gaussian_vectors(cid, point, estimator, expected):
     value = CLAIMS[cid].evaluate(**point, estimator=estimator)
-    # FORMULAS.md prints 5-8 significant digits: agree to the last one printed.
+    # docs/formulas.md prints 5-8 significant digits: agree to the last one printed.
     assert value == pytest.approx(expected, rel=2e-5, abs=1e-7)
 
 
 def test_gaussian_fourth_moment_of_sigma():
-    # E sigma_g^4 = sigma^4 prod (T_i+1)/(T_i-1) = 2.7205514 at T=20, g=10 (FORMULAS.md 1b); from the
+    # E sigma_g^4 = sigma^4 prod (T_i+1)/(T_i-1) = 2.7205514 at T=20, g=10 (docs/formulas.md 1b); from the
     # derived moment function M(T, 2).
     from theory.gaussian import moment
     from theory.symbols import T
@@ -43,7 +43,7 @@ def test_halving_time_of_the_median_variance():
 
 
 MV = dict(sigma2=1, d=5, n=20, t=10)
-KAZDAN_TABLE = {  # (workflow, estimator): (E||mu_t - mu_0||^2, E Tr ratio), FORMULAS.md sec. 5
+KAZDAN_TABLE = {  # (workflow, estimator): (E||mu_t - mu_0||^2, E Tr ratio), docs/formulas.md sec. 5
     ("replace", "mle"): (2.00632, 0.59874),
     ("replace", "unbiased"): (2.5, 1.0),
     ("accumulate", "mle"): (0.37927, 0.92415),
@@ -65,13 +65,13 @@ def test_kazdan_table(workflow, estimator):
 
 
 def test_det_ratio_multivariate_shumailov():
-    # E det Sigma_g = det Sigma [prod_{k<d} (1 - k/(T-1))]^g: 0.0032299 at d=5, T=20, g=10 (FORMULAS.md 1g).
+    # E det Sigma_g = det Sigma [prod_{k<d} (1 - k/(T-1))]^g: 0.0032299 at d=5, T=20, g=10 (docs/formulas.md 1g).
     value = CLAIMS["mvgaussian.det_ratio"].evaluate(**MV, estimator="unbiased")
     assert value == pytest.approx(0.0032299, rel=2e-5)
 
 
 def test_unbiased_replace_lower_bound_is_trace_times_sum():
-    # E||mu_g - mu||^2 = Tr Sigma * g/T = 2.5 at d=5, Sigma=I, T=20, g=10 (FORMULAS.md 1g).
+    # E||mu_g - mu||^2 = Tr Sigma * g/T = 2.5 at d=5, Sigma=I, T=20, g=10 (docs/formulas.md 1g).
     kw = dict(MV, workflow="replace", estimator="unbiased")
     assert CLAIMS["mvgaussian.w2_risk_lower_bound"].evaluate(**kw) == 2.5
 

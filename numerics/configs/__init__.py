@@ -1,0 +1,1 @@
+"""The sweep configurations this layer ships (found by the collapse.configs entry point)."""
