@@ -66,6 +66,7 @@ class FamilyContract:
         return {m: np.asarray(sim.metrics[m].values(out, config), dtype=float) for m in metrics}
 
     def _metrics_that_run(self) -> list[str]:
+        self.sim.resolve(self.settings)  # the cell itself must be valid: its errors are not a metric's
         out = []
         for m in self.sim.metrics:
             try:

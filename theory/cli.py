@@ -123,7 +123,11 @@ def cmd_show(args: argparse.Namespace) -> int:
             except ValueError as e:
                 raise UsageError(str(e)) from None
 
-    out = [f"{claim.id}: {claim.title}", f"  quantity: {claim.quantity}   ({claim.kind})"]
+    from .quantities import QUANTITIES
+
+    quantity = QUANTITIES[claim.quantity]
+    fixed = "".join(f", {k} = {v}" for k, v in claim.fixed.items())
+    out = [f"{claim.id}: {claim.title}", f"  quantity: {quantity.id} ({claim.kind}{fixed})", _wrap(quantity.doc)]
     if claim.choices:
         chosen = claim._choices(choices)
         opts = "; ".join(f"{k} in {{{', '.join(v)}}}" for k, v in claim.choices.items())
