@@ -1,0 +1,1 @@
+"""The plugin's sweep configurations (found by its collapse.configs entry point)."""
