@@ -71,7 +71,7 @@ class FamilyContract:
         for m in self.sim.metrics:
             try:
                 self._run(metrics=[m], trials=2, generations=1)
-            except (SettingError, ValueError):  # a metric that needs another setting (cross_with)
+            except (SettingError, ValueError, KeyError):  # a metric of other settings (cross_with, the teacher's)
                 continue
             out.append(m)
         return out
