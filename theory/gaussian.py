@@ -300,16 +300,18 @@ _MONOTONE = {
 class _SeriesLater(Form):
     """A :class:`Form` whose ``series`` and ``derivation`` are derived when first read, not when it is built.
 
-    The series in 1/T (SymPy series of the exact form, through the Stirling series of log c4) cost
-    most of a Gaussian claim's build, and only ``collapse show --series`` / ``--derive``,
+    The series in 1/T (SymPy series of the exact form, through the Stirling series of log c4) and the
+    MLE variance's limit (five seconds of growth rates) cost most of a Gaussian claim's build, and only
+    ``collapse show`` (its limit line, ``--series``, ``--derive``),
     ``Claim.series`` / ``Claim.derivation`` and what reads them need them; `collapse show ID` and every
     evaluation use the exact form alone. Each is computed once and kept, and is the same expression as
     if it had been built eagerly.
     """
 
-    def __init__(self, *, series: Callable[[], sp.Expr], derivation: Callable[[], tuple[Step, ...]], **fields):
+    def __init__(self, *, series: Callable[[], sp.Expr], derivation: Callable[[], tuple[Step, ...]],
+                 limit: Callable[[], sp.Expr | None], **fields):
         super().__init__(**fields)
-        later = {"series": series, "derivation": derivation}
+        later = {"series": series, "derivation": derivation, "limit": limit}
         object.__setattr__(self, "_later", later)
         for attr, value in later.items():  # the dataclass __init__ stored the defaults: the properties take over
             self.__dict__.pop(attr, None)
@@ -323,6 +325,10 @@ class _SeriesLater(Form):
     @functools.cached_property
     def derivation(self) -> tuple[Step, ...]:
         return self._later["derivation"]()
+
+    @functools.cached_property
+    def limit(self) -> sp.Expr | None:
+        return self._later["limit"]()
 
 
 def _builder(name: str):
@@ -340,16 +346,18 @@ def _builder(name: str):
             )
         return ()
 
-    def build(estimator: str) -> Form:
-        limit = _LIMITS.get((name, estimator))
+    def limit(estimator: str) -> sp.Expr | None:
         if name == "w2_risk_var" and estimator == "mle":
-            limit = _mle_var_limit()
+            return _mle_var_limit()
+        return _LIMITS.get((name, estimator))
+
+    def build(estimator: str) -> Form:
         return _SeriesLater(
             expr=_constant_T(estimator, name),
             schedule_expr=_quantities(estimator)[name],
             series=functools.partial(series, estimator),
             series_in=T,  # every claim here has a series in 1/T
-            limit=limit,
+            limit=functools.partial(limit, estimator),
             derivation=functools.partial(derivation, estimator),
             monotone=_MONOTONE.get((name, estimator), _MONOTONE.get(name)),
         )

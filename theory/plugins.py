@@ -86,3 +86,8 @@ def load(entry: Entry, optional: tuple[str, ...] = ()):
     except Exception as e:  # a plugin's own bug: one line that says whose it is
         raise PluginError(f"{entry.module} (entry point {entry.name!r} of {entry.distribution}) failed on import: "
                           f"{type(e).__name__}: {e}") from e
+
+
+def is_own(module: str) -> bool:
+    """Whether ``module`` (a claim's or simulator's provider) is one of the toolkit's own entry points."""
+    return any(e.own and e.module == module for group in GROUPS[:2] for e in entries(group))

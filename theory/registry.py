@@ -21,6 +21,9 @@ class Registry(Mapping[str, Claim]):
     def __init__(self) -> None:
         self._claims: dict[str, Claim] = {}
         self._state = "empty"  # "loading", "loaded"
+        #: Each provider module's position among the entry points: claims iterate in that order (then in
+        #: the order their module registers them), whichever module happened to be imported first.
+        self._rank: dict[str, int] = {}
 
     def load(self) -> None:
         """Import every module of the ``collapse.claims`` entry points (once)."""
@@ -35,6 +38,7 @@ class Registry(Mapping[str, Claim]):
                 raise plugins.PluginError(
                     "the toolkit's own claims are not registered (no 'collapse.claims' entry points of "
                     f"{plugins.DISTRIBUTION}): install the package, e.g. pip install -e .")
+            self._rank = {entry.module: i for i, entry in enumerate(found)}
             for entry in found:
                 plugins.load(entry)
         except BaseException:
@@ -60,7 +64,10 @@ class Registry(Mapping[str, Claim]):
 
     def __iter__(self):
         self.load()
-        return iter(self._claims)
+        ids = list(self._claims)
+        position = {cid: i for i, cid in enumerate(ids)}
+        return iter(sorted(ids, key=lambda cid: (self._rank.get(self._claims[cid].provider, len(self._rank)),
+                                                 position[cid])))
 
     def __len__(self) -> int:
         self.load()

@@ -18,7 +18,11 @@ from theory import CLAIMS
 from theory import symbols as S
 from theory.gaussian import c4
 
-VARIANTS = [(cid, tuple(sorted(v.items()))) for cid in CLAIMS for v in CLAIMS[cid].variants()]
+from theory.plugins import is_own  # noqa: E402
+
+#: The toolkit's own claims (an installed plugin's are its own tests' business; theory.strategies serves them).
+OWN = [cid for cid in CLAIMS if is_own(CLAIMS[cid].provider)]
+VARIANTS = [(cid, tuple(sorted(v.items()))) for cid in OWN for v in CLAIMS[cid].variants()]
 IDS = [f"{cid}[{','.join(x for _, x in v)}]" for cid, v in VARIANTS]
 
 RANGES = {"g": (0, 40), "t": (1, 40), "d": (1, 8), "k": (1, 60), "l": (1, 60), "m": (1, 4)}
@@ -228,7 +232,7 @@ def valid_point(cid, variant=()):
 BAD_VALUES = [float("nan"), float("inf"), -1, "x", True]
 
 
-@pytest.mark.parametrize("cid", list(CLAIMS))
+@pytest.mark.parametrize("cid", OWN)
 def test_bad_values_are_rejected_by_name(cid):
     claim = CLAIMS[cid]
     point = valid_point(cid)
