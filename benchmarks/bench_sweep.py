@@ -1,38 +1,96 @@
-"""Benchmarks of the shipped sweeps (prints figures; not a test).
+"""Benchmarks of the shipped sweeps against their floor (prints figures; not a test).
 
-    python benchmarks/bench_sweep.py            # Kazdan grid and Figure 6 on local processes (about 3 min)
+    python benchmarks/bench_sweep.py            # Kazdan grid and Figure 6 (about 5 min on 2 cores)
+    python benchmarks/bench_sweep.py --smoke    # the same figures on small grids (seconds; for CI)
     python benchmarks/bench_sweep.py --dask     # also the Kazdan grid on a local Dask cluster of 2 workers
-    python benchmarks/bench_sweep.py --cells    # also each workflow's CPU time, one process (about 3 min)
 
-1. Wall time and peak memory of `collapse sweep` on each shipped config, as a user runs it (a fresh
-   process; the default backend, one worker process per core). Peak memory is the largest resident
-   set of any one process of that sweep (the parent or a worker); its total is at most parent + workers.
-2. The floor of the Kazdan grid: its accumulate-subsample cells must draw every point (n d normal
-   numbers per trial and generation); the time to draw those numbers alone, per core.
+The floor of a sweep is the time to draw its random numbers and do nothing else: the very calls its
+simulations make (normals, chi-squares, subsample indices; the same sizes, in the same order), recorded
+during this run by a wrapper around each block's generator and replayed on a fresh one. Every figure is
+a ratio to the floor measured in the same run, with the load average beside it (the machine may be
+shared; CPU seconds, from time.process_time, are the steadier figure there).
+
+1. `collapse sweep` on each shipped config as a user runs it (a fresh process; the default backend, one
+   worker process per core): wall time and peak memory (the largest resident set of any one process
+   of that sweep), against the floor spread over as many cores (floor CPU seconds / workers).
+2. The same cells in this process, block after block as a worker runs them (numerics.execute.run_blocks,
+   one BLAS thread): CPU seconds per workflow and in all, each against the floor of its own draws.
 3. The fast sampler: one replace cell (d = 100, n = 1000) drawn as points and as sufficient statistics.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 
-import numpy as np
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads BLAS: one thread, as a sweep's workers
 
-ROOT = Path(__file__).resolve().parent.parent
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import dataclasses  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
 CONFIGS = ("kazdan-gaussian", "survey-fig6")
 
 
-def sweep(name: str, *extra: str) -> tuple[float, float]:
+def load() -> str:
+    return f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+
+
+# -- configurations -------------------------------------------------------------------------------
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return repr(v)
+
+
+def shipped_config(name: str) -> Path:
+    from numerics.config import shipped
+
+    return shipped()[name]
+
+
+def smoke_config(name: str, folder: str) -> Path:
+    """The shipped config ``name`` made small: 20 trials (200 for a single-cell axis), 10 generations, the
+    first two values of each grid axis, and no presentation tables; written to ``folder``."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    with open(shipped_config(name), "rb") as f:
+        data = tomllib.load(f)
+    data["trials"] = min(data["trials"], 20 if len(data.get("grid", {})) > 1 else 200)
+    data["generations"] = min(data["generations"], 10)
+    data["grid"] = {k: v if k == "workflow" else v[:2] for k, v in data.get("grid", {}).items()}
+    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    for table in ("fixed", "grid"):
+        if data.get(table):
+            lines += ["", f"[{table}]"] + [f"{k} = {_toml_value(v)}" for k, v in data[table].items()]
+    path = Path(folder) / f"{name}.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# -- 1. the sweep as a user runs it ------------------------------------------------------------------
+
+
+def sweep(config: Path, *extra: str) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB, largest single process) of one sweep in a fresh process."""
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "collapse", "sweep", str(ROOT / "configs" / f"{name}.toml"),
-               "-o", os.path.join(tmp, "r.parquet"), "--no-progress", *extra]
+        cmd = [sys.executable, "-m", "collapse", "sweep", str(config), "-o", os.path.join(tmp, "r.parquet"),
+               "--no-progress", *extra]
         # A fresh parent per sweep, so that its children's peak RSS is this sweep's alone.
         probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
                  "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
@@ -42,69 +100,120 @@ def sweep(name: str, *extra: str) -> tuple[float, float]:
     return wall, int(out.stdout.split()[-1]) / 1024  # kB on Linux
 
 
-def floor() -> tuple[float, float]:
-    """Normal numbers the Kazdan subsample cells draw, and the seconds to draw them on one core."""
-    from numerics.sweep import Config
-
-    cfg = Config.from_toml(ROOT / "configs" / "kazdan-gaussian.toml")
-    count = sum(c["n"] * c["d"] * cfg.trials * cfg.generations for c in cfg.cells()
-                if c["workflow"] == "accumulate-subsample")
-    rng = np.random.default_rng(0)
-    start = time.perf_counter()
-    for _ in range(20):
-        rng.standard_normal(5_000_000)
-    rate = 1e8 / (time.perf_counter() - start)
-    return count, count / rate
+# -- 2. the cells in this process, and the floor of their draws ------------------------------------
 
 
-def per_workflow() -> dict[str, float]:
-    """CPU seconds of the Kazdan grid per workflow, in this process (one BLAS thread)."""
-    from numerics.sweep import Config, block_size, run_blocks
+class Recording:
+    """A numpy Generator that records each call (method, arguments, size of ``out``) as it draws."""
 
-    cfg = Config.from_toml(ROOT / "configs" / "kazdan-gaussian.toml")
-    out: dict[str, float] = {}
-    for c in cfg.cells():
-        start = time.process_time()
-        size = block_size(cfg.simulator, c, cfg.generations)
-        run_blocks(cfg.simulator, c, cfg.generations, cfg.metrics, cfg.trials, 0, 0, -(-cfg.trials // size))
-        out[c["workflow"]] = out.get(c["workflow"], 0.0) + time.process_time() - start
+    def __init__(self, rng: np.random.Generator, calls: list):
+        self._rng, self._calls = rng, calls
+
+    def __getattr__(self, name: str):
+        method = getattr(self._rng, name)
+
+        def call(*args, **kwargs):
+            out = kwargs.get("out")
+            self._calls.append((name, args, {k: v for k, v in kwargs.items() if k != "out"},
+                                None if out is None else (out.shape, out.dtype)))
+            return method(*args, **kwargs)
+
+        return call
+
+
+def replay(calls: list) -> float:
+    """CPU seconds to make the recorded calls on a fresh generator (``out`` arrays made once per shape)."""
+    rng = np.random.default_rng(12345)
+    outs: dict = {}
+    start = time.process_time()
+    for name, args, kwargs, out in calls:
+        if out is not None:
+            kwargs = {**kwargs, "out": outs.setdefault(out, np.empty(*out))}
+        getattr(rng, name)(*args, **kwargs)
+    return time.process_time() - start
+
+
+@contextlib.contextmanager
+def recording_blocks(calls: list):
+    """numerics.execute's blocks, each generator wrapped in a :class:`Recording` into ``calls``."""
+    from numerics import execute
+
+    plain = execute.blocks
+
+    def wrapped(*args, **kwargs):
+        for block in plain(*args, **kwargs):
+            yield dataclasses.replace(block, rng=Recording(block.rng, calls))
+
+    execute.blocks = wrapped
+    try:
+        yield
+    finally:
+        execute.blocks = plain
+
+
+def in_process(config: Path) -> dict[str, tuple[float, float]]:
+    """{workflow: (CPU seconds, floor CPU seconds)} of every cell of ``config``, run here block by block."""
+    from numerics import execute
+    from numerics.sweep import Config, cells_of
+
+    cfg = Config.from_toml(config)
+    out: dict[str, tuple[float, float]] = {}
+    for c in cells_of(cfg):
+        calls: list = []
+        with recording_blocks(calls):
+            start = time.process_time()
+            execute.run_blocks(c.simulator, c.sim.provider, c.config, c.generations, c.metrics, c.trials,
+                               cfg.seed or 0, 0, c.n_blocks())
+            cpu = time.process_time() - start
+        wf = c.config.get("workflow", "")
+        was = out.get(wf, (0.0, 0.0))
+        out[wf] = (was[0] + cpu, was[1] + replay(calls))
     return out
 
 
-def fast_sampler() -> tuple[float, float]:
+# -- 3. the fast sampler ---------------------------------------------------------------------------
+
+
+def fast_sampler(d: int, n: int, G: int) -> tuple[float, float]:
+    """CPU seconds of 100 trials of one replace cell, drawn as points and as sufficient statistics."""
     from numerics import gaussian
 
     times = []
     for sampler in ("points", "sufficient"):
-        start = time.perf_counter()
-        gaussian.simulate(100, np.random.default_rng(0), d=100, n=1000, generations=20, estimator="mle",
+        start = time.process_time()
+        gaussian.simulate(100, np.random.default_rng(0), d=d, n=n, generations=G, estimator="mle",
                           workflow="replace", sampler=sampler, outputs=["det"])
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return times[0], times[1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="every figure on small grids (seconds)")
     parser.add_argument("--dask", action="store_true", help="also run the Kazdan grid on a local Dask cluster")
-    parser.add_argument("--cells", action="store_true", help="also time each workflow of the Kazdan grid")
     args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} cores")
-    for name in CONFIGS:
-        wall, peak = sweep(name)
-        print(f"{name}: {wall:.1f} s wall, peak RSS {peak:.0f} MiB per process (local processes, {os.cpu_count()} workers)")
-    if args.dask:
-        wall, peak = sweep("kazdan-gaussian", "--workers", "2")
-        print(f"kazdan-gaussian on a local Dask cluster of 2 workers: {wall:.1f} s wall, peak RSS {peak:.0f} MiB")
-    count, seconds = floor()
-    print(f"floor: the accumulate-subsample cells draw {count:.3g} normal numbers: {seconds:.1f} s on one core, "
-          f"{seconds / (os.cpu_count() or 1):.1f} s on {os.cpu_count()}")
-    points, fast = fast_sampler()
-    print(f"replace, d=100, n=1000, 100 trials x 20 generations: points {points:.2f} s, sufficient {fast:.2f} s "
-          f"({points / fast:.1f}x)")
-    if args.cells:
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-        for wf, cpu in per_workflow().items():
-            print(f"kazdan-gaussian {wf}: {cpu:.1f} CPU s")
+    cores = os.cpu_count() or 1
+    print(f"machine: {cores} cores; numpy {np.__version__}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in CONFIGS:
+            config = smoke_config(name, tmp) if args.smoke else shipped_config(name)
+            cells = in_process(config)
+            cpu, floor = (sum(v[i] for v in cells.values()) for i in (0, 1))
+            print(f"{name}{' (smoke size)' if args.smoke else ''}: floor {floor:.3g} s CPU (its random numbers, "
+                  f"replayed alone)")
+            print(f"  in one process, cell after cell: {cpu:.3g} s CPU -> {cpu / floor:.2f}x the floor ({load()}); "
+                  + ", ".join(f"{wf} {c:.3g} s ({c / f:.2f}x)" for wf, (c, f) in cells.items()))
+            wall, peak = sweep(config)
+            print(f"  collapse sweep, {cores} worker processes: {wall:.1f} s wall -> {wall / (floor / cores):.2f}x "
+                  f"the floor on {cores} cores ({floor / cores:.3g} s); peak RSS {peak:.0f} MiB per process ({load()})")
+            if args.dask and name == "kazdan-gaussian":
+                wall, peak = sweep(config, "--workers", "2")
+                print(f"  on a local Dask cluster of 2 workers: {wall:.1f} s wall -> {wall / (floor / 2):.2f}x the "
+                      f"floor on 2 cores; peak RSS {peak:.0f} MiB per process ({load()})")
+    d, n, G = (10, 100, 5) if args.smoke else (100, 1000, 20)
+    points, fast = fast_sampler(d, n, G)
+    print(f"replace, d={d}, n={n}, 100 trials x {G} generations: points {points:.2f} s CPU, sufficient statistics "
+          f"{fast:.2f} s CPU ({points / fast:.1f}x)")
 
 
 if __name__ == "__main__":

@@ -62,14 +62,15 @@ def _fit(x: np.ndarray, ddof: int) -> tuple[np.ndarray, np.ndarray, np.ndarray |
     return mu, (c.swapaxes(1, 2) @ c) / (m - ddof), root
 
 
-def _root(cov: np.ndarray) -> np.ndarray:
-    """A square root L of each covariance (L L^T = cov): its Cholesky factor, or where that fails (a
-    singular covariance, as one fitted to m <= d points, or one collapsed to numerical singularity) its
-    symmetric root from the eigendecomposition, eigenvalues clipped at 0."""
+def _root(cov: np.ndarray) -> tuple[np.ndarray, bool]:
+    """A square root L of each covariance (L L^T = cov), and whether every L is lower triangular: the
+    Cholesky factor, or where that fails (a singular covariance, as one fitted to m <= d points, or one
+    collapsed to numerical singularity) its symmetric root from the eigendecomposition, eigenvalues
+    clipped at 0."""
     if cov.shape[-1] == 1:
-        return np.sqrt(np.maximum(cov, 0.0))
+        return np.sqrt(np.maximum(cov, 0.0)), True
     try:
-        return np.linalg.cholesky(cov)
+        return np.linalg.cholesky(cov), True
     except np.linalg.LinAlgError:  # some are singular: the symmetric root for those only
         out = np.empty_like(cov)
         for r, c in enumerate(cov):
@@ -78,7 +79,45 @@ def _root(cov: np.ndarray) -> np.ndarray:
             except np.linalg.LinAlgError:
                 ev, vec = np.linalg.eigh(c)
                 out[r] = (vec * np.sqrt(np.maximum(ev, 0.0))) @ vec.T
-        return out
+        return out, False
+
+
+def _log_det(cov: np.ndarray, root: np.ndarray, lower: bool) -> np.ndarray:
+    """log det cov (-inf where it is not positive), given a square root of it. Shortcut (exact, named):
+    from a triangular root, 2 sum log L_ii, in O(d) (det L L^T = prod L_ii^2), instead of an LU
+    decomposition of cov in slogdet (2 d^3 / 3 flops); a symmetric root falls back to slogdet."""
+    if lower:
+        with np.errstate(divide="ignore"):  # L_ii = 0: a singular 1 x 1 covariance, log det = -inf
+            return 2.0 * np.log(np.diagonal(root, axis1=1, axis2=2)).sum(axis=1)
+    sign, logdet = np.linalg.slogdet(cov)
+    return np.where(sign > 0, logdet, -np.inf)
+
+
+#: Below this many multiply-adds saved per trial, a triangular product is one batched matmul for all
+#: trials; from it on, one BLAS trmm call per trial (half the flops of a full product, in place) wins
+#: over the call's overhead (measured here: trmm wins from about 3 x 10^5, e.g. 316 points at d = 31).
+TRMM_WORK = 2.5e5
+
+
+def _tri_product(root: np.ndarray, b: np.ndarray, lower: bool, left: bool) -> np.ndarray:
+    """root @ b (``left``) or b @ root^T for every trial: root (R, d, r), b (R, r, k) or (R, k, r).
+
+    Shortcut (exact, named): where every root is lower triangular and square, one BLAS trmm per trial,
+    computed in place in b's memory (b's transpose in Fortran order: (root b)^T = b^T root^T and
+    (b root^T)^T = root b^T), half the multiply-adds of the full product that matmul does; b is then
+    overwritten and returned. Otherwise one batched matmul into a new array."""
+    r = root.shape[2]
+    if root.shape[1:] == (1, 1):  # d = 1: a product of 1 x 1 matrices is one multiplication (the same bits)
+        return b * root
+    if not lower or root.shape[1] != r or b.size // max(len(b), 1) * r < 2 * TRMM_WORK or not b.flags.c_contiguous:
+        return root @ b if left else b @ root.swapaxes(1, 2)
+    from scipy.linalg.blas import dtrmm
+
+    for br, lr in zip(b, root):  # lr.T is Fortran-ordered and upper triangular: no copies
+        out = dtrmm(1.0, lr.T, br.T, side=int(left), lower=0, trans_a=int(not left), overwrite_b=1)
+        if not np.may_share_memory(out, br):  # a wrapper that copied after all
+            br.T[...] = out
+    return b
 
 
 @schema
@@ -119,22 +158,25 @@ def _wanted(outputs) -> tuple[str, ...]:
     return tuple(dict.fromkeys(("mean_sq_error", "trace", "marginal_var", *wanted)))
 
 
-def _measure(wanted, mu: np.ndarray, cov: np.ndarray, sigma: float, logdet: np.ndarray | None = None,
-             singular: bool = False) -> dict[str, np.ndarray]:
+def _measure(wanted, mu: np.ndarray, cov: np.ndarray | None, sigma: float, logdet: np.ndarray | None = None,
+             singular: bool = False, trace: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The quantities ``wanted`` of a fitted mean (R, d) and covariance: (R, d, d), or (R, r, r) in an
     orthonormal basis of an r-dimensional subspace that holds it (then it is singular when r < d, and
     its trace and nonzero eigenvalues are those of the r x r). ``logdet``, where the caller has it from
     a factor of the covariance, replaces slogdet(cov): a collapsed covariance is too ill-conditioned
-    for its determinant's sign to survive rounding. ``singular``: the covariance is singular by
-    construction (fitted to points in a space of dimension < d), so its determinant is exactly 0."""
+    for its determinant's sign to survive rounding, and a triangular factor gives it in O(d).
+    ``singular``: the covariance is singular by construction (fitted to points in a space of dimension
+    < d), so its determinant is exactly 0. ``trace``, where the caller has it, replaces Tr cov; then
+    ``cov`` may be None unless ``w2`` or ``sigma`` is wanted (a caller that keeps the covariance as
+    F F^T need not form it)."""
     d = mu.shape[1]
     mse = (mu * mu).sum(axis=1)
-    tr = np.trace(cov, axis1=1, axis2=2)
+    tr = np.trace(cov, axis1=1, axis2=2) if trace is None else trace
     out = {"mean_sq_error": mse, "trace": tr, "marginal_var": (mse + tr) / d}
     if "mean_error" in wanted:  # mu_t - mu_0 along the first coordinate (signed: for covariances over t)
         out["mean_error"] = mu[:, 0].copy()
     if "det" in wanted or "log_det" in wanted:  # through the log: a product of d eigenvalues under- or overflows
-        if singular or cov.shape[-1] < d:
+        if singular or (logdet is None and cov.shape[-1] < d):
             logdet = np.full(len(mu), -np.inf)
         elif logdet is None:
             sign, logdet = np.linalg.slogdet(cov)
@@ -198,9 +240,26 @@ class MomentPool:
 
 @dataclass
 class Fit:
+    """A fitted mean (R, d) and covariance (R, d, d), with a square root of the covariance (given, or its
+    Cholesky factor) and its log determinant, each computed when first asked for and kept: one
+    factorisation serves the measure (log det) and the next sample (x = mu + L z)."""
+
     mean: np.ndarray
     cov: np.ndarray
-    root: np.ndarray | None  # a square root of cov when the caller has one (d x r)
+    root: np.ndarray | None = None  # a square root of cov (d x r): given (the centred points), or factor()'s
+    lower: bool = False  # whether every trial's root is lower triangular (a Cholesky factor)
+    logdet: np.ndarray | None = None
+
+    def factor(self) -> tuple[np.ndarray, bool]:
+        """A square root L of the covariance (R, d, r) and whether every trial's L is lower triangular."""
+        if self.root is None:
+            self.root, self.lower = _root(self.cov)
+        return self.root, self.lower
+
+    def log_det(self) -> np.ndarray:
+        if self.logdet is None:
+            self.logdet = _log_det(self.cov, *self.factor())
+        return self.logdet
 
 
 class GaussianFamily(Family):
@@ -226,15 +285,18 @@ class GaussianFamily(Family):
 
     def fit(self, train, chain, rng):
         if isinstance(train, Moments):
-            return Fit(train.mean, train.scatter / (train.count - self.ddof), None)
+            return Fit(train.mean, train.scatter / (train.count - self.ddof))
         return Fit(*_fit(train, self.ddof))
 
     def measure(self, model, chain, rng, samples=None):
-        return _measure(self.wanted, model.mean, model.cov, self.config.sigma, singular=self.singular)
+        logdet = model.log_det() if ("det" in self.wanted or "log_det" in self.wanted) and not self.singular else None
+        return _measure(self.wanted, model.mean, model.cov, self.config.sigma, logdet, singular=self.singular)
 
     def sample(self, model, size, chain, rng):
-        root = _root(model.cov) if model.root is None else model.root  # x = mu + L z, L L^T = cov (L is d x r)
-        return model.mean[:, None, :] + rng.standard_normal((len(model.mean), size, root.shape[2])) @ root.swapaxes(1, 2)
+        root, lower = model.factor()  # x = mu + L z, L L^T = cov (L is d x r)
+        x = _tri_product(root, rng.standard_normal((len(model.mean), size, root.shape[2])), lower, left=False)
+        x += model.mean[:, None, :]
+        return x
 
 
 def resolve_sampler(sampler: str, workflow: str) -> str:
@@ -307,6 +369,12 @@ def _simulate_sufficient(trials: int, rng: np.random.Generator, config: Gaussian
     (each batch's spread is L (...) with L in S, and so is each mean's step), which has dimension
     r = min(d, n - 1). When r < d the scatter matrices are kept as r x r matrices in an orthonormal basis
     of S (exact, and much cheaper than d x d matrices of rank r).
+
+    Shortcuts (exact, named): ``replace`` keeps each scatter as F F^T and never forms it unless ``w2``
+    or ``sigma`` is wanted: its trace is ||F||^2, and when r = d its log det is 2 sum log |F_ii|, as F
+    is then lower triangular (Bartlett's factor is, and so is the product (F / sqrt(n - ddof)) A of two
+    that makes the next F, a triangular product). ``accumulate`` factors each covariance once
+    (Cholesky), for its log det and for the next batch.
     """
     d, n, sigma, workflow = config.d, config.n, config.sigma, config.workflow
     ddof = 1 if config.estimator == "unbiased" else 0
@@ -318,27 +386,35 @@ def _simulate_sufficient(trials: int, rng: np.random.Generator, config: Gaussian
     factor = sigma * _wishart_factor(rng, R, d, n - 1)  # (R, d, r)
     basis = None
     if r < d:
-        basis, factor = np.linalg.qr(factor)  # (R, d, r) orthonormal, (R, r, r)
-    scatter = factor @ factor.swapaxes(1, 2)
+        basis, factor = np.linalg.qr(factor)  # (R, d, r) orthonormal, (R, r, r) (upper triangular)
+    scatter = factor @ factor.swapaxes(1, 2) if workflow == "accumulate" else None
+    det = ("det" in wanted or "log_det" in wanted) and r == d
     count = n
     for t in range(G):
-        cov = scatter / (count - ddof)  # in the basis of S
-        logdet = None
-        if workflow == "replace":  # scatter = F F^T: log det from F, whose condition number is the root of cov's
-            logdet = 2 * np.linalg.slogdet(factor)[1] - r * np.log(count - ddof) if factor.shape[2] == r else None
-        columns.append(_measure(wanted, mean, cov, sigma, logdet))
+        if workflow == "replace":  # scatter = F F^T (count = n)
+            cov = factor @ factor.swapaxes(1, 2) / (n - ddof) if "w2" in wanted or "sigma" in wanted else None
+            trace = np.einsum("rij,rij->r", factor, factor) / (n - ddof)
+            logdet = None
+            if det:  # from F, whose condition number is the root of cov's
+                with np.errstate(divide="ignore"):
+                    logdet = 2 * np.log(np.abs(np.diagonal(factor, axis1=1, axis2=2))).sum(axis=1) - r * np.log(n - ddof)
+            columns.append(_measure(wanted, mean, cov, sigma, logdet, singular=r < d, trace=trace))
+            # the fit's covariance is F F^T / (n - ddof), so F / sqrt(n - ddof) is a root of it
+            root, lower = factor / np.sqrt(n - ddof), basis is None
+        else:
+            model = Fit(mean, scatter / (count - ddof))  # in the basis of S
+            columns.append(_measure(wanted, mean, model.cov, sigma, model.log_det() if det else None, singular=r < d))
+            root, lower = model.factor()
         if t == G - 1:
             break
-        # replace: the fit's covariance is F F^T / (n - ddof), so F / sqrt(n - ddof) is a root of it
-        root = factor / np.sqrt(n - ddof) if workflow == "replace" else _root(cov)
         shift = (rng.standard_normal((R, 1, r)) @ root.swapaxes(1, 2))[:, 0, :] / np.sqrt(n)  # batch mean - mu
-        factor = root @ _wishart_factor(rng, R, r, n - 1)
-        b_scatter = factor @ factor.swapaxes(1, 2)
+        factor = _tri_product(root, _wishart_factor(rng, R, r, n - 1), lower, left=True)
         step = shift if basis is None else (basis @ shift[:, :, None])[:, :, 0]
         if workflow == "replace":
-            mean, scatter = mean + step, b_scatter
+            mean = mean + step
         else:  # accumulate: Chan et al.'s merge, as in simulate(); delta = batch mean - pool mean = step
-            scatter = scatter + b_scatter + (count * n / (count + n)) * (shift[:, :, None] * shift[:, None, :])
+            scatter += factor @ factor.swapaxes(1, 2)  # in place: the same sums, no (R, r, r) temporaries
+            scatter += (count * n / (count + n)) * (shift[:, :, None] * shift[:, None, :])
             mean = mean + step * (n / (count + n))
             count += n
     return {q: np.stack([c[q] for c in columns], axis=1) for q in columns[0]}

@@ -42,19 +42,30 @@ def distinct_indices(rng: np.random.Generator, R: int, N: int, k: int) -> np.nda
 
     The first k distinct values of an i.i.d. uniform sequence on range(N) (each new value is uniform
     over the values not yet taken, so the subset is uniform), found for all trials at once: draw a
-    chunk, mark each value's first occurrence with a stable sort, and draw more while a trial has
-    fewer than k. About k (1 + k / 2N) draws and a sort of them per trial, instead of N random keys.
+    chunk, mark each value's first occurrence by a sort, and draw more while a trial has fewer than k.
+    About k (1 + k / 2N) draws and a sort of them per trial, instead of N random keys.
     """
     extra = int(k * k / (2 * (N - k + 1))) + int(3 * np.sqrt(k)) + 8  # expected excess + a margin
     draws = rng.integers(0, N, size=(R, k + extra))
     while True:
-        order = np.argsort(draws, axis=1, kind="stable")  # equal values keep their order in the draws
-        ranked = np.take_along_axis(draws, order, axis=1)
-        new = np.ones(ranked.shape, dtype=bool)
-        new[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
-        first = np.empty_like(new)
-        np.put_along_axis(first, order, new, axis=1)
-        seen = np.cumsum(first, axis=1)
+        K = draws.shape[1]
+        # Shortcut (exact, named): each draw and its position as one integer key, value << bits | position,
+        # sorted (np.sort, no argsort; 32-bit keys where they fit): equal values come out in the order of
+        # their positions, as a stable argsort of the draws gives them, so in each run of equal values
+        # every key after the first is a later occurrence. Those are few (about k^2 / 2N per trial), so
+        # they are marked off an all-true mask rather than the first occurrences marked on an empty one.
+        bits = max(K - 1, 1).bit_length()
+        keys = draws.astype(np.int32 if N << bits <= 2**31 else np.int64)
+        keys <<= bits
+        keys |= np.arange(K, dtype=keys.dtype)
+        keys.sort(axis=1)
+        value = keys >> bits
+        later = np.zeros(keys.shape, dtype=bool)
+        np.equal(value[:, 1:], value[:, :-1], out=later[:, 1:])
+        rows, cols = np.nonzero(later)
+        first = np.ones(keys.shape, dtype=bool)
+        first[rows, keys[rows, cols] & ((1 << bits) - 1)] = False
+        seen = np.cumsum(first, axis=1, dtype=np.int32)
         if (seen[:, -1] >= k).all():
             break
         draws = np.concatenate([draws, rng.integers(0, N, size=(R, k))], axis=1)
@@ -87,8 +98,21 @@ def subsample(data: np.ndarray, size: int, rng: np.random.Generator, replace: bo
 
 
 def take_rows(data: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``data[r, idx[r]]`` for every trial r: (R, k, ...) from (R, N, ...) and (R, k)."""
-    return np.take_along_axis(data, idx.reshape(idx.shape + (1,) * (data.ndim - 2)), axis=1)
+    """``data[r, idx[r]]`` for every trial r: (R, k, ...) from (R, N, ...) and (R, k).
+
+    Where each trial's rows are a whole number of rows apart (a C-ordered array, or a slice of the rows
+    of one, as a pool's stored batches are), the trials' rows are one strided sequence of rows, and one
+    np.take of the flat row numbers gathers them all: several times faster than take_along_axis, whose
+    index arrays span every element, not every row (the same values).
+    """
+    R, N = data.shape[:2]
+    row, trial = data.strides[1], data.strides[0]
+    if R > 1 and (row <= 0 or trial < 0 or trial % row):
+        return np.take_along_axis(data, idx.reshape(idx.shape + (1,) * (data.ndim - 2)), axis=1)
+    step = trial // row if R > 1 else 0
+    rows = np.lib.stride_tricks.as_strided(data, shape=((R - 1) * step + N,) + data.shape[2:], strides=data.strides[1:])
+    flat = (idx + (np.arange(R) * step)[:, None]).ravel()
+    return np.take(rows, flat, axis=0).reshape(idx.shape + data.shape[2:])
 
 
 @dataclass(frozen=True)
