@@ -89,17 +89,15 @@ def _image_memory(c: ImageSettings, G: int) -> float:
 
 
 def _image_work(c: ImageSettings, G: int) -> float:
-    """About the work per seed, in units of the random numbers a core draws per second (2e7: what
-    numerics.execute's time estimate reads): 6 flops per weight and image (forward and backward), at the
-    ~5e9 flop/s per core that the digits benchmark measured at 16 seeds (benchmarks/bench_deep.py), so
-    250 flops a draw."""
+    """Seconds per seed on one core: 6 flops per weight and image (forward and backward), at the ~5e9 flop/s
+    per core that the digits benchmark measured at 16 seeds (benchmarks/bench_deep.py)."""
     pixels = 64 if c.data != "fashion-mnist" else 784
     conv = 20 if c.model == "conv-vae" else 1  # the conv VAE's convolutions: about 20x the MLP's flops
     weights = (2 * pixels * c.hidden + 2 * c.hidden * c.latent) * conv
     n = c.n or (60_000 if c.data == "fashion-mnist" else 1500)
     images = c.epochs * n if c.budget == "epochs" else c.steps * c.batch
     grows = (G + 1) / 2 if c.budget == "epochs" and c.workflow == "accumulate" else 1
-    return 6.0 * weights * images * G * grows / 250
+    return 6.0 * weights * images * G * grows / 250 * 5e-8
 
 
 _IMAGE_METRICS = {
@@ -160,11 +158,11 @@ def _bridge_memory(c: BridgeSettings, G: int) -> float:
 
 
 def _bridge_work(c: BridgeSettings, G: int) -> float:
-    """Work per seed in random-draw units (2e7 a second): measured about 12 us of CPU per seed and
-    full-batch step at d = 5, m = 20 (overhead-bound), growing with m d^2."""
+    """Seconds per seed: measured about 12 us of CPU per seed and full-batch step at d = 5, m = 20
+    (overhead-bound), growing with m d^2."""
     steps = c.steps or BRIDGE_BUDGET[c.model][0]
     m = c.n * ((G + 1) / 2 if c.workflow == "accumulate" else 1)
-    return steps * G * (50 + 0.4 * m * c.d ** 2)
+    return steps * G * (50 + 0.4 * m * c.d ** 2) * 5e-8
 
 
 #: The measured optimisation error (tests/deep/test_bridge.py re-measures it), in the verify rows' note.

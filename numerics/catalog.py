@@ -201,7 +201,9 @@ class Simulator:
     ``target`` is "module:function"; the function takes (trials, rng, config, generations) and returns
     {output: (trials, G') arrays}, G' = G + 1 - first (``first = 0`` adds a generation-0 column).
     ``outputs``: the function takes ``outputs=...`` and records only what the metrics need.
-    ``memory(config, G)`` and ``work(config, G)``: bytes per trial, and its work in units of random draws.
+    ``memory(config, G)`` and ``work(config, G)``: bytes per trial, and seconds per trial on one idle core
+    (calibrated against measured runs: the time estimate printed before a run); ``block_seconds(config, G)``
+    the fixed cost of a block of trials.
     """
 
     name: str
@@ -212,6 +214,7 @@ class Simulator:
     memory: Callable[[Any, int], float]
     produces: tuple[Produces, ...] = ()
     work: Callable[[Any, int], float] | None = None
+    block_seconds: Callable[[Any, int], float] = lambda config, G: 0.0
     first: int = 1
     outputs: bool = False
     #: The function takes ``checkpoint=PATH`` and saves (and resumes from) its chain after each generation
@@ -332,29 +335,41 @@ def register(sim: Simulator, provider: str = "") -> Simulator:
     return sim
 
 
+def _providers():
+    """Import the providers of the ``collapse.simulators`` entry points one by one (those that need a missing
+    optional package, torch, are left out and listed in UNAVAILABLE), yielding after each."""
+    from theory import plugins
+
+    found = plugins.entries("collapse.simulators")
+    if not any(e.own for e in found):
+        raise plugins.PluginError("the toolkit's own simulators are not registered (no 'collapse.simulators' "
+                                  f"entry points of {plugins.DISTRIBUTION}): install the package, e.g. "
+                                  "pip install -e .")
+    for entry in found:
+        if entry.module not in UNAVAILABLE and plugins.load(entry, optional=OPTIONAL) is None:
+            UNAVAILABLE[entry.module] = "pip install torch==2.13.0, then pip install -e '.[deep]'"
+        yield
+
+
 def load() -> dict[str, Simulator]:
-    """Import every provider of the ``collapse.simulators`` entry points (those that need a missing optional
-    package, torch, are left out and listed in UNAVAILABLE) and return the catalog."""
+    """Import every provider and return the catalog."""
     global _LOADED
     if not _LOADED:
-        from theory import plugins
-
-        found = plugins.entries("collapse.simulators")
-        if not any(e.own for e in found):
-            raise plugins.PluginError("the toolkit's own simulators are not registered (no 'collapse.simulators' "
-                                      f"entry points of {plugins.DISTRIBUTION}): install the package, e.g. "
-                                      "pip install -e .")
-        for entry in found:
-            if plugins.load(entry, optional=OPTIONAL) is None:
-                UNAVAILABLE[entry.module] = "pip install torch==2.13.0, then pip install -e '.[deep]'"
+        for _ in _providers():
+            pass
         _LOADED = True
     return CATALOG
 
 
 def get(name: str) -> Simulator:
-    """The simulator called ``name``, loading the providers if needed; SettingError otherwise."""
-    if name not in CATALOG:
-        load()
+    """The simulator called ``name``, importing providers in order until one registers it (so a numpy
+    simulator's process never imports torch); SettingError otherwise."""
+    if name not in CATALOG and not _LOADED:
+        for _ in _providers():
+            if name in CATALOG:
+                break
+        else:
+            load()
     if name not in CATALOG:
         hint = f" (the deep-learning simulators need torch: {UNAVAILABLE[next(iter(UNAVAILABLE))]})" if UNAVAILABLE else ""
         raise SettingError(f"simulator must be one of {', '.join(CATALOG)}; got {name!r}{hint}")

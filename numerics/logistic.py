@@ -160,5 +160,5 @@ register(Simulator(
                  when={"first_fit": "bootstrap", **_PLAIN}, share=0.25, note=_NOTE),
     ),
     memory=lambda c, G: 8.0 * 4 * c.n * (G if c.workflow.startswith("accumulate") else 2) * 6,
-    work=lambda c, G: 4.0 * c.n * G * 20,
+    work=lambda c, G: 9.8e-9 * 80.0 * c.n * G,  # seconds per trial: about 80 flops per point and Newton pass
 ))

@@ -129,12 +129,15 @@ class Theory:
         fn = self.fns[fkey]
         if fn is None:
             return None
-        # floats, not ints: an integer power such as 49**183 is exact in Python and overflows on conversion
+        # Parameters as floats, not ints: an integer power such as 49**183 is exact in Python and overflows on
+        # conversion. The generation stays an int: it bounds the lambdified sums (range(1, g + 1)); as a float
+        # it made every sum over the generations fail here and fall back to 40 digits, O(G^2) per curve (62 s
+        # of the Kazdan grid's parent process).
         numeric = {k: float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
                    for k, v in given.items() if k not in claim.choices}
         try:
             with np.errstate(all="ignore"):
-                curve = [float(fn(**numeric, **{gen: float(g)})) for g in generations]
+                curve = [float(fn(**numeric, **{gen: int(g)})) for g in generations]
         except (OverflowError, ZeroDivisionError, ValueError, TypeError):
             return None
         exact = claim.evaluate(**given, **{gen: generations[-1]})

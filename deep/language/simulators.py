@@ -198,7 +198,7 @@ def _lm_work(c, G: int) -> float:
     per_token = 3.0 if c.model == "ngram" else 3.0 * c.layers * (c.width / 32) ** 2 * 50
     batch = c.batch or c.n
     steps = c.steps if c.budget == "steps" else c.epochs * c.n * (G / 2 if c.workflow == "accumulate" else 1) / max(batch, 1)
-    return per_token * steps * batch * c.window * G
+    return per_token * steps * batch * c.window * G * 5e-8  # seconds per seed
 
 
 register(Simulator(
@@ -284,9 +284,9 @@ register(Simulator(
     },
     produces=categorical_produces(note=_OPT_NOTE, share=0.05, verify_diversity={"K": 5, "zipf": 1.0}),
     memory=lambda c, G: 8.0 * 40 * (c.n * (G if c.workflow.startswith("accumulate") else 3) + 8 * c.K),
-    # Measured: 1,000 seeds x 300 full-batch steps x 10 generations at n = 20 took 5.1 s, about 1.7 draws'
-    # worth of time (2e7 draws a second) per seed, step and point.
-    work=lambda c, G: 1.7 * c.steps * c.n * (G / 2 if c.workflow.startswith("accumulate") else 1) * G,
+    # Seconds per seed. Measured: 1,000 seeds x 300 full-batch steps x 10 generations at n = 20 took 5.1 s,
+    # about 8.5e-8 s per seed, step and point.
+    work=lambda c, G: 8.5e-8 * c.steps * c.n * (G / 2 if c.workflow.startswith("accumulate") else 1) * G,
     outputs=True,
     checkpoints=True,
 ))
