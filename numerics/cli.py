@@ -31,13 +31,25 @@ def _cells(r) -> list[str]:
             _fmt(r.theory), _fmt(r.estimate), _fmt(r.se, 2), r.test, f"{r.z:.2f}", _fmt(r.p_adjusted, 2), r.verdict]
 
 
-def render(rows, fmt: str, meta: dict) -> str:
-    """The verification table in one of FORMATS."""
+def render(rows, fmt: str, meta: dict, explain: bool = False) -> str:
+    """The verification table in one of FORMATS; ``explain`` adds each row's detectable error (``detects``:
+    the error of the theory it rejects with probability 0.99 after the Holm correction, relative to the theory,
+    or absolute for a discrepancy whose theory is 0) and its trials."""
     if fmt == "json":
         return json.dumps({"meta": meta, "rows": [r.as_dict() for r in rows]}, indent=1, default=str) + "\n"
     from .tables import render as table
 
-    return table(COLUMNS, [_cells(r) for r in rows], fmt)
+    if not explain:
+        return table(COLUMNS, [_cells(r) for r in rows], fmt)
+    columns = COLUMNS[:-1] + ("trials", "detects", COLUMNS[-1])
+    return table(columns, [_cells(r)[:-1] + [str(r.trials), _detects(r), r.verdict] for r in rows], fmt)
+
+
+def _detects(r) -> str:
+    d = r.detectable
+    if d != d:
+        return "-"
+    return f"{100 * d:.2g}%" if r.theory else f"+-{d:.2g}"
 
 
 def _summary(rows, skipped: dict, seconds: float, trials: int = CALIBRATED_TRIALS) -> str:
@@ -133,7 +145,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     meta = {"trials": args.trials, "seed": args.seed, "alpha": ALPHA, "correction": "holm", "not_simulated": skipped,
             "command": command, "versions": versions(), "git": git_revision(),
             "seconds": round(time.monotonic() - start, 1)}
-    _emit(render(rows, args.format, meta), args.output)
+    _emit(render(rows, args.format, meta, args.explain), args.output)
     print(_summary(rows, skipped, time.monotonic() - start, args.trials), file=sys.stderr)
     return 0 if all(r.verdict != "FAIL" for r in rows) else 1
 
@@ -462,6 +474,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("patterns", nargs="*", help="claim ids or glob patterns (default: all)")
     p.add_argument("--list", action="store_true",
                    help="list what would be checked (claim | variant | simulator | check), without running it")
+    p.add_argument("--explain", action="store_true",
+                   help="add each row's trials and the error it detects (power 0.99 after the Holm correction)")
     _common(p)
     p.set_defaults(func=cmd_verify)
 

@@ -199,6 +199,9 @@ class Row:
     note: str = ""
     simulator: str = ""  # the catalog simulator that ran the procedure (numpy, or the deep bridge)
     extra: dict = field(default_factory=dict)
+    #: The smallest error of the theory this row rejects with probability POWER after the table's Holm
+    #: correction: relative to the theory (absolute where the theory is 0, a discrepancy's limit).
+    detectable: float = float("nan")
 
     def compute(self) -> None:
         """z (or t), p and, for a value that is not a number, a note saying so."""
@@ -226,10 +229,30 @@ def finish(rows: list[Row], alpha: float = ALPHA) -> list[Row]:
     tested = [r for r in rows if r.verdict != "skip"]
     for r in tested:
         r.compute()
+        r.detectable = detectable(r, alpha, len(tested))
     for r, adj in zip(tested, holm([r.p for r in tested])):
         r.p_adjusted = float("nan") if math.isnan(r.p) else adj
         r.verdict = "pass" if not math.isnan(r.p) and adj >= alpha else "FAIL"
     return rows
+
+
+#: The power at which a row's detectable error is stated.
+POWER = 0.99
+
+
+def detectable(row: Row, alpha: float, m: int) -> float:
+    """The error of the theory a row detects with probability POWER at family-wise ``alpha`` over ``m`` rows:
+    (z_{1 - alpha/(k m)} + z_POWER) se (Student's t for a t row), k = 2 two-sided, 1 one-sided; Holm's first
+    step is alpha/m, so this is what the correction guarantees for any row. Relative to the theory's magnitude,
+    or absolute where the theory is 0 (the extrapolated gap of a discrepancy study)."""
+    from scipy import stats
+
+    if not (row.se > 0) or math.isnan(row.se):
+        return float("nan")
+    level = alpha / (m * (2 if row.alternative == "two-sided" else 1))
+    dist = stats.t(int(row.test[2:-1])) if row.test.startswith("t(") else stats.norm
+    shift = (dist.isf(level) + dist.ppf(POWER)) * row.se
+    return shift / abs(row.theory) if row.theory else shift
 
 
 def extrapolate(sizes, values, errors, order: float = 1.0, basis: str = "1/s") -> dict:

@@ -539,7 +539,7 @@ register(
     title="Expected generations until one symbol holds all the mass (replace; diffusion limit)",
     quantity=COLLAPSE_TIME.id,
     checks=(RelativeGap(at={"probabilities": (0.5, 0.3, 0.2)}, along="n", ladder=COLLAPSE_LADDER, basis="log",
-                        generations=(12 * COLLAPSE_LADDER[-1],),
+                        generations=(12 * COLLAPSE_LADDER[-1],), share=0.25,
                         note="Kimura's diffusion time against chains run until collapse, relative gap extrapolated "
                              "as a + b log(n)/n + c/n"),),
     source=KIMURA,

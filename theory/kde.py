@@ -129,7 +129,9 @@ VARIANCE = quantity(
      "bandwidth": "bandwidth rule: fixed, scott or silverman", "workflow": "data workflow (theory.workflows)"},
     generation="t",
 )
-_CHECK = (Point({"sigma": 1.0, "n": 50}, generations=(1, 2, 5, 30),
+#: A quarter of verify's trials: the rows still detect a 2% error of the variance at power 0.99 after the Holm
+#: correction (at all the trials they detected 0.9%, and the 30 generations of a growing pool cost 10 s).
+_CHECK = (Point({"sigma": 1.0, "n": 50}, generations=(1, 2, 5, 30), share=0.25,
                 per_variant=lambda v: {"h": 0.3} if v["bandwidth"] == "fixed" else {}),)
 
 register(
