@@ -13,8 +13,9 @@ in), the sidecar is written, and the parts folder is removed.
 
 The sidecar is the commit point: it is written after the table, and names the table's checksum. So a
 store is finished exactly when its sidecar is there, whatever a kill left of the parts folder; a
-finished table is checked against it (checksum, rows, cells) every time it is read. A damaged sidecar
-or ``run.json`` is one line that says how to recover, and ``--overwrite`` always recovers: it keeps
+finished table is checked against it (checksum, rows, cells) every time it is read. The check cannot
+be switched off: a sidecar whose checksum is missing, null or not a SHA-256 digest is damaged, like one
+that is not JSON. A damaged sidecar or ``run.json`` is one line that says how to recover, and ``--overwrite`` always recovers: it keeps
 an intact store of the same configuration and recomputes anything damaged (with the recorded seed
 where one can still be read).
 
@@ -47,6 +48,8 @@ from theory.errors import UserError
 
 #: Version of the table layout, stored in the sidecar.
 FORMAT = 1
+#: A SHA-256 digest as the store writes it (lowercase hex).
+SHA256 = re.compile(r"[0-9a-f]{64}")
 #: A part file's name: its cell and the SHA-256 of its bytes.
 PART = re.compile(r"cell-(\d{6,})-([0-9a-f]{64})\.parquet")
 
@@ -545,6 +548,17 @@ class Store:
             raise StoreError(f"{self.path}: no such results file")
         return self._load(self.metadata())
 
+    def _digest(self, meta: dict, hint: str) -> str:
+        """The table's SHA-256 as the sidecar records it. Without a valid one (missing, null, not 64
+        lowercase hex digits) the table cannot be checked, so the store is damaged: a sidecar edited to
+        drop its checksum must not turn the check off."""
+        sha = meta.get("sha256")
+        if isinstance(sha, str) and SHA256.fullmatch(sha):
+            return sha
+        why = ("no 'sha256'" if "sha256" not in meta else "'sha256' is null" if sha is None else
+               f"'sha256' is not a SHA-256 digest: {json.dumps(sha)[:40]}")
+        raise StoreError(f"{self.sidecar}: damaged ({why}: the table cannot be checked); {hint}")
+
     def _load(self, meta: dict):
         import pandas as pd
 
@@ -556,8 +570,7 @@ class Store:
                              f"{hint}") from None
         except OSError as e:
             raise StoreError(f"{self.path}: cannot be read ({e.strerror or e})") from None
-        sha = meta.get("sha256")
-        if isinstance(sha, str) and _sha256(data) != sha:
+        if _sha256(data) != self._digest(meta, hint):
             raise StoreError(f"{self.path}: damaged (its checksum does not match the one in {self.sidecar.name}); "
                              f"{hint}")
         try:
