@@ -15,9 +15,9 @@ The sidecar is the commit point: it is written after the table, and names the ta
 store is finished exactly when its sidecar is there, whatever a kill left of the parts folder; a
 finished table is checked against it (checksum, rows, cells) every time it is read. The check cannot
 be switched off: a sidecar whose checksum is missing, null or not a SHA-256 digest is damaged, like one
-that is not JSON. A damaged sidecar or ``run.json`` is one line that says how to recover, and ``--overwrite`` always recovers: it keeps
-an intact store of the same configuration and recomputes anything damaged (with the recorded seed
-where one can still be read).
+that is not JSON. A damaged sidecar or ``run.json`` is one line that says how to recover, and
+``--overwrite`` always recovers: it keeps an intact store of the same configuration and recomputes
+anything damaged (with the recorded seed where one can still be read).
 
 Every file is written to a temporary name in the same folder (``.collapse-<target>.XXXXXXXX.tmp``),
 flushed to disk and renamed over its target (atomic on POSIX file systems): an interrupted write
