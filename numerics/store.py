@@ -120,8 +120,34 @@ def _remove_tree(path: str | os.PathLike) -> None:
         pass
 
 
-def _sha256(data: bytes) -> str:
+def _sha256(data) -> str:
+    """The SHA-256 of ``data`` (bytes, or a ``pyarrow.Buffer`` from :func:`_read`), as hex."""
     return hashlib.sha256(data).hexdigest()
+
+
+def _read(path: str | os.PathLike):
+    """A Parquet file of the store, whole, as a ``pyarrow.Buffer``: memory that Arrow owns, which
+    :func:`_sha256` checks and :func:`_frame` parses (the same bytes: nothing read twice).
+
+    Not Python bytes or a file object: pyarrow would wrap those in objects that keep a reference to
+    them (a ``PyReadableFile``, ``PyBuffer``s of what it read) and its worker threads may drop the last
+    of these after the read has returned. Dropping a Python reference takes the GIL; when that meets
+    interpreter shutdown, CPython 3.11 ends the thread with ``pthread_exit`` inside a C++ destructor
+    and the process aborts ("terminate called without an active exception", exit status 134, about
+    once in 50 runs of a command that fails right after reading a store).
+    """
+    import pyarrow as pa
+
+    with pa.OSFile(os.fspath(path), "rb") as f:
+        return f.read_buffer()
+
+
+def _frame(data):
+    """The pandas DataFrame in a Parquet file's bytes (a ``pyarrow.Buffer`` from :func:`_read`)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    return pd.read_parquet(pa.BufferReader(data))
 
 
 def _parquet_bytes(table) -> bytes:
@@ -418,6 +444,7 @@ class Store:
 
     def _check_parts(self, cells: int, rows: int) -> tuple[set[int], list[Path]]:
         """The cells whose part file is intact (name, checksum, rows), and the part files that are not."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         done, damaged = set(), []
@@ -427,8 +454,8 @@ class Store:
             ok = m is not None and index < cells and index not in done
             if ok:
                 try:
-                    data = p.read_bytes()
-                    ok = _sha256(data) == m.group(2) and pq.read_metadata(io.BytesIO(data)).num_rows == rows
+                    data = _read(p)
+                    ok = _sha256(data) == m.group(2) and pq.read_metadata(pa.BufferReader(data)).num_rows == rows
                 except Exception:  # unreadable, or not Parquet after all
                     ok = False
             if ok:
@@ -502,7 +529,7 @@ class Store:
         for i in range(cells):
             p = found.get(i)
             try:
-                data = p.read_bytes() if p is not None else None
+                data = _read(p) if p is not None else None
             except OSError:
                 data = None
             if data is None or _sha256(data) != PART.fullmatch(p.name).group(2):
@@ -510,7 +537,7 @@ class Store:
                 if p is not None:
                     _remove(p)
                 continue
-            frames.append(pd.read_parquet(io.BytesIO(data)))
+            frames.append(_frame(data))
         if bad:
             raise StoreError(f"cannot finish {self.path}: {len(bad)} cells missing or damaged (cell "
                              f"{', '.join(map(str, bad[:3]))}{', ...' if len(bad) > 3 else ''}); run the same command "
@@ -560,11 +587,9 @@ class Store:
         raise StoreError(f"{self.sidecar}: damaged ({why}: the table cannot be checked); {hint}")
 
     def _load(self, meta: dict):
-        import pandas as pd
-
         hint = self._recover(meta, "recompute it")
         try:
-            data = self.path.read_bytes()
+            data = _read(self.path)
         except FileNotFoundError:
             raise StoreError(f"{self.path}: missing, although {self.sidecar.name} records a finished sweep; "
                              f"{hint}") from None
@@ -574,7 +599,7 @@ class Store:
             raise StoreError(f"{self.path}: damaged (its checksum does not match the one in {self.sidecar.name}); "
                              f"{hint}")
         try:
-            table = pd.read_parquet(io.BytesIO(data))
+            table = _frame(data)
         except Exception as e:  # pyarrow raises several types for a damaged file
             raise StoreError(f"{self.path}: not a readable Parquet file ({type(e).__name__}); {hint}") from None
         cells = int(table["cell"].nunique()) if "cell" in table.columns else meta["cells"]
