@@ -13,10 +13,11 @@ in), the sidecar is written, and the parts folder is removed.
 
 The sidecar is the commit point: it is written after the table, and names the table's checksum. So a
 store is finished exactly when its sidecar is there, whatever a kill left of the parts folder; a
-finished table is checked against it (checksum, rows, cells) every time it is read. A damaged sidecar
-or ``run.json`` is one line that says how to recover, and ``--overwrite`` always recovers: it keeps
-an intact store of the same configuration and recomputes anything damaged (with the recorded seed
-where one can still be read).
+finished table is checked against it (checksum, rows, cells) every time it is read. The check cannot
+be switched off: a sidecar whose checksum is missing, null or not a SHA-256 digest is damaged, like one
+that is not JSON. A damaged sidecar or ``run.json`` is one line that says how to recover, and
+``--overwrite`` always recovers: it keeps an intact store of the same configuration and recomputes
+anything damaged (with the recorded seed where one can still be read).
 
 Every file is written to a temporary name in the same folder (``.collapse-<target>.XXXXXXXX.tmp``),
 flushed to disk and renamed over its target (atomic on POSIX file systems): an interrupted write
@@ -47,6 +48,8 @@ from theory.errors import UserError
 
 #: Version of the table layout, stored in the sidecar.
 FORMAT = 1
+#: A SHA-256 digest as the store writes it (lowercase hex).
+SHA256 = re.compile(r"[0-9a-f]{64}")
 #: A part file's name: its cell and the SHA-256 of its bytes.
 PART = re.compile(r"cell-(\d{6,})-([0-9a-f]{64})\.parquet")
 
@@ -117,8 +120,34 @@ def _remove_tree(path: str | os.PathLike) -> None:
         pass
 
 
-def _sha256(data: bytes) -> str:
+def _sha256(data) -> str:
+    """The SHA-256 of ``data`` (bytes, or a ``pyarrow.Buffer`` from :func:`_read`), as hex."""
     return hashlib.sha256(data).hexdigest()
+
+
+def _read(path: str | os.PathLike):
+    """A Parquet file of the store, whole, as a ``pyarrow.Buffer``: memory that Arrow owns, which
+    :func:`_sha256` checks and :func:`_frame` parses (the same bytes: nothing read twice).
+
+    Not Python bytes or a file object: pyarrow would wrap those in objects that keep a reference to
+    them (a ``PyReadableFile``, ``PyBuffer``s of what it read) and its worker threads may drop the last
+    of these after the read has returned. Dropping a Python reference takes the GIL; when that meets
+    interpreter shutdown, CPython 3.11 ends the thread with ``pthread_exit`` inside a C++ destructor
+    and the process aborts ("terminate called without an active exception", exit status 134, about
+    once in 50 runs of a command that fails right after reading a store).
+    """
+    import pyarrow as pa
+
+    with pa.OSFile(os.fspath(path), "rb") as f:
+        return f.read_buffer()
+
+
+def _frame(data):
+    """The pandas DataFrame in a Parquet file's bytes (a ``pyarrow.Buffer`` from :func:`_read`)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    return pd.read_parquet(pa.BufferReader(data))
 
 
 def _parquet_bytes(table) -> bytes:
@@ -415,6 +444,7 @@ class Store:
 
     def _check_parts(self, cells: int, rows: int) -> tuple[set[int], list[Path]]:
         """The cells whose part file is intact (name, checksum, rows), and the part files that are not."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         done, damaged = set(), []
@@ -424,8 +454,8 @@ class Store:
             ok = m is not None and index < cells and index not in done
             if ok:
                 try:
-                    data = p.read_bytes()
-                    ok = _sha256(data) == m.group(2) and pq.read_metadata(io.BytesIO(data)).num_rows == rows
+                    data = _read(p)
+                    ok = _sha256(data) == m.group(2) and pq.read_metadata(pa.BufferReader(data)).num_rows == rows
                 except Exception:  # unreadable, or not Parquet after all
                     ok = False
             if ok:
@@ -499,7 +529,7 @@ class Store:
         for i in range(cells):
             p = found.get(i)
             try:
-                data = p.read_bytes() if p is not None else None
+                data = _read(p) if p is not None else None
             except OSError:
                 data = None
             if data is None or _sha256(data) != PART.fullmatch(p.name).group(2):
@@ -507,7 +537,7 @@ class Store:
                 if p is not None:
                     _remove(p)
                 continue
-            frames.append(pd.read_parquet(io.BytesIO(data)))
+            frames.append(_frame(data))
         if bad:
             raise StoreError(f"cannot finish {self.path}: {len(bad)} cells missing or damaged (cell "
                              f"{', '.join(map(str, bad[:3]))}{', ...' if len(bad) > 3 else ''}); run the same command "
@@ -545,23 +575,31 @@ class Store:
             raise StoreError(f"{self.path}: no such results file")
         return self._load(self.metadata())
 
-    def _load(self, meta: dict):
-        import pandas as pd
+    def _digest(self, meta: dict, hint: str) -> str:
+        """The table's SHA-256 as the sidecar records it. Without a valid one (missing, null, not 64
+        lowercase hex digits) the table cannot be checked, so the store is damaged: a sidecar edited to
+        drop its checksum must not turn the check off."""
+        sha = meta.get("sha256")
+        if isinstance(sha, str) and SHA256.fullmatch(sha):
+            return sha
+        why = ("no 'sha256'" if "sha256" not in meta else "'sha256' is null" if sha is None else
+               f"'sha256' is not a SHA-256 digest: {json.dumps(sha)[:40]}")
+        raise StoreError(f"{self.sidecar}: damaged ({why}: the table cannot be checked); {hint}")
 
+    def _load(self, meta: dict):
         hint = self._recover(meta, "recompute it")
         try:
-            data = self.path.read_bytes()
+            data = _read(self.path)
         except FileNotFoundError:
             raise StoreError(f"{self.path}: missing, although {self.sidecar.name} records a finished sweep; "
                              f"{hint}") from None
         except OSError as e:
             raise StoreError(f"{self.path}: cannot be read ({e.strerror or e})") from None
-        sha = meta.get("sha256")
-        if isinstance(sha, str) and _sha256(data) != sha:
+        if _sha256(data) != self._digest(meta, hint):
             raise StoreError(f"{self.path}: damaged (its checksum does not match the one in {self.sidecar.name}); "
                              f"{hint}")
         try:
-            table = pd.read_parquet(io.BytesIO(data))
+            table = _frame(data)
         except Exception as e:  # pyarrow raises several types for a damaged file
             raise StoreError(f"{self.path}: not a readable Parquet file ({type(e).__name__}); {hint}") from None
         cells = int(table["cell"].nunique()) if "cell" in table.columns else meta["cells"]

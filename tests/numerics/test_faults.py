@@ -237,6 +237,47 @@ def test_a_damaged_part_is_recomputed(tmp_path, baseline, monkeypatch, damage):
     assert sweep(store.path).equals(baseline)  # and every rerun after it
 
 
+PART_NAMES = ["cell-{index}-{sha}.parquet", "cell-{index}.parquet", "cell-{index}-.parquet",
+              "cell-{index}-null.parquet", "cell-{index}-None.parquet", "cell-{index}-{sha}{sha}.parquet",
+              "cell-{index}-" + "g" * 64 + ".parquet", "cell-{index}-" + "0" * 64 + ".parquet"]
+
+
+@pytest.mark.parametrize("name", PART_NAMES)
+def test_a_part_without_a_valid_checksum_is_recomputed(tmp_path, baseline, monkeypatch, name):
+    """A part file's record of its checksum is its name: a part whose rows were edited, under its own
+    name (now the digest of other bytes) or renamed with no valid digest (missing, null, garbage), is
+    damaged and recomputed, never gathered into the table."""
+    store = interrupted(tmp_path / "r.parquet", monkeypatch)
+    part = parts_of(store)[1]
+    _, index, sha = part.name[: -len(".parquet")].split("-")
+    edit_an_estimate(part)  # trusting it would show the edit
+    part.rename(part.with_name(name.format(index=index, sha=sha)))
+    said = []
+    table = sweep(store.path, warn=said.append)
+    assert table.equals(baseline) and table.attrs["cells_run"] == 1
+    assert any("damaged" in s and "recomputed" in s for s in said), said
+    assert stray_files(tmp_path) == [] and not store.parts.exists()
+
+
+def test_a_part_renamed_after_the_check_is_not_gathered(tmp_path, baseline, monkeypatch):
+    """A part that loses its valid name while the sweep runs (after the parts were checked) is missing
+    when the table is gathered: the sweep stops in one line, and the rerun recomputes it."""
+    store = interrupted(tmp_path / "r.parquet", monkeypatch)
+    real_run_cells = sweep_module.run_cells
+
+    def rename_then_run(*a, **k):
+        part = parts_of(store)[2]
+        part.rename(part.with_name("cell-000002-null.parquet"))
+        return real_run_cells(*a, **k)
+
+    with monkeypatch.context() as m:
+        m.setattr(sweep_module, "run_cells", rename_then_run)
+        with pytest.raises(StoreError, match=r"cannot finish .*1 cells missing or damaged .cell 2.; run the same"):
+            sweep(store.path)
+    table = sweep(store.path)
+    assert table.equals(baseline) and table.attrs["cells_run"] == 1
+
+
 @pytest.mark.parametrize("content", [b"\x00\xff\xfe binary", b"[1, 2, 3]", b"garbage", b'{"config": {}}', b""])
 def test_damaged_run_metadata_is_one_line_and_overwrite_recovers(tmp_path, baseline, monkeypatch, content):
     store = interrupted(tmp_path / "r.parquet", monkeypatch)
@@ -274,16 +315,63 @@ def test_a_damaged_table_is_refused_and_overwrite_recovers(tmp_path, damage):
     assert again.equals(first) and again.attrs["metadata"]["entropy"] == first.attrs["metadata"]["entropy"]
 
 
-def test_a_table_missing_a_cell_is_refused_even_without_a_checksum(tmp_path):
-    """The issue's case (1,530 rows where the sidecar said 1,620), in a store written before checksums."""
+def test_a_sidecar_whose_row_count_was_edited_is_refused(tmp_path):
+    """The rows and cells the sidecar records are checked against the table, not only its checksum."""
     out = tmp_path / "r.parquet"
     sweep(out)
     meta = json.loads(Store(out).sidecar.read_text())
-    del meta["sha256"]
+    meta["rows"] = 18
     Store(out).sidecar.write_text(json.dumps(meta))
-    damage_drop_rows(out)
-    with pytest.raises(StoreError, match=rf"18 rows of 3 cells, where r.json records {ROWS} rows of 4.*--overwrite"):
+    with pytest.raises(StoreError, match=rf"{ROWS} rows of 4 cells, where r.json records 18 rows of 4.*--overwrite"):
         Store(out).read()
+
+
+def edit_an_estimate(path: Path) -> None:
+    """What a careless hand does to a finished table: one estimate changed, the file rewritten."""
+    t = pd.read_parquet(path)
+    t.loc[0, "estimate"] = 999.0
+    t.to_parquet(path, index=False)
+
+
+#: Sidecar digests that do not check the table (issue #18 item 3: null or deleted turned the check off).
+BAD_DIGESTS = {
+    "deleted": None, "null": "null", "number": 0, "false": False, "empty": "", "list": [], "object": {},
+    "short": "03476efea5448339", "not hex": "g" * 64, "too long": "0" * 65, "uppercase": "UPPER",
+    "another table's": "0" * 64,
+}
+
+
+@pytest.mark.parametrize("digest", list(BAD_DIGESTS), ids=list(BAD_DIGESTS))
+def test_a_sidecar_without_a_valid_checksum_is_a_damaged_store(tmp_path, digest):
+    """The table edited and the sidecar's checksum deleted, null or garbage: every read and every rerun
+    refuses in one line that says how to recover (never the edited estimate, never "already complete"),
+    and --overwrite recomputes the table with the recorded seed."""
+    cfg = tiny(seed=None)
+    out = tmp_path / "r.parquet"
+    first = sweep(out, cfg)
+    edit_an_estimate(out)
+    meta = json.loads(Store(out).sidecar.read_text())
+    value = BAD_DIGESTS[digest]
+    if digest == "deleted":
+        del meta["sha256"]
+    elif digest == "null":
+        meta["sha256"] = None
+    elif digest == "uppercase":  # the right digest of the edited table, in the wrong case
+        import hashlib
+
+        meta["sha256"] = hashlib.sha256(out.read_bytes()).hexdigest().upper()
+    else:
+        meta["sha256"] = value
+    Store(out).sidecar.write_text(json.dumps(meta))
+    where = r"r\.parquet: damaged .its checksum does not match" if digest == "another table's" else r"r\.json: damaged"
+    for attempt in (lambda: Store(out).read(), lambda: sweep(out, cfg)):
+        with pytest.raises(StoreError, match=where + r".*collapse sweep CONFIG -o .*r\.parquet --overwrite") as e:
+            attempt()
+        assert "\n" not in str(e.value)
+    again = sweep(out, cfg, overwrite=True)
+    assert again.attrs["cells_run"] == CELLS and again.equals(first)
+    assert again.attrs["metadata"]["entropy"] == first.attrs["metadata"]["entropy"]
+    assert Store(out).read().equals(first)
 
 
 def test_the_sidecar_records_rows_cells_and_checksum(tmp_path):
@@ -301,6 +389,32 @@ def test_overwrite_keeps_an_intact_store_of_the_same_configuration(tmp_path):
     sweep(out)
     stamp = out.stat().st_mtime_ns
     assert sweep(out, overwrite=True).attrs["cells_run"] == 0 and out.stat().st_mtime_ns == stamp
+
+
+def test_an_edited_table_with_a_null_checksum_from_the_command_line(tmp_path, monkeypatch):
+    """The issue's case: sweep --show, plot and the report showed the edited estimate (exit status 0),
+    and a rerun said "already complete"."""
+    from collapse import report
+
+    (tmp_path / "c.toml").write_text(TOML)
+    with monkeypatch.context() as m:
+        m.chdir(tmp_path)
+        sweep("r", Config.from_toml("c.toml"))
+    edit_an_estimate(tmp_path / "r.parquet")
+    meta = json.loads((tmp_path / "r.json").read_text())
+    meta["sha256"] = None
+    (tmp_path / "r.json").write_text(json.dumps(meta))
+    said = ("r.json: damaged ('sha256' is null: the table cannot be checked); recompute it with: "
+            "collapse sweep c.toml -o r.parquet --overwrite")
+    for args in (("sweep", "--show", "r.parquet"), ("plot", "r.parquet"),
+                 ("sweep", "c.toml", "-o", "r", "--jobs", "1", "--no-progress")):
+        proc = _collapse(*args, cwd=tmp_path)
+        assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].endswith(said), (args, proc.stderr)
+        assert "999" not in proc.stdout and "already complete" not in proc.stderr, (args, proc.stdout, proc.stderr)
+    assert not list(tmp_path.glob("r*.png"))
+    monkeypatch.chdir(tmp_path)
+    section = report.store_section("r", Path("r.parquet"), "collapse sweep c.toml -o r", {}, report._current())
+    assert section.warning == said and section.table is None and not section.figures
 
 
 def test_a_table_without_a_sidecar_asks_for_overwrite(tmp_path, baseline):
