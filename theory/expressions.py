@@ -16,8 +16,11 @@ Anything else (attribute access, subscripts, strings, keywords, lambdas, compreh
 names) is refused with an :class:`ExpressionError` that names the construct. Sizes are bounded: the
 text's length, the depth and node count of the tree, and any number built while parsing (a power of
 numbers with more than :data:`MAX_DIGITS` digits, such as ``10**10**10``, is refused rather than
-computed). Expressions that are not finite real numbers (``1/0``, ``0/0``, ``I``, ``nan``) are refused
-here too. Evaluating the result numerically is bounded as well (``theory.evaluation``).
+computed), and so are the arguments of a call (``c4()`` is refused here, naming the count). Expressions
+that are not finite real numbers (``1/0``, ``0/0``, ``I``, ``nan``) are refused here too. Building the
+expression computes nothing that grows with the numbers in it (functions SymPy would evaluate exactly
+or by comparing numbers stay unevaluated); evaluating it numerically is bounded in work and time by
+``theory.evaluation``.
 
 >>> from theory import symbols as S
 >>> parse("sigma**2*d/(T-d-1)*harmonic(n, 2)", {"sigma": S.sigma, "d": S.d, "T": S.T, "n": S.n})
@@ -66,6 +69,10 @@ FUNCTIONS: dict[str, Callable] = {
 #: numeric arguments they are kept unevaluated, and evaluated numerically later.
 _EXACT_AT_NUMBERS = {"gamma", "loggamma", "digamma", "polygamma", "harmonic", "zeta", "factorial", "binomial",
                      "beta"}
+#: Functions SymPy evaluates at numbers by comparing them or taking their integer part, numerically and
+#: without a bound on the work (Max(exp(exp(exp(10))), exp(exp(exp(11)))) takes seconds): kept
+#: unevaluated where an argument is a number that is not rational, and evaluated (bounded) later.
+_COMPARING = {"Abs", "Min", "Max", "floor", "ceiling"}
 #: Functions taking limits (symbol, lower, upper) as tuples.
 _LIMITED = {"Sum", "Product"}
 
@@ -214,7 +221,8 @@ class _Builder:
                                         for a in args[1:]):
                 raise ExpressionError(f"{self.segment(node)!r}: {fname} takes a body and limits (symbol, lower, upper)")
         try:
-            if fname in _EXACT_AT_NUMBERS and all(a.is_number for a in args):
+            if (fname in _EXACT_AT_NUMBERS and all(a.is_number for a in args)) or (
+                    fname in _COMPARING and any(a.is_number and not isinstance(a, sp.Rational) for a in args)):
                 return fn(*args, evaluate=False)
             return fn(*args)
         except ExpressionError:
