@@ -72,9 +72,9 @@ class Budget:
 
     __slots__ = ("terms", "deadline")
 
-    def __init__(self, terms: int = MAX_TERMS, seconds: float = MAX_SECONDS):
-        self.terms = terms
-        self.deadline = time.monotonic() + seconds
+    def __init__(self) -> None:
+        self.terms = MAX_TERMS
+        self.deadline = time.monotonic() + MAX_SECONDS
 
     def reserve(self, what: str, count: int) -> None:
         """Refuse, before it starts, a loop nest of ``count`` terms that the rest of the budget cannot pay."""
@@ -86,8 +86,8 @@ class Budget:
         """Pay for one loop term; past the budget (a nest whose size was underestimated), refuse."""
         self.terms -= 1
         if self.terms < 0:
-            raise EvaluationError(f"{what}: more than {MAX_TERMS:,} loop terms in all; at most {MAX_TERMS:,} "
-                                  "are evaluated")
+            raise EvaluationError(f"{what}: the loops ran past {MAX_TERMS:,} terms; at most {MAX_TERMS:,} are "
+                                  "evaluated in all")
         self.tick(what)
 
     def tick(self, what: str) -> None:
@@ -194,6 +194,43 @@ class NamedFunction(sp.Function):
         return self.expand_definition()._eval_evalf(prec)
 
 
+class Held(sp.AtomicExpr):
+    """A constant a user wrote, such as ``sin(exp(exp(10)))`` or ``polygamma(10**6, 3)``, held from SymPy.
+
+    SymPy answers a question such as "is this negative?" about a constant by evaluating it, and some of
+    its functions rebuild their arguments with exact evaluation (``gamma(10**6)`` written out), neither
+    bounded in work: ``sqrt(sin(exp(exp(exp(10)))))`` or ``polygamma(T, gamma(10**6))`` would not be
+    built in minutes. To SymPy a held constant is an atom with no known value or sign; it prints as
+    what it holds, and the evaluation here computes it (within the budget).
+    """
+
+    is_number = True
+
+    def __new__(cls, value: sp.Expr):
+        obj = super().__new__(cls)
+        obj.value = value
+        return obj
+
+    def __getnewargs__(self):
+        return (self.value,)
+
+    def _hashable_content(self):
+        return (self.value,)
+
+    def _eval_evalf(self, prec):
+        return None
+
+    def _sympystr(self, printer):
+        return printer._print(self.value)
+
+    def _latex(self, printer, exp=None):
+        body = printer._print(self.value)
+        return rf"\left({body}\right)^{{{exp}}}" if exp else body
+
+    def _pretty(self, printer):
+        return printer._print(self.value)
+
+
 def expand_named(expr: sp.Expr) -> sp.Expr:
     """Replace every :class:`NamedFunction` by its definition."""
     return expr.replace(lambda e: isinstance(e, NamedFunction), lambda e: e.expand_definition())
@@ -212,7 +249,7 @@ def _for_mpmath(expr: sp.Expr) -> sp.Expr:
 
 
 def _show(x: Any) -> str:
-    return mpmath.nstr(x, 4) if isinstance(x, (mpmath.mpf, mpmath.mpc)) else str(x)
+    return mpmath.nstr(x, 6) if isinstance(x, (mpmath.mpf, mpmath.mpc)) else str(x)
 
 
 def _bounded(call: Callable[[], str], *args: Any) -> None:
@@ -359,8 +396,9 @@ _PRINTER = _GuardedPrinter({"fully_qualified_modules": False, "inline": True, "a
 
 
 class _Code(NamedTuple):
-    """An expression compiled: ``fn(*args)`` computes it once ``loops`` (Sum/Product children, evaluated
-    as loops) and ``numbers`` (large numbers, as symbols) have their values."""
+    """An expression compiled: ``fn(*args)`` computes it once ``loops`` (its Sum/Product children, which
+    are evaluated as loops, and its held constants, evaluated on their own) and ``numbers`` (large
+    numbers, as symbols) have their values."""
 
     fn: Callable
     args: list
@@ -370,6 +408,11 @@ class _Code(NamedTuple):
 
 def _is_loop(e: sp.Basic) -> bool:
     return isinstance(e, (sp.Sum, sp.Product))
+
+
+def _is_cut(e: sp.Basic) -> bool:
+    """Whether ``e`` is evaluated on its own rather than in its parent's compiled code."""
+    return isinstance(e, (sp.Sum, sp.Product, Held))
 
 
 def _hide_numbers(expr: sp.Expr) -> tuple[sp.Expr, tuple[tuple[sp.Dummy, sp.Number], ...]]:
@@ -382,15 +425,16 @@ def _hide_numbers(expr: sp.Expr) -> tuple[sp.Expr, tuple[tuple[sp.Dummy, sp.Numb
 
 @functools.lru_cache(maxsize=4096)
 def _compile(expr: sp.Expr) -> _Code:
-    """Split ``expr`` into its Sum/Product children and a skeleton lambdified to guarded mpmath."""
+    """Split ``expr`` into its Sum/Product children and held constants, and a skeleton lambdified to
+    guarded mpmath."""
     loops: list[tuple[sp.Dummy, sp.Expr]] = []
 
     def cut(e):
-        if _is_loop(e):
+        if _is_cut(e):
             dummy = sp.Dummy("L")
             loops.append((dummy, e))
             return dummy
-        if not e.args or not e.has(sp.Sum, sp.Product):
+        if not e.args or not e.has(sp.Sum, sp.Product, Held):
             return e
         return e.func(*[cut(a) for a in e.args])
 
@@ -426,12 +470,17 @@ def mp_eval(expr: sp.Expr, env: Mapping) -> mpmath.mpf:
 def number(expr: sp.Expr, dps: int = DPS) -> mpmath.mpf | mpmath.mpc:
     """The value of a constant expression (a value a user gave) at ``dps`` digits, within the budget."""
     with mpmath.workdps(dps):
-        return +mp_eval(expr, {})
+        try:
+            return +mp_eval(expr, {})
+        except ZeroDivisionError:
+            raise EvaluationError(f"{expr} divides by zero") from None
 
 
 def _eval(expr: sp.Expr, env: Mapping, b: Budget) -> mpmath.mpf:
     if _is_loop(expr):
         return _loop(expr, env, b)
+    if isinstance(expr, Held):
+        return _eval(expr.value, env, b)
     if isinstance(expr, sp.Number) or expr in (sp.oo, -sp.oo):
         return _number(expr)
     code = _compile(expr)
@@ -462,6 +511,8 @@ def _limits(expr: sp.Expr, env: Mapping, b: Budget) -> tuple[sp.Symbol, int, int
 
 def _terms(expr: sp.Expr, env: Mapping, b: Budget) -> int:
     """Loop terms evaluating ``expr`` takes, estimated before it starts."""
+    if isinstance(expr, Held):
+        return _terms(expr.value, env, b)
     if not _is_loop(expr):
         return sum(_terms(sub, env, b) for _, sub in _compile(expr).loops)
     var, lo, hi, body, _ = _limits(expr, env, b)
@@ -473,7 +524,7 @@ def _nest(var: sp.Symbol, lo: int, hi: int, body: sp.Expr, env: Mapping, b: Budg
     index at its middle value (exact where the inner lengths are linear in the index, as in a triangular
     sum; elsewhere :meth:`Budget.spend` stops a nest that runs over)."""
     count = max(0, hi - lo + 1)
-    if not count or not body.has(sp.Sum, sp.Product):
+    if not count or not body.has(sp.Sum, sp.Product, Held):
         return count
     return count * (1 + _terms(body, {**env, var: mpmath.mpf((lo + hi) // 2)}, b))
 
@@ -481,7 +532,7 @@ def _nest(var: sp.Symbol, lo: int, hi: int, body: sp.Expr, env: Mapping, b: Budg
 def _loop(expr: sp.Expr, env: Mapping, b: Budget) -> mpmath.mpf:
     var, lo, hi, body, what = _limits(expr, env, b)
     b.reserve(what, max(0, hi - lo + 1))  # before estimating the nest, which evaluates the inner bounds
-    if body.has(sp.Sum, sp.Product):
+    if body.has(sp.Sum, sp.Product, Held):
         b.reserve(f"{what}, with the loops inside it,", _nest(var, lo, hi, body, env, b))
     local = dict(env)
     acc = mpmath.mpf(0) if isinstance(expr, sp.Sum) else mpmath.mpf(1)

@@ -149,9 +149,9 @@ class _Builder:
             value = self.build(node.operand, d)
             return -value if isinstance(node.op, ast.USub) else value
         if isinstance(node, ast.BinOp):
-            return self.binop(node, d)
+            return _hold(self.binop(node, d), self.segment(node))
         if isinstance(node, ast.Call):
-            return self.call(node, d)
+            return _hold(self.call(node, d), self.segment(node))
         if isinstance(node, ast.Tuple) and in_limits:
             return sp.Tuple(*[self.build(e, d) for e in node.elts])
         raise ExpressionError(f"{self.segment(node)!r}: {_describe(node)} is not allowed in an expression")
@@ -229,6 +229,30 @@ class _Builder:
             raise
         except (TypeError, ValueError, ArithmeticError) as e:
             raise ExpressionError(f"{self.segment(node)!r}: {e}") from None
+
+
+def _exposed(value: sp.Basic) -> bool:
+    """Whether SymPy may see ``value`` as it is: not a constant, or one whose sign SymPy finds without
+    computing much (a number, pi, a polynomial in them), or one already held."""
+    from .evaluation import Held
+
+    if not value.is_number or isinstance(value, (sp.Number, sp.NumberSymbol, Held)):
+        return True
+    if isinstance(value, (sp.Add, sp.Mul)):
+        return all(_exposed(a) for a in value.args)
+    return isinstance(value, sp.Pow) and value.exp.is_Integer and _exposed(value.base)
+
+
+def _hold(value: sp.Basic, text: str) -> sp.Basic:
+    """``value``, held from SymPy (:class:`theory.evaluation.Held`) if it is a constant SymPy would have
+    to compute to answer questions about it (``sin(exp(exp(exp(10))))``), so that the expressions built
+    on it (a square root of it asks whether it is negative) compute nothing."""
+    from .evaluation import Held
+
+    if _exposed(value):
+        return value
+    check_real(value, text)  # (a held constant is opaque to the check of the whole expression)
+    return Held(value)
 
 
 def _describe(node: ast.AST) -> str:

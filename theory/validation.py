@@ -176,7 +176,12 @@ def _expand_schedule(name: str, sched: tuple | sp.Expr, length: int, minimum: in
     # Numerically (an exact power such as 10**(1000 i) would take long), all terms in one budget.
     with budget(), mpmath.workdps(DPS):
         check_terms(f"the {name} schedule", length)
-        values = [mp_eval(sched, {S.i: mpmath.mpf(idx)}) for idx in range(length)]
+        values = []
+        for idx in range(length):
+            try:
+                values.append(mp_eval(sched, {S.i: mpmath.mpf(idx)}))
+            except ZeroDivisionError:
+                raise EvaluationError(f"{name}[{idx}]: {sched} divides by zero at i = {idx}") from None
     for idx, value in enumerate(values):
         if isinstance(value, mpmath.mpc):
             raise ValueError(f"{name}[{idx}] must be a real number, got {mpmath.nstr(value, 4)}")
