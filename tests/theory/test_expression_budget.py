@@ -328,3 +328,17 @@ def test_binomial_of_a_negative_integer_is_evaluated(capsys):
     assert CLAIM.evaluate_expression(parse("binomial(-1, T)", NAMES), **{**POINT, "T": 21}) == -1.0
     rc, lines = _run(capsys, ["check", "binomial(-1, T)", *CHECK])
     assert rc == 1 and "binomial(-1, T): REJECTED for gaussian.w2_risk" in lines[-1]
+
+
+def test_where_values_are_read_within_the_budget(tmp_path, capsys):
+    """``sweep --show --where``: a value that cannot be evaluated is one line, exit status 2."""
+    from numerics.sweep import Config, run_sweep
+
+    config = Config.from_dict({"simulator": "gaussian", "generations": 2, "trials": 4, "seed": 1,
+                               "metrics": ["mean_sq_error"], "fixed": {"d": 1}, "grid": {"n": [5, 8]}})
+    out = tmp_path / "r.parquet"
+    run_sweep(config, out, jobs=1, progress=False)
+    rc, lines = _run(capsys, ["sweep", "--show", str(out), "--where", "n=exp(exp(exp(10)))"])
+    assert rc == 2 and lines == ["collapse sweep: cannot read the value 'exp(exp(exp(10)))': exp(9.38751e+9565): "
+                                 "arguments beyond 1e+30 in absolute value are not evaluated (the work grows with "
+                                 "the argument)"]
