@@ -420,8 +420,9 @@ class Claim:
 
         The point is validated (and prepared) as for :meth:`evaluate`, and ``expr`` is evaluated in the
         same environment with mpmath, never by SymPy's exact arithmetic (bounded in work: see
-        ``theory.evaluation``). Raises ``ValueError`` if the point is invalid, if ``expr`` uses a
-        parameter that has no single value here (a schedule), or if its value is not a finite real.
+        ``theory.evaluation``). Raises ``ValueError`` if the point is invalid, and ``EvaluationError`` if
+        ``expr`` uses a parameter that has no single value here (a schedule), if it cannot be evaluated
+        within the budget, or if its value is not a finite real.
         """
         point = self.validate(**values)
         form = _build(self, tuple(sorted((k, point[k]) for k in self.choices)))
@@ -430,21 +431,22 @@ class Claim:
         missing = expr.free_symbols - scalars  # (a Sum's own index is not free)
         if missing:
             names = ", ".join(sorted(s.name for s in missing))
-            raise ValueError(f"the expression uses {names}, which has no single value at this point")
+            raise EvaluationError(f"the expression uses {names}, which has no single value at this point")
         with mpmath.workdps(DPS):
             env, _ = self._env(form, point)
             try:
                 value = mp_eval(expr, env)
             except ZeroDivisionError:
-                raise ValueError("the expression divides by zero at this point") from None
+                raise EvaluationError("the expression divides by zero at this point") from None
             except (OverflowError, ArithmeticError) as e:
-                raise ValueError(f"the expression cannot be evaluated at this point ({type(e).__name__}: {e})") from None
+                raise EvaluationError(f"the expression cannot be evaluated at this point ({type(e).__name__}: {e})") from None
         if isinstance(value, mpmath.mpc):
             if abs(value.imag) > mpmath.mpf(10) ** (-DPS // 2) * max(1, abs(value.real)):
-                raise ValueError(f"the expression is not real at this point (value {mpmath.nstr(value, 6)})")
+                raise EvaluationError(f"the expression is not real at this point (value {mpmath.nstr(value, 6)})")
             value = value.real
-        if not mpmath.isfinite(value):
-            raise ValueError(f"the expression is not a finite number at this point (value {mpmath.nstr(value, 6)})")
+        if not math.isfinite(float(value)):  # (1e309 is finite to mpmath, not as a float)
+            raise EvaluationError(f"the expression is not a finite number{' in double precision' * mpmath.isfinite(value)} "
+                                  f"at this point (value {mpmath.nstr(value, 6)})")
         return float(value)
 
     def lambdify(self, **choices: str) -> Callable[..., Any]:

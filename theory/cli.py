@@ -15,6 +15,7 @@ import sympy as sp
 from . import CLAIMS, symbols
 from .claim import Claim, Form
 from .errors import UsageError, UserError
+from .evaluation import EvaluationError, number
 from .expressions import ExpressionError, parse
 
 
@@ -23,7 +24,11 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
 
 def parse_value(text: str) -> Any:
-    """A value given on the command line: an integer, a number, a fraction, a schedule or a word."""
+    """A value given on the command line: an integer, a number, a fraction, a schedule or a word.
+
+    A number written as an expression (``sqrt(2)``) is evaluated once here, within the evaluation
+    budget, so that one that cannot be (``exp(exp(exp(10)))``) is refused now, naming the text.
+    """
     text = text.strip()
     if not text:
         raise UsageError("empty value")
@@ -35,19 +40,46 @@ def parse_value(text: str) -> Any:
         return float(text)  # also 'nan' and 'inf', which the claims reject by name
     except ValueError:
         pass
-    if text[0] + text[-1] in ("[]", "()"):  # a list [3, 1.5, 1]
+    if _enclosed(text):  # a list [3, 1.5, 1]
         inner = text[1:-1].strip()
-        if not inner or inner[0] + inner[-1] in ("[]", "()") and "," not in inner:
+        if not inner or _enclosed(inner) and "," not in inner:
             raise UsageError(f"cannot read the list {text!r}: give numbers separated by commas")
-        return [parse_value(part) for part in inner.split(",")]
-    if "," in text:
-        return [parse_value(part) for part in text.split(",")]
+        return [parse_value(part) for part in _split(inner)]
+    parts = _split(text)
+    if len(parts) > 1:  # a list 20,40,80 (but Max(1, T) is one value)
+        return [parse_value(part) for part in parts]
     if _WORD.fullmatch(text) and text not in ("i", "pi", "E", "EulerGamma", "oo", "nan", "inf"):
         return text  # a choice such as 'mle', 'accumulate-subsample' or 'ddof2'
     try:  # a number like 1/3, or a schedule in i: parsed safely, never run as Python
-        return parse(text, {"i": symbols.i})
-    except ExpressionError as e:
+        value = parse(text, {"i": symbols.i})
+        if value.is_number and not isinstance(value, sp.Rational):
+            number(value)
+    except (ExpressionError, EvaluationError) as e:
         raise UsageError(f"cannot read the value {text!r}: {e}") from None
+    return value
+
+
+def _enclosed(text: str) -> bool:
+    """Whether ``text`` is one bracketed group, such as [3, 1.5, 1] (but not (T-1)/(T+1))."""
+    if text[0] + text[-1] not in ("[]", "()"):
+        return False
+    depth = 0
+    for k, ch in enumerate(text):
+        depth += (ch in "([") - (ch in ")]")
+        if depth == 0:
+            return k == len(text) - 1
+    return False
+
+
+def _split(text: str) -> list[str]:
+    """``text`` cut at its commas outside brackets: 20,40,80 in three parts, Max(1, T) in one."""
+    parts, depth, start = [], 0, 0
+    for k, ch in enumerate(text):
+        depth += (ch in "([") - (ch in ")]")
+        if ch == "," and depth == 0:
+            parts.append(text[start:k])
+            start = k + 1
+    return parts + [text[start:]]
 
 
 def parse_assignments(items: list[str]) -> dict[str, Any]:

@@ -16,8 +16,12 @@ Anything else (attribute access, subscripts, strings, keywords, lambdas, compreh
 names) is refused with an :class:`ExpressionError` that names the construct. Sizes are bounded: the
 text's length, the depth and node count of the tree, and any number built while parsing (a power of
 numbers with more than :data:`MAX_DIGITS` digits, such as ``10**10**10``, is refused rather than
-computed). Expressions that are not finite real numbers (``1/0``, ``0/0``, ``I``, ``nan``) are refused
-here too. Evaluating the result numerically is bounded as well (``theory.evaluation``).
+computed), and so are the arguments of a call (``c4()`` is refused here, naming the count). Expressions
+that are not finite real numbers (``1/0``, ``0/0``, ``I``, ``nan``) are refused here too. Building the
+expression computes nothing that grows with the numbers in it: functions SymPy would evaluate exactly
+or by comparing numbers stay unevaluated, and constants SymPy would compute to learn their sign
+(``sin(exp(exp(exp(10))))``) are held from it (:class:`theory.evaluation.Held`). Evaluating the result
+numerically is bounded in work and time by ``theory.evaluation``.
 
 >>> from theory import symbols as S
 >>> parse("sigma**2*d/(T-d-1)*harmonic(n, 2)", {"sigma": S.sigma, "d": S.d, "T": S.T, "n": S.n})
@@ -39,6 +43,7 @@ from collections.abc import Callable, Mapping
 import sympy as sp
 
 from .errors import UserError
+from .evaluation import Held
 
 #: Longest text accepted, in characters.
 MAX_LENGTH = 2000
@@ -62,10 +67,14 @@ FUNCTIONS: dict[str, Callable] = {
     "beta": sp.beta, "Abs": sp.Abs, "Min": sp.Min, "Max": sp.Max, "floor": sp.floor, "ceiling": sp.ceiling,
     "Sum": sp.Sum, "Product": sp.Product, "Rational": sp.Rational,
 }
-#: Functions whose value at numbers SymPy would compute exactly (slow for large arguments): with
-#: numeric arguments they are kept unevaluated, and evaluated numerically later.
+#: Functions SymPy computes exactly at integers, without a bound on the work (gamma(10**6) written out,
+#: harmonic(10**6, T) as a sum of 10**6 terms): kept unevaluated, and evaluated numerically later.
 _EXACT_AT_NUMBERS = {"gamma", "loggamma", "digamma", "polygamma", "harmonic", "zeta", "factorial", "binomial",
                      "beta"}
+#: Functions SymPy evaluates at numbers by comparing them or taking their integer part, numerically and
+#: without a bound on the work (Max(exp(exp(exp(10))), exp(exp(exp(11)))) takes seconds): kept
+#: unevaluated where an argument is a number that is not rational, and evaluated (bounded) later.
+_COMPARING = {"Abs", "Min", "Max", "floor", "ceiling"}
 #: Functions taking limits (symbol, lower, upper) as tuples.
 _LIMITED = {"Sum", "Product"}
 
@@ -142,9 +151,9 @@ class _Builder:
             value = self.build(node.operand, d)
             return -value if isinstance(node.op, ast.USub) else value
         if isinstance(node, ast.BinOp):
-            return self.binop(node, d)
+            return _hold(self.binop(node, d), self.segment(node))
         if isinstance(node, ast.Call):
-            return self.call(node, d)
+            return _hold(self.call(node, d), self.segment(node))
         if isinstance(node, ast.Tuple) and in_limits:
             return sp.Tuple(*[self.build(e, d) for e in node.elts])
         raise ExpressionError(f"{self.segment(node)!r}: {_describe(node)} is not allowed in an expression")
@@ -214,13 +223,34 @@ class _Builder:
                                         for a in args[1:]):
                 raise ExpressionError(f"{self.segment(node)!r}: {fname} takes a body and limits (symbol, lower, upper)")
         try:
-            if fname in _EXACT_AT_NUMBERS and all(a.is_number for a in args):
+            if fname in _EXACT_AT_NUMBERS or (
+                    fname in _COMPARING and any(a.is_number and not isinstance(a, sp.Rational) for a in args)):
                 return fn(*args, evaluate=False)
             return fn(*args)
         except ExpressionError:
             raise
         except (TypeError, ValueError, ArithmeticError) as e:
             raise ExpressionError(f"{self.segment(node)!r}: {e}") from None
+
+
+def _exposed(value: sp.Basic) -> bool:
+    """Whether SymPy may see ``value`` as it is: not a constant, or one whose sign SymPy finds without
+    computing much (a number, pi, a polynomial in them), or one already held."""
+    if not value.is_number or isinstance(value, (sp.Number, sp.NumberSymbol, Held)):
+        return True
+    if isinstance(value, (sp.Add, sp.Mul)):
+        return all(_exposed(a) for a in value.args)
+    return isinstance(value, sp.Pow) and value.exp.is_Integer and _exposed(value.base)
+
+
+def _hold(value: sp.Basic, text: str) -> sp.Basic:
+    """``value``, held from SymPy (:class:`theory.evaluation.Held`) if it is a constant SymPy would have
+    to compute to answer questions about it (``sin(exp(exp(exp(10))))``), so that the expressions built
+    on it (a square root of it asks whether it is negative) compute nothing."""
+    if _exposed(value):
+        return value
+    check_real(value, text)  # (a held constant is opaque to the check of the whole expression)
+    return Held(value)
 
 
 def _describe(node: ast.AST) -> str:

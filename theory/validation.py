@@ -7,7 +7,6 @@ Values arrive as Python numbers, SymPy numbers (from the command line's safe par
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ import mpmath
 import sympy as sp
 
 from . import symbols as S
-from .evaluation import DPS, check_terms, mp_eval
+from .evaluation import DPS, EvaluationError, budget, check_terms, mp_eval, number
 from .workflows import CLAIM_WORKFLOWS
 
 #: Largest size (sample size, dimension, generation) a claim is evaluated at.
@@ -64,14 +63,28 @@ def _is_real_number(x: Any) -> bool:
 
 
 def _check_finite(name: str, value: Any) -> None:
+    if isinstance(value, (int, sp.Rational)):  # exact, so finite (and perhaps beyond a float's range)
+        return
     try:
-        f = float(value)
+        f = value if isinstance(value, mpmath.mpf) else float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if math.isnan(f):
+    if mpmath.isnan(f):
         raise ValueError(f"{name} must be a number, got NaN")
-    if math.isinf(f):
+    if mpmath.isinf(f):
         raise ValueError(f"{name} must be finite, got {value!r}")
+
+
+def _real(name: str, value: sp.Basic) -> mpmath.mpf:
+    """The value of a SymPy number a user gave (e.g. sqrt(2)) at DPS + 5 digits, within the evaluation
+    budget (SymPy's own evalf is not bounded in work), which must be real."""
+    try:
+        v = number(value, DPS + 5)
+    except EvaluationError as e:
+        raise EvaluationError(f"{name}: {e}") from None
+    if isinstance(v, mpmath.mpc):
+        raise ValueError(f"{name} must be a real number, got {value} = {mpmath.nstr(v, 6)}")
+    return v
 
 
 def _as_int(name: str, value: Any, minimum: int) -> int:
@@ -88,7 +101,7 @@ def _as_int(name: str, value: Any, minimum: int) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     if value > MAX_SIZE:
-        raise ValueError(f"{name} must be at most {MAX_SIZE:.0e}, got {value:.3g}")
+        raise ValueError(f"{name} must be at most {MAX_SIZE:.0e}, got {mpmath.nstr(mpmath.mpf(value), 3)}")
     return value
 
 
@@ -98,7 +111,7 @@ def _as_positive(name: str, value: Any) -> mpmath.mpf:
     if isinstance(value, sp.Basic):
         if not value.is_number:
             raise ValueError(f"{name} must be a positive number, got {value}")
-        value = mpmath.mpf(sp.N(value, DPS + 5))
+        value = _real(name, value)
     elif isinstance(value, str):
         raise ValueError(f"{name} must be a positive number, got {value!r}")
     _check_finite(name, value)
@@ -132,7 +145,7 @@ def _as_nonnegative(name: str, value: Any) -> mpmath.mpf:
     if isinstance(value, sp.Basic):
         if not value.is_number:
             raise ValueError(f"{name} must be a non-negative number, got {value}")
-        value = mpmath.mpf(sp.N(value, DPS + 5))
+        value = _real(name, value)
     _check_finite(name, value)
     v = mpmath.mpf(value)
     if v < 0:
@@ -152,8 +165,10 @@ def _as_vector(name: str, value: Any, positive: bool) -> list:
     for idx, v in enumerate(seq):
         if isinstance(v, (bool, str)):
             raise ValueError(f"{name}[{idx}] must be a number, got {v!r}")
+        if isinstance(v, sp.Basic) and v.is_number:
+            v = _real(f"{name}[{idx}]", v)
         _check_finite(f"{name}[{idx}]", v)
-        out.append(mpmath.mpf(sp.N(v, DPS + 5)) if isinstance(v, sp.Basic) else mpmath.mpf(v))
+        out.append(mpmath.mpf(v))
     return out
 
 
@@ -162,11 +177,19 @@ def _expand_schedule(name: str, sched: tuple | sp.Expr, length: int, minimum: in
         if len(sched) < length:
             raise ValueError(f"{name} schedule has {len(sched)} entries but {length} generations need {length}")
         return list(sched[:length])
-    check_terms(f"the {name} schedule", length)
     out = []
-    for idx in range(length):  # numerically: an exact power such as 10**(1000 i) would take long
-        with mpmath.workdps(DPS):
-            value = mp_eval(sched, {S.i: mpmath.mpf(idx)})
+    # Numerically (an exact power such as 10**(1000 i) would take long), all terms in one budget.
+    with budget(), mpmath.workdps(DPS):
+        check_terms(f"the {name} schedule", length)
+        values = []
+        for idx in range(length):
+            try:
+                values.append(mp_eval(sched, {S.i: mpmath.mpf(idx)}))
+            except ZeroDivisionError:
+                raise EvaluationError(f"{name}[{idx}]: {sched} divides by zero at i = {idx}") from None
+    for idx, value in enumerate(values):
+        if isinstance(value, mpmath.mpc):
+            raise ValueError(f"{name}[{idx}] must be a real number, got {mpmath.nstr(value, 4)}")
         if not mpmath.isfinite(value) or abs(value) > MAX_SIZE:
             raise ValueError(f"{name}[{idx}] must be at most {MAX_SIZE:.0e}, got {mpmath.nstr(value, 4)}")
         out.append(_as_int(f"{name}[{idx}]", int(mpmath.nint(value)) if mpmath.isint(value) else float(value), minimum))
