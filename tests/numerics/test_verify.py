@@ -14,6 +14,8 @@ from theory import symbols as S
 from theory.expressions import parse
 
 
+@pytest.mark.slow  # the whole collapse verify (about 90 s on 2 cores); the default tier holds every simulator to
+# its claims at a small size through the family contract (tests/*/test_contract.py)
 def test_default_verify_passes_for_every_simulated_claim():
     items, skipped = default_items()
     runner = execute.backend(jobs=2)  # the same bits as in this process (test_verify_gives_the_same_bits...)
@@ -23,8 +25,6 @@ def test_default_verify_passes_for_every_simulated_claim():
         runner.close()
     failed = [(r.claim, r.variant, r.generation, r.z) for r in rows if r.verdict != "pass"]
     assert not failed
-    simulated = {r.claim for r in rows}
-    assert simulated | {key.split(" (")[0] for key in skipped} == set(CLAIMS)
     assert {r.kind for r in rows} == {"exact", "lower", "upper", "asymptotic"}
 
 
