@@ -106,7 +106,7 @@ def plot(table, output: str | Path | None = None, *, hue: str | None = None, fac
             sub = rows if facet is None else rows[rows[facet] == fv]
             positive = sub["estimate"][sub["estimate"] > 0]
             log = len(positive) > 0 and (sub["estimate"] >= 0).all() and positive.max() / positive.min() > 100
-            limits = {}
+            limits, lines = {}, []
             for h in hues:
                 part = (sub if hue is None else sub[sub[hue] == h]).sort_values("generation")
                 if part.empty:
@@ -135,11 +135,16 @@ def plot(table, output: str | Path | None = None, *, hue: str | None = None, fac
                 th = part["theory"].to_numpy(float)
                 ok = np.isfinite(th) & ((th > 0) if log else True)
                 if ok.any():
-                    drawn["theory"] = True
-                    ax.plot(g[ok], th[ok], "-", lw=1.2, color=colour[h], alpha=0.8, zorder=2)
+                    lines.append((h, tuple(g[ok]), tuple(np.round(th[ok], 12))))
                 lim = part["limit"].iloc[0]
                 if np.isfinite(lim) and lim != 0:
                     limits.setdefault(round(float(lim), 12), []).append(h)
+            # One theory line per colour, or one grey line where every colour's is the same (a value that does
+            # not depend on the hue, such as a known truth): drawn in each colour, only the last would show.
+            shared_line = len(lines) > 1 and len({line[1:] for line in lines}) == 1
+            for h, gx, th in lines[:1] if shared_line else lines:
+                drawn["theory"] = True
+                ax.plot(gx, th, "-", lw=1.2, color="0.3" if shared_line else colour[h], alpha=0.8, zorder=2)
             for i, (lim, who) in enumerate(sorted(limits.items())):
                 drawn["limit"] = True
                 shared = len(who) > 1 or hue is None

@@ -516,3 +516,25 @@ def test_a_figure_names_only_what_it_draws_and_the_settings_its_config_gives(tmp
     seen = _drawn_figure(monkeypatch, no_theory, tmp_path)
     assert "theory" not in seen["labels"] and "limit over generations" not in seen["labels"]
     assert "simulation (95% interval)" in seen["labels"]
+
+
+def test_a_theory_line_the_hues_share_is_drawn_once_in_grey(tmp_path, monkeypatch):
+    """A theory value that does not depend on the hue (a known truth) is one grey line, not one line per colour
+    of which only the last would show."""
+    import matplotlib.axes
+
+    from numerics.plot import plot
+
+    table = run_sweep(config(grid={"n": [10, 20], "workflow": ["replace"]}), tmp_path / "r", jobs=1, progress=False)
+    table = table[table["metric"] == "variance_ratio"]
+    lines = []
+    real = matplotlib.axes.Axes.plot
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot",
+                        lambda ax, *a, **k: lines.append(k.get("color")) or real(ax, *a, **k))
+    shared = table.assign(theory=1.5)
+    shared.attrs = table.attrs
+    plot(shared, tmp_path / "a", formats=("png",), hue="n")
+    assert lines == ["0.3"]
+    lines.clear()
+    plot(table.assign(theory=table["n"] * 0.1), tmp_path / "b", formats=("png",), hue="n")
+    assert len(lines) == 2 and "0.3" not in lines
