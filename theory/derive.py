@@ -321,10 +321,7 @@ class Derived:
 def _value(quantity: str, chain: Chain, g: int, g2: int | None = None) -> sp.Expr:
     if quantity == "covariance":
         return chain.cov(chain.fit(g), chain.fit(g if g2 is None else g2))
-    e = chain.spread(chain.fit(g))
-    if quantity == "diversity":
-        return sp.factor(1 - e)
-    return sp.factor(_in_units(quantity, e))
+    return sp.factor(_in_units(quantity, chain.spread(chain.fit(g))))
 
 
 def _ols_check(spec: WorkflowSpec) -> None:
@@ -359,7 +356,6 @@ def _markov(make: Callable[[], Chain], covariance: bool) -> _Form:
     # step (every share is constant) is then the step from any generation k - 1 >= 1 to k.
     w = proto._atom(v - c**2 / r)
     proto.fits.append({0: c / r, w: sp.S.One})
-    proto.batches[1] = (proto.batch(2), {})  # never read: the sources are real, fresh and latest
     z = proto.fit(3)
     v_next = sp.expand(proto.spread(z))
     c_next = sp.expand(proto.cov(z, proto.fits[1]))
@@ -469,8 +465,21 @@ def _pool(make: Callable[[], Chain], covariance: bool) -> _Form:
     return _Form(var, steps, cross, limit, rate, lsteps)
 
 
-def _state_space(make: Callable[[], Chain]) -> tuple[sp.Expr, sp.Expr | None, tuple[Step, ...]]:
-    """(limit, rate, steps) of a finite-memory spec from its eventual time-invariant recursion."""
+@dataclass(frozen=True)
+class _Eventual:
+    """A finite-memory spec's recursion from generation g0 on, when every share is constant and every
+    window full: B_k = w_R Z_1 + sum_i w[i-1] B_{k-i} + u_k + eps_k, Var u_k = qu, Var u_k + Var eps_k = q."""
+
+    proto: Chain
+    g0: int
+    w: list
+    wR: sp.Expr
+    qu: sp.Expr
+    q: sp.Expr
+    F: sp.Matrix  # the companion matrix of the w
+
+
+def _eventual(make: Callable[[], Chain]) -> _Eventual:
     proto = make()
     if proto.noise.name == "categorical":
         raise DerivationError("the categorical limit is derived for real, fresh and latest workflows only")
@@ -486,12 +495,20 @@ def _state_space(make: Callable[[], Chain]) -> tuple[sp.Expr, sp.Expr | None, tu
     wR = sp.cancel(sum((c for c, key in terms if key == ("real",)), sp.S.Zero))
     qu = sp.cancel(sum((c**2 * proto.var[key[1]] for c, key in terms if key[0] == "atom"), sp.S.Zero))
     q = sp.cancel(qu + proto.noise.draw(proto.batch(g0 + 1), sp.S.Zero))
-    C = sp.cancel(sum(w, sp.S.Zero))
     F = sp.zeros(K, K)
     for i in range(K):
         F[0, i] = w[i]
         if i + 1 < K:
             F[i + 1, i] = 1
+    return _Eventual(proto, g0, w, wR, qu, q, F)
+
+
+def _state_space(make: Callable[[], Chain]) -> tuple[sp.Expr, sp.Expr | None, tuple[Step, ...]]:
+    """(limit, rate, steps) of a finite-memory spec from its eventual time-invariant recursion."""
+    ev = _eventual(make)
+    proto, g0, w, wR, qu, q, F = ev.proto, ev.g0, ev.w, ev.wR, ev.qu, ev.q, ev.F
+    K = len(w)
+    C = sp.cancel(sum(w, sp.S.Zero))
     steps = [Step(f"from generation {g0} on: B_k = w_R Z_1 + sum_i w_i B_{{k-i}} + u_k + eps_k, with "
                   "(w_R, w_1..w_K, Var u_k + Var eps_k)", sp.Tuple(wR, *w, q))]
     if sp.simplify(C - 1) == 0:
@@ -523,6 +540,52 @@ def _state_space(make: Callable[[], Chain]) -> tuple[sp.Expr, sp.Expr | None, tu
     return limit, None, tuple(steps)
 
 
+#: The highest order of the window recurrence handed to rsolve: (K + 1)^2 + 1 for a window of K batches
+#: with real or fresh rows, K^2 + 1 without (a window of three batches: order 10, about 10 s).
+MAX_ORDER = 10
+
+
+def _window(make: Callable[[], Chain], exact: Callable[[int], sp.Expr]) -> tuple[sp.Expr, tuple[Step, ...]]:
+    """Var Z_k in closed form for a finite-memory spec, from the recurrence its second moments satisfy.
+
+    The state X_k = (B_{k-1}, ..., B_{k-K}, Z_1) moves by X_{k+1} = G X_k + noise from generation g0 on,
+    so its second moments move by the affine map S -> G S G' + Q, whose characteristic polynomial is
+    chi_{G (x) G}(x) (x - 1). By Cayley-Hamilton every entry of S_k, and so Var Z_k, satisfies the linear
+    recurrence with that characteristic polynomial; rsolve solves it from the exact values.
+    """
+    ev = _eventual(make)
+    if any(e.free_symbols for e in [*ev.w, ev.wR, ev.q]):
+        raise DerivationError("no closed form in k for a window with symbolic shares (exact values and the limit are derived)")
+    K = len(ev.w)
+    G = ev.F
+    if ev.wR != 0:
+        G = sp.zeros(K + 1, K + 1)
+        G[:K, :K] = ev.F
+        G[0, K] = ev.wR
+        G[K, K] = 1
+    x = sp.Symbol("x")
+    chi = sp.Poly(sp.kronecker_product(G, G).charpoly(x).as_expr() * (x - 1), x)
+    order = chi.degree()
+    if order > MAX_ORDER:
+        raise DerivationError(f"no closed form in k: the window's recurrence has order {order}, beyond the "
+                              f"{MAX_ORDER} rsolve is asked to solve (exact values and the limit are derived)")
+    vf = sp.Function("v")
+    rec = sum((c * vf(k + i) for i, c in enumerate(reversed(chi.all_coeffs()))), sp.S.Zero)
+    sol = sp.rsolve(rec, vf(k), {vf(ev.g0 + i): exact(ev.g0 + i) for i in range(order)})
+    if sol is None:
+        raise DerivationError("rsolve did not solve the window's recurrence")
+    sol = sp.simplify(sol)
+    early = [g for g in range(1, ev.g0) if sp.simplify(sp.expand(sol.subs(k, g)) - exact(g)) != 0]
+    expr = sp.Piecewise(*[(exact(g), sp.Eq(k, g)) for g in early], (sol, True)) if early else sol
+    steps = (
+        Step(f"the second moments of X_k = (B_(k-1), ..., B_(k-K), Z_1) follow an affine map from generation {ev.g0} "
+             "on; by Cayley-Hamilton Var Z_k satisfies the recurrence with characteristic polynomial",
+             sp.factor(chi.as_expr())),
+        Step(f"solved (rsolve) from the exact values at k = {ev.g0}..{ev.g0 + order - 1}", expr),
+    )
+    return expr, steps
+
+
 def derive(workflow: object, quantity: str = "variance_ratio", alpha: sp.Expr | float = 1) -> Derived:
     """Derive ``quantity`` (a key of :data:`QUANTITIES`) for a workflow (a name, a spec or its table).
 
@@ -550,14 +613,14 @@ def _in_units(quantity: str, e: sp.Expr) -> sp.Expr:
 
 @functools.lru_cache(maxsize=64)
 def _derive(spec: WorkflowSpec, quantity: str, batch: sp.Expr) -> Derived:
-    if quantity == "test_error":
-        _ols_check(spec)
     noise = Noise(_MODEL[quantity])
 
     def make() -> Chain:
         return Chain(spec, noise, batch)
 
     chain = make()  # refuses what no derivation covers (a count) at once
+    if quantity == "test_error":
+        _ols_check(spec)
     exact = functools.lru_cache(maxsize=None)(lambda g, g2=None: _value(quantity, chain, g, g2))
     index = _INDEX[quantity]
     names = {"k": k, "l": l, "n": n, "t": t, "alpha": alpha, "sigma": sigma, "d": d, "T": T, **_symbols(spec)}
@@ -582,8 +645,13 @@ def _derive(spec: WorkflowSpec, quantity: str, batch: sp.Expr) -> Derived:
                 limit = f.limit if f.limit is sp.oo else _in_units(quantity, f.limit)
                 rate = None if f.rate is None else _in_units(quantity, f.rate)
                 steps = steps + f.limit_steps
-    elif form == "window":
-        why = "no closed form in k for a window of several batches or a list schedule (exact values and the limit are derived)"
+    elif form == "window" and _MODEL[quantity] != "categorical" and not covariance:
+        try:
+            var, steps = _window(make, lambda g: chain.spread(chain.fit(g)))
+        except DerivationError as e:
+            why = str(e)
+        else:
+            expr = _in_units(quantity, var)
     if form == "window" and not covariance:
         try:
             lim, rate, lsteps = _state_space(make)
