@@ -578,7 +578,7 @@ def _window(make: Callable[[], Chain], exact: Callable[[int], sp.Expr]) -> tuple
     early = [g for g in range(1, ev.g0) if sp.simplify(sp.expand(sol.subs(k, g)) - exact(g)) != 0]
     expr = sp.Piecewise(*[(exact(g), sp.Eq(k, g)) for g in early], (sol, True)) if early else sol
     steps = (
-        Step(f"the second moments of X_k = (B_(k-1), ..., B_(k-K), Z_1) follow an affine map from generation {ev.g0} "
+        Step(f"the second moments of X_k = (B_(k-1), ..., B_(k-K){', Z_1' if ev.wR != 0 else ''}) follow an affine map from generation {ev.g0} "
              "on; by Cayley-Hamilton Var Z_k satisfies the recurrence with characteristic polynomial",
              sp.factor(chi.as_expr())),
         Step(f"solved (rsolve) from the exact values at k = {ev.g0}..{ev.g0 + order - 1}", expr),
