@@ -555,7 +555,8 @@ def _window(make: Callable[[], Chain], exact: Callable[[int], sp.Expr]) -> tuple
     """
     ev = _eventual(make)
     if any(e.free_symbols for e in [*ev.w, ev.wR, ev.q]):
-        raise DerivationError("no closed form in k for a window with symbolic shares (exact values and the limit are derived)")
+        raise DerivationError("no closed form in k for a window with symbolic shares "
+                              "(exact values and the limit are derived)")
     K = len(ev.w)
     G = ev.F
     if ev.wR != 0:
@@ -564,6 +565,9 @@ def _window(make: Callable[[], Chain], exact: Callable[[int], sp.Expr]) -> tuple
         G[0, K] = ev.wR
         G[K, K] = 1
     x = sp.Symbol("x")
+    if max(sp.degree(f, x) for f, _ in sp.factor_list(G.charpoly(x).as_expr(), x)[1]) > 2:
+        raise DerivationError("no closed form in k: the window's recursion has roots of an irreducible cubic or "
+                              "higher (exact values and the limit are derived)")
     chi = sp.Poly(sp.kronecker_product(G, G).charpoly(x).as_expr() * (x - 1), x)
     order = chi.degree()
     if order > MAX_ORDER:
@@ -578,8 +582,9 @@ def _window(make: Callable[[], Chain], exact: Callable[[int], sp.Expr]) -> tuple
     early = [g for g in range(1, ev.g0) if sp.simplify(sp.expand(sol.subs(k, g)) - exact(g)) != 0]
     expr = sp.Piecewise(*[(exact(g), sp.Eq(k, g)) for g in early], (sol, True)) if early else sol
     steps = (
-        Step(f"the second moments of X_k = (B_(k-1), ..., B_(k-K){', Z_1' if ev.wR != 0 else ''}) follow an affine map from generation {ev.g0} "
-             "on; by Cayley-Hamilton Var Z_k satisfies the recurrence with characteristic polynomial",
+        Step(f"the second moments of X_k = (B_(k-1), ..., B_(k-K){', Z_1' if ev.wR != 0 else ''}) follow an affine "
+             f"map from generation {ev.g0} on; by Cayley-Hamilton Var Z_k satisfies the recurrence with "
+             "characteristic polynomial",
              sp.factor(chi.as_expr())),
         Step(f"solved (rsolve) from the exact values at k = {ev.g0}..{ev.g0 + order - 1}", expr),
     )
@@ -661,6 +666,8 @@ def _derive(spec: WorkflowSpec, quantity: str, batch: sp.Expr) -> Derived:
             limit = lim if lim is sp.oo else _in_units(quantity, lim)
             rate = None if rate is None else _in_units(quantity, rate)
             steps = steps + lsteps
+    if expr is None and not why:
+        why = f"no closed form in k for the {quantity} of a {form} workflow (exact values are derived)"
     if index != k:
         expr = None if expr is None else expr.subs(k, index)
         steps = tuple(Step(s_.text, s_.expr.subs(k, index)) for s_ in steps)

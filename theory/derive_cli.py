@@ -103,11 +103,12 @@ def cmd_derive(args: argparse.Namespace) -> int:
     if "real_fraction" in d.symbols:
         print("symbols: rho = real_fraction")
     print(f"batch: alpha = {batch} (synthetic rows per generation as a share of n, where the spec leaves it out)")
+    in_ = f"{idx} and l" if d.quantity == "covariance" else idx
     if d.expr is not None:
-        print(f"closed form in {idx}:")
+        print(f"closed form in {in_}:")
         print(_indent(_render(d.expr, fmt)))
     else:
-        print(f"closed form in {idx}: not derived ({d.why})")
+        print(f"closed form in {in_}: not derived: {d.why}")
     if d.recursion:
         print("derived from:")
         for i, step in enumerate(d.recursion, 1):
@@ -127,7 +128,7 @@ def cmd_derive(args: argparse.Namespace) -> int:
     if d.quantity == "covariance":
         print("limit: see --quantity variance_ratio (Var Z_k is the covariance at k = l)")
     elif d.limit is None:
-        print(f"limit {idx} -> oo: not derived ({d.why})")
+        print(f"limit {idx} -> oo: not derived: {d.why}")
     elif d.limit is sp.oo:
         rate = d.rate.subs(subs) if subs else d.rate
         print(f"limit {idx} -> oo: diverges; {d.quantity} / {idx} -> {_render(rate, 'sympy')}{_decimal(rate)}")
