@@ -35,11 +35,18 @@ the limit come from the *structure* of the spec:
   model. If sum_i w_i < 1 the limit is its stationary variance (a Lyapunov equation solved exactly); if
   sum_i w_i = 1 (no real or fresh rows) the ratio diverges linearly, at the rate (u'Qu)(e_1'r)^2/(u'r)^2
   with u, r the left and right eigenvectors of the companion matrix for the eigenvalue 1, found by
-  SymPy; for a window of K equal batches that gives 4/(K+1)^2.
+  SymPy; for a window of K equal batches that gives 4/(K+1)^2. The state's second moments move by an
+  affine map, so (Cayley-Hamilton) Var Z_k satisfies a linear recurrence with constant coefficients,
+  which ``rsolve`` solves from the exact values when its order is at most :data:`MAX_ORDER`.
 
 What is not covered is refused by :class:`DerivationError` naming the feature: a fixed ``count`` of rows
 (it vanishes as n -> oo), a closed form for other structures, and limits for shares that follow an
 expression in g (a list schedule ends constant and is covered).
+
+>>> derive("accumulate").expr
+harmonic(k, 2)
+>>> derive({"take": [{"from": "window", "window": 2}]}).rate
+4/9
 """
 
 from __future__ import annotations
