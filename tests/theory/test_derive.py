@@ -115,6 +115,9 @@ def test_real_plus_synthetic_never_lowers_the_variance():
     got = derive("real-plus-synthetic", alpha=alpha)
     assert same(got.limit, (1 + 3 * alpha) / (1 + 2 * alpha))
     assert sp.factor(got.exact(2) - 1) == alpha / (alpha + 1) ** 2
+    # Exactly at every finite n for frequencies: E||p_2 - p_0||^2 exceeds E||p_1 - p_0||^2 (units of D_0).
+    div = derive("real-plus-synthetic", "diversity", alpha=alpha)
+    assert sp.factor(div.exact(1) - div.exact(2)) == alpha * (n - 1) / (n**2 * (alpha + 1) ** 2)
 
 
 # -- random workflows ----------------------------------------------------------------------------------
