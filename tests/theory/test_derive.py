@@ -125,7 +125,8 @@ def test_real_plus_synthetic_never_lowers_the_variance():
 
 @st.composite
 def specs(draw):
-    """A random workflow table: a synthetic source, maybe real or fresh rows, a batch size or 'rest'."""
+    """A random workflow table: a synthetic source (maybe subsampled), maybe real or fresh rows (a share, a
+    list schedule or an expression in g), a batch size (a number or a list) or 'rest'."""
     source = draw(st.sampled_from(["latest", "window", "synthetic", "all"]))
     take: dict = {"from": source}
     if source == "window":
@@ -138,7 +139,7 @@ def specs(draw):
     if extra:
         part = {"from": extra}
         if draw(st.booleans()):
-            part["share"] = draw(st.sampled_from([0.1, 0.25, 0.5]))
+            part["share"] = draw(st.sampled_from([0.1, 0.25, 0.5, [0.5, 0.25], "0.5**g", "1/(2*g)"]))
         takes.insert(0, part)
     table: dict = {"take": takes}
     kind = draw(st.sampled_from(["family", "number", "list", "rest"]))
