@@ -405,6 +405,11 @@ def _markov(make: Callable[[], Chain], covariance: bool) -> _Form:
     else:
         limit, rate = sp.factor(drift / (1 - P)), None
         lsteps = (Step("limit k -> oo: the fixed point (Q c_oo + S)/(1 - P), c_oo = " + str(c_oo), limit),)
+        # The same v_k as the limit plus a transient (k is an integer, so combining powers is exact).
+        split = limit + sp.factor(sp.powsimp(sp.simplify(v_k - limit), force=True))
+        if all(sp.simplify(sp.expand(split.subs(k, g) - v_k.subs(k, g))) == 0 for g in (1, 2, 3)):
+            v_k = split
+            steps += (Step("written as the limit plus a transient", v_k),)
     cross = None
     if covariance:
         # E Z_l Z_k, l > k: x_l = w_R c_k + w_L x_{l-1} from x_k = v_k (later noise is independent).
