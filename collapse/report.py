@@ -221,6 +221,8 @@ def _plot(table, title: str, options: dict) -> list[Figure]:
     for k, values in where.items():
         if k in table.columns:
             table = table[table[k].isin(values)]
+    if table.empty:
+        return [Figure(b"", f"no figure: the filter {where} selects no stored row")]
     stored = list(dict.fromkeys(table["metric"]))
     wanted = [m for m in options.get("metrics") or () if m in stored]
     if not wanted:  # no choice given (or none of it stored): the store's own metrics, histograms aside

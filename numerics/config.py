@@ -210,6 +210,14 @@ class Config:
         if not data["grid"]:
             del data["grid"]
         report = {k: v for k, v in {**self.report, **self.demo.get("report", {})}.items() if k != "skip"}
+        if "where" in report:  # the full sweep's filter, kept only for the values the demo still runs
+            where = {}
+            for k, values in report["where"].items():
+                ran = data.get("grid", {}).get(k, [data["fixed"][k]] if k in data["fixed"] else None)
+                kept = values if ran is None else [v for v in values if v in ran]
+                if kept:
+                    where[k] = kept
+            report["where"] = where
         report["title"] = self.demo.get("title", self.report.get("title", self.name))
         data["report"] = report
         return Config.from_dict(data)

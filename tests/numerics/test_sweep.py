@@ -463,3 +463,24 @@ def test_shipped_figure6_sweep_agrees_with_the_limit_process(tmp_path):
     assert np.abs(z).max() < statistics.NormalDist().inv_cdf(1 - 0.0005 / len(rows))
     last = rows[rows.generation == 30].set_index("workflow").estimate
     assert last["accumulate"] < last["accumulate-subsample"] < last["accumulate-subsample-replacement"]
+
+
+def test_every_demo_keeps_only_the_report_filters_it_can_satisfy():
+    """A demo resizes its sweep (kazdan-gaussian's runs d = 3): the full report's filter (d = 10) must not
+    leave the demo's figure empty (it did: `collapse report --demo` failed with an internal error)."""
+    import tomllib
+
+    from numerics.config import shipped
+
+    checked = 0
+    for name, path in shipped().items():
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+        if "demo" not in raw or "where" not in {**raw.get("report", {}), **raw["demo"].get("report", {})}:
+            continue
+        demo = Config.from_toml(path).demo_config()
+        for key, values in demo.report.get("where", {}).items():
+            ran = demo.grid.get(key, [demo.fixed.get(key)])
+            assert set(values) & set(ran), (name, key, values, ran)
+        checked += 1
+    assert checked >= 1
