@@ -20,7 +20,7 @@ from . import driver
 from .catalog import Bind, Metric, Produces, Simulator, register
 from .driver import Family
 from .schema import SettingError, Settings, schema, setting
-from .workflows import Workflow, workflow_setting
+from .workflows import Workflow, stored_all, workflow_setting
 
 
 def _eigs(eigenvalues, d: int | None) -> np.ndarray:
@@ -94,6 +94,13 @@ class FixedDesignFamily(Family):
     def real(self, chain, rng):
         self._new_design(chain, _design(rng, chain.trials, self.config.T, self.eig))
         return self._rows(chain, np.full((chain.trials, self.config.d), 1 / np.sqrt(self.config.d)), rng)
+
+    def fresh(self, chain, rng):
+        """New labels of the truth w* on the fixed design (real() would draw a new design, which the synthetic
+        batches must not see); under design='fresh', on a new design, as every batch."""
+        if self.config.design == "fresh":
+            self._new_design(chain, _design(rng, chain.trials, self.config.T, self.eig))
+        return self._rows(chain, np.broadcast_to(self.w_star, (chain.trials, self.config.d)), rng)
 
     def fit(self, train, chain, rng):
         d = self.config.d
@@ -344,7 +351,7 @@ register(Simulator(
     metrics={"test_error": Metric("(w_n - w*)^T Sigma (w_n - w*)", "test_error")},
     produces=(Produces("regression.test_error", "test_error",
                        (Bind("sigma"), Bind("d"), Bind("T"), Bind("workflow"), Bind("eigenvalues"), Bind("design"))),),
-    memory=lambda c, G: 8.0 * (c.d + 1) * c.T * (G + 1 if "subsample" in c.workflow else 6),
+    memory=lambda c, G: 8.0 * (c.d + 1) * c.T * (G + 1 if stored_all(c.workflow) else 6),
     work=lambda c, G: 4.8e-9 * c.T * (c.d + 1) * G,  # seconds per trial, measured on the verify cells
 ))
 

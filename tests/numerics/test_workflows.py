@@ -25,7 +25,7 @@ def run_plans(flow: Workflow, generations: int, R=3, seed=0):
     out = []
     for g in range(1, generations + 1):
         if g > 1:
-            pool.add(ids(R, flow.synthetic_size(), start=100 * (g - 1)))
+            pool.add(ids(R, flow.synthetic_size(g), start=100 * (g - 1)))
         out.append(pool.gather(flow.plan(g, pool.sizes, rng, R))[..., 0])
     return out
 
@@ -84,13 +84,14 @@ def test_subsample_draws_from_the_pool(replace):
 def test_subsample_rejects_oversized_draws():
     with pytest.raises(ValueError, match="cannot draw 5 points without replacement from a pool of 4"):
         subsample(ids(), 5, np.random.default_rng(0), replace=False)
-    with pytest.raises(ValueError, match="train_size 20 is more than the 8 pooled points"):
+    with pytest.raises(ValueError, match="take.0. draws 20 rows without replacement from the whole pool, which hold 8 "
+                                         "at generation 2"):
         Workflow("accumulate-subsample", n_real=4, train_size=20)
 
 
 def test_real_fraction_and_real_plus_synthetic():
     frac = Workflow("real-fraction", n_real=10, real_fraction=0.3)
-    assert frac.synthetic_size() == 7  # only the synthetic share is sampled
+    assert frac.synthetic_size(2) == 7  # only the synthetic share is sampled
     train = run_plans(frac, 2)[1]
     assert train.shape == (3, 10)
     assert np.all((train < 10).sum(axis=1) == 3) and np.all((train >= 100).sum(axis=1) == 7)
@@ -158,7 +159,7 @@ def test_every_plan_has_the_size_it_promises(name, n, generations, synthetic):
     pool = ArrayPool(ids(2, n), flow, generations)
     for g in range(1, generations + 1):
         if g > 1:
-            pool.add(ids(2, flow.synthetic_size(), start=10 * g))
+            pool.add(ids(2, flow.synthetic_size(g), start=10 * g))
         plan = flow.plan(g, pool.sizes, rng, 2)
         assert pool.gather(plan).shape == (2, plan.size(pool.sizes), 1)
 
@@ -176,8 +177,8 @@ def test_bootstrap_first_fit_resamples_the_real_data():
 def test_workflow_of_takes_alpha_as_a_fraction_of_n():
     from numerics.workflows import workflow_of
 
-    assert workflow_of("accumulate", 40, alpha=0.5).synthetic_size() == 20
-    assert workflow_of("accumulate", 40).synthetic_size() == 40
+    assert workflow_of("accumulate", 40, alpha=0.5).synthetic_size(2) == 20
+    assert workflow_of("accumulate", 40).synthetic_size(2) == 40
     with pytest.raises(ValueError, match="not both"):
         workflow_of("accumulate", 40, alpha=0.5, synthetic=3)
     with pytest.raises(ValueError, match="first_fit must be"):
