@@ -68,6 +68,14 @@ class RegressionSettings(Settings):
         if self.T < self.d + 2:
             raise SettingError(f"T must be at least d + 2 for OLS, got T={self.T}, d={self.d}", "T")
         _eigs(self.eigenvalues, self.d)
+        try:
+            flow = Workflow(self.workflow, n_real=self.T)
+        except ValueError as e:
+            raise SettingError(str(e), "workflow") from None
+        if flow.batch is not None:
+            raise SettingError(f"workflow: a synthetic batch relabels the T = {self.T} rows of a design, so a "
+                               f"workflow for regression leaves out batch (it has batch = {flow.batch}); take a "
+                               "share of the latest batch instead", "workflow")
 
 
 class FixedDesignFamily(Family):
