@@ -451,3 +451,22 @@ def test_a_declared_workflow_runs_for_a_torch_family(simulator, settings):
     key = sim.metrics[first].output
     np.testing.assert_array_equal(outs["last3"][key][:, 0], outs["fresh10"][key][:, 0])  # generation 1: same real fit
     assert not np.array_equal(outs["last3"][key][:, -1], outs["fresh10"][key][:, -1])
+
+
+def test_the_docs_page_examples_hold():
+    """docs/workflows.md: its Python runs, its sweep is a valid configuration, its tables of the named workflows are them."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    page = (Path(__file__).parents[2] / "docs" / "workflows.md").read_text()
+    exec(re.findall(r"```python\n(.*?)```", page, re.S)[0], {})
+    blocks = [tomllib.loads(b) for b in re.findall(r"```toml\n(.*?)```", page, re.S)]
+    config = Config.from_dict(blocks[0])
+    assert [c["workflow"] for c in config.cells()][:2] == ["replace", "accumulate"]
+    named = blocks[1]
+    assert set(named) == set(WORKFLOWS)
+    for name, table in named.items():
+        if name != "real-fraction":
+            assert canonical(workflow_spec(table)) == name
+    assert NAMED["real-fraction"].as_dict()["take"] == named["real-fraction"]["take"]
