@@ -42,14 +42,14 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from theory.workflows import NAMED, WORKFLOWS, Schedule, Take, WorkflowError, WorkflowSpec, check_workflow, workflow_spec
+from theory.workflows import NAMED, WORKFLOWS, Schedule, WorkflowError, WorkflowSpec, workflow_spec
 
-__all__ = ["WORKFLOWS", "NAMED", "FRESH", "Workflow", "Plan", "Part", "ArrayPool", "check_workflow", "workflow_of",
+__all__ = ["WORKFLOWS", "NAMED", "FRESH", "Workflow", "Plan", "Part", "ArrayPool", "workflow_of",
            "spec_of", "canonical", "distinct_indices", "subsample"]
 
 #: The batch number of the real data drawn afresh for the generation being fitted (spec source ``fresh``).
@@ -344,25 +344,33 @@ class Workflow:
         first = {"latest": generation - 1, "synthetic": 1}.get(take.source) or max(1, generation - take.window)
         return tuple(range(first, generation))
 
+    @property
+    def constant(self) -> bool:
+        """Whether every share and the batch size are the same at every generation (no schedule in g)."""
+        return all(s is None or s.constant for s in self.shares) and not (
+            isinstance(self.batch, Schedule) and not self.batch.constant)
+
     def capacity(self, generations: int) -> int:
         """Rows the store holds at most over ``generations`` generations (every batch kept)."""
+        if self.constant:
+            return self.n_real + max(generations - 1, 0) * self.synthetic_size(2)
         return self.n_real + sum(self.synthetic_size(g) for g in range(2, generations + 1))
 
     def check(self, generations: int) -> None:
         """Check that every draw without replacement fits its batches at generations 2 .. ``generations``:
-        ValueError naming the take and the generation otherwise (run before any fit)."""
+        ValueError naming the take and the generation otherwise (run before any fit). Without schedules,
+        generation 2 is the tightest (every source holds at least as many rows later), so it alone is checked."""
         if generations < 2 or not any(t.subsampled and not t.replace for t in self.spec.takes):
             return
-        sizes = [self.n_real]
-        for g in range(2, generations + 1):
-            sizes.append(self.synthetic_size(g))
+        rows = [0, self.n_real]  # rows[b + 1]: the rows of batches 0 .. b (prefix sums; a take reads a run of batches)
+        for g in range(2, (2 if self.constant else generations) + 1):
+            rows.append(rows[-1] + self.synthetic_size(g))
             for i, t in enumerate(self.spec.takes):
-                if t.replace:
-                    continue
-                k = self.take_rows(i, g)
+                k = None if t.replace else self.take_rows(i, g)
                 if k is None:
                     continue
-                N = sum(_rows_of(sizes, b) for b in self.batches(i, g))
+                b = self.batches(i, g)
+                N = self.n_real if b == (FRESH,) else rows[b[-1] + 1] - rows[b[0]]
                 if k > N:
                     raise ValueError(f"{self.where}: take[{i}] draws {k} rows without replacement from "
                                      f"{_SOURCE[t.source]}, which hold{'s' if t.source in ('real', 'fresh', 'latest') else ''}"
