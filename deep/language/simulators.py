@@ -63,8 +63,8 @@ class LanguageSettings(Settings):
     heads: int = setting(1, "transformer attention heads", low=1)
     budget: str = setting("steps", "training budget per generation: a fixed number of optimiser steps, or epochs over "
                           "the training set the workflow hands over (grows under accumulate)", options=("steps", "epochs"))
-    steps: int = setting(300, "optimiser steps per generation (budget = steps)", low=1)
-    epochs: float = setting(5.0, "epochs per generation (budget = epochs)", low=0, open_low=True)
+    steps: int = setting(300, "optimiser steps per generation (budget = steps)", low=1, probe=1)
+    epochs: float = setting(5.0, "epochs per generation (budget = epochs)", low=0, open_low=True, probe=1e-9)
     batch: int = setting(64, "minibatch of windows per replica (0: the whole training set)", low=0)
     lr: float | None = setting(None, "Adam learning rate (default 0.05 for ngram, 3e-2 for transformer)", low=0,
                                open_low=True)
@@ -236,7 +236,7 @@ class UnigramSettings(Settings):
     real_fraction: float | None = real_fraction_setting("symbols")
     train_size: int | None = train_size_setting()
     synthetic: int | None = synthetic_setting("symbols")
-    steps: int = setting(BRIDGE_STEPS, "full-batch Adam steps per generation", low=1)
+    steps: int = setting(BRIDGE_STEPS, "full-batch Adam steps per generation", low=1, probe=1)
     lr: float = setting(BRIDGE_LR, "Adam learning rate (cosine decay to 0 within each generation)", low=0,
                         open_low=True)
     lost_below: float = setting(1e-4, "a symbol whose trained probability is below this is lost", low=0, open_low=True)
