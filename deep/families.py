@@ -44,8 +44,8 @@ import torch
 
 
 from numerics.schema import SettingError, Settings, schema, setting
-from numerics.workflows import (real_fraction_setting, synthetic_setting, train_size_setting, workflow_from,
-                                workflow_setting)
+from numerics.workflows import (real_fraction_setting, sample_rows, synthetic_setting, train_size_setting,
+                                workflow_from, workflow_setting)
 
 from . import metrics as M
 from .chain import TorchFamily, as_numpy, torch_generator
@@ -174,6 +174,14 @@ class ImageFamily(TorchFamily):
         chain.state["test"] = self.source.test.to(self.device)
         train = self.source.train[: self.n]
         return train.to(self.device).unsqueeze(0).expand(chain.trials, *train.shape)
+
+    def fresh(self, chain, rng: np.random.Generator) -> torch.Tensor:
+        """New real images for a workflow that takes them each generation: the teacher's samples, or (a data set
+        is finite) n images of its training split drawn without replacement for each replica."""
+        if self.teacher is not None:
+            return self.teacher.sample(chain.trials, self.n, torch_generator(rng))[0].to(self.device)
+        rows = sample_rows(rng, chain.trials, self.source.train.shape[0], self.n, replace=False)
+        return self.source.train[torch.as_tensor(rows)].to(self.device)
 
     def fit(self, train_set: torch.Tensor, chain, rng: np.random.Generator) -> ReplicaModel:
         g = torch_generator(rng)

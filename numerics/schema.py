@@ -58,7 +58,8 @@ class Setting:
     """One setting: its kind, default, domain and meaning.
 
     ``kind``: "int", "float", "choice" (one of ``options``), "floats" (a non-empty list of numbers),
-    "bool", "text" or "path" (an existing file or folder). ``low`` / ``high`` bound numbers (inclusive;
+    "bool", "text", "path" (an existing file or folder) or "workflow" (one of ``options``, or a declared
+    workflow: numerics.workflows.workflow_value). ``low`` / ``high`` bound numbers (inclusive;
     ``open_low`` makes the lower bound strict). A default of None makes the setting optional.
     """
 
@@ -85,6 +86,10 @@ class Setting:
             return None
         if value is REQUIRED:
             raise SettingError(f"setting {name!r} ({self.doc}) must be given", name)
+        if self.kind == "workflow":  # a named workflow of ``options``, or a declared one (numerics.workflows)
+            from .workflows import workflow_value
+
+            return workflow_value(name, value, self.options)
         if self.kind == "choice":
             if not isinstance(value, str) or value not in self.options:
                 raise SettingError(f"{name} must be one of {', '.join(map(str, self.options))}; got {value!r}", name)
@@ -126,7 +131,7 @@ class Setting:
         default = "required" if self.default is REQUIRED else "optional" if self.default is None else f"default {self.default}"
         dom = ""
         if self.options:
-            dom = f"; one of {', '.join(map(str, self.options))}"
+            dom = f"; one of {', '.join(map(str, self.options))}" + (", or a table" if self.kind == "workflow" else "")
         elif self.low is not None or self.high is not None:
             lo = "" if self.low is None else f"{'>' if self.open_low else '>='} {_num(self.low)}"
             hi = "" if self.high is None else f"<= {_num(self.high)}"

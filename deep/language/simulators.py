@@ -23,8 +23,8 @@ from numerics.catalog import Metric, Simulator, register
 from numerics.categorical import produces as categorical_produces
 from numerics.categorical import truth as categorical_truth
 from numerics.schema import SettingError, Settings, schema, setting
-from numerics.workflows import (WORKFLOWS, real_fraction_setting, synthetic_setting, train_size_setting, workflow_from,
-                                workflow_setting)
+from numerics.workflows import (WORKFLOWS, real_fraction_setting, stored_all, synthetic_setting, train_size_setting,
+                                workflow_from, workflow_setting)
 
 from ..simulators import run_chain
 from ..replica import setup_threads
@@ -285,10 +285,10 @@ register(Simulator(
     # 200 seeds at verify's 20,000 trials: 1,000 took 2.5 minutes of CPU (300 full-batch steps per fit, 50 fits of
     # the loss check); the rows' detectable errors are printed by collapse verify --explain.
     produces=categorical_produces(note=_OPT_NOTE, share=0.01, verify_diversity={"K": 5, "zipf": 1.0}),
-    memory=lambda c, G: 8.0 * 40 * (c.n * (G if c.workflow.startswith("accumulate") else 3) + 8 * c.K),
+    memory=lambda c, G: 8.0 * 40 * (c.n * (G if stored_all(c.workflow) else 3) + 8 * c.K),
     # Seconds per seed. Measured: 1,000 seeds x 300 full-batch steps x 10 generations at n = 20 took 5.1 s,
     # about 8.5e-8 s per seed, step and point.
-    work=lambda c, G: 8.5e-8 * c.steps * c.n * (G / 2 if c.workflow.startswith("accumulate") else 1) * G,
+    work=lambda c, G: 8.5e-8 * c.steps * c.n * (G / 2 if stored_all(c.workflow) else 1) * G,
     outputs=True,
     checkpoints=True,
 ))
