@@ -4,14 +4,16 @@ reads offline, and claims and verification tables display in a notebook.
 The README's and the pages' generated sections (docs/generate.py) are checked here: those that read only
 the registries and run `collapse show` / `errata` in the default tier (seconds), those that run
 simulations (`collapse verify`, `collapse check`) in the slow tier. The site build (sphinx-build, a
-minute or more) is CI's own step after pytest (.ci/run); the slow tier builds it too and checks that no
-page loads an outside address.
+minute or more) is CI's own step after pytest (.ci/run); the slow tier builds it too, checks that no
+page loads an outside address and, where Debian's chromium is installed, that the formulas and figures
+render in a headless browser.
 """
 
 from __future__ import annotations
 
 import doctest
 import importlib.util
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -111,6 +113,31 @@ def test_the_site_builds_offline_with_every_claim(tmp_path):
     catalogue = "".join(f.read_text() for f in (out / "claims").glob("*.html"))
     missing = [c for c, claim in CLAIMS.items() if is_own(claim.provider) and c not in catalogue]
     assert not missing
+    if shutil.which("chromium"):
+        _renders_in_chromium(out)
+
+
+def _renders_in_chromium(site: Path) -> None:
+    """Open the index, a catalogue page and an executed guide in headless Chromium: MathJax typeset the
+    formulas (mjx-container elements in the live DOM) and the guide's figure is there. DOCS_SCREENSHOT=PATH
+    keeps a screenshot of the catalogue page."""
+    import os
+
+    def dom(page: str) -> str:
+        p = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=20000",
+                            "--dump-dom", (site / page).as_uri()], capture_output=True, text=True, timeout=180)
+        return p.stdout
+
+    assert "model-collapse" in dom("index.html")
+    claims = dom("claims/gaussian.html")
+    assert claims.count("<mjx-container") >= 10 and "gaussian.w2_risk" in claims
+    guide = dom("getting-started.html")
+    assert "<mjx-container" in guide and "<img" in guide
+    if os.environ.get("DOCS_SCREENSHOT"):
+        subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                        "--virtual-time-budget=20000", "--window-size=1280,2000",
+                        f"--screenshot={os.environ['DOCS_SCREENSHOT']}", (site / "claims/gaussian.html").as_uri()],
+                       capture_output=True, timeout=180)
 
 
 def test_a_claim_displays_as_its_formula_in_a_notebook():
@@ -118,7 +145,7 @@ def test_a_claim_displays_as_its_formula_in_a_notebook():
 
     c = CLAIMS["gaussian.w2_risk"]
     latex = c._repr_latex_()
-    assert latex.startswith("$\\displaystyle \\texttt{gaussian.w2\\_risk} = ") and latex.endswith("$")
+    assert latex.startswith("$\\displaystyle \\mathtt{gaussian.w2\\_risk} = ") and latex.endswith("$")
     assert "c_{4}" in latex and "\\frac{g}{T}" in latex
     assert "\\frac{g}{T}" not in CLAIMS["gaussian.w2_risk"].latex(estimator="mle").split("=")[0]
     html = c._repr_html_()

@@ -504,7 +504,7 @@ class Claim:
         """The form's mathematics as LaTeX: ``id = expression`` (or its exact recursion), then what each
         auxiliary quantity solves."""
         form = self.form(**choices)
-        name = r"\texttt{%s}" % self.id.replace("_", r"\_")
+        name = r"\mathtt{%s}" % self.id.replace("_", r"\_")
         if form.recursion is not None:
             body = r",\quad ".join(sp.latex(eq) for eq in form.recursion.equations())
             body += r",\quad %s = %s" % (name, sp.latex(form.recursion.output))
