@@ -148,8 +148,14 @@ def _optional_pages(app, docname: str, source: list[str]) -> None:
     source[0] = source[0].replace("% optional pages\n", "".join(f"{p}\n" for p in present))
 
 
+def _reread_index(app, env, added, changed, removed) -> list[str]:
+    """The index is read again at every build: which optional pages exist may have changed."""
+    return ["index"]
+
+
 def setup(app):
     app.add_config_value("optional_pages", [], "env")
     app.connect("builder-inited", _build_started)
     app.connect("source-read", _optional_pages)
+    app.connect("env-get-outdated", _reread_index)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
