@@ -128,7 +128,7 @@ def _finite(loss: torch.Tensor, step: int, steps: int, lr: float) -> None:
 
 
 def train(model: ReplicaModel, data: torch.Tensor, budget: Budget, generator: torch.Generator) -> int:
-    """Train ``model`` on ``data`` (R, m, *event) for ``budget``; returns the number of steps taken."""
+    """Train ``model`` on ``data`` ``(R, m, *event)`` for ``budget``; returns the number of steps taken."""
     _need(generator, "train")
     data = model.check(data, "training data")
     R, m = data.shape[:2]
@@ -156,7 +156,7 @@ def train(model: ReplicaModel, data: torch.Tensor, budget: Budget, generator: to
 
 @torch.no_grad()
 def evaluate(model: ReplicaModel, data: torch.Tensor, generator: torch.Generator, chunk: int = 2048) -> torch.Tensor:
-    """The model's mean loss per replica over ``data`` (R, m, *event) or (m, *event) (the same points for
+    """The model's mean loss per replica over ``data`` ``(R, m, *event)`` or ``(m, *event)`` (the same points for
     every replica), in chunks: (R,) float64."""
     if data.dim() == len(model.event_shape) + 1:
         data = data.unsqueeze(0).expand(model.replicas, *data.shape)

@@ -83,7 +83,7 @@ class Cell:
 def run_blocks(simulator: str, provider: str, settings: dict, generations: int, metrics: tuple, trials: int,
                entropy: int, first: int, count: int, checkpoints: str | None = None,
                artifacts: str | None = None) -> list[dict[str, Summary]]:
-    """Simulate blocks ``first .. first + count - 1`` of a cell: one Summary per block and metric.
+    """Simulate blocks ``first`` to ``first + count - 1`` of a cell: one Summary per block and metric.
 
     The unit of work of every backend: a plain function of plain arguments (it pickles), which imports
     the simulator's ``provider`` module so that simulators registered by other packages run anywhere.

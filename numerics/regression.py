@@ -1,11 +1,13 @@
 """Linear regression retrained on its own labels (Gerstgrasser et al.; Dohmatob et al.), run for real.
 
 Shortcuts (exact, named):
+
 * fixed design: X is drawn once per trial and reused, so its pseudo-inverse X^+ = (X^T X)^-1 X^T is
   computed once, and as X^+ X = I the OLS refit on labels X w + sigma e is w + sigma X^+ e: only the
   label noise is projected, a chunk of generations in one batched product;
 * accumulate with a fixed design: OLS on the stacked design [X; ...; X] with labels [y_1; ...; y_k]
   is X^+ applied to the mean label vector, which makes w_k - w* = sigma (X^+ e_1 / 1 + ... + X^+ e_k / k).
+
 Every other workflow runs the plain loop of numerics.driver: it gathers T rows of the actual pool of
 (x, y) rows and solves OLS on them. The Dohmatob and minimum-norm chains run through it too.
 

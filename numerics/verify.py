@@ -302,7 +302,8 @@ def cells_of(items: list[Item], trials: int) -> tuple[list[Cell], dict]:
 
 def run(items: list[Item], trials: int = DEFAULT_TRIALS, seed: int = 0, progress: bool = False,
         alpha: float = ALPHA, runner=None, warn=None) -> list[Row]:
-    """Simulate every item's procedure with ``trials`` trials and return the tested, corrected table.
+    """Simulate every item's procedure with ``trials`` trials and return the tested, corrected table (a
+    :class:`numerics.stats.Table` of rows: ``.to_frame()`` is a pandas DataFrame).
 
     ``runner`` is a backend of numerics.execute (default: this process).
     """

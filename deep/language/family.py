@@ -350,8 +350,8 @@ class BridgeFamily(LanguageFamily):
     * ``diversity_freq``: the same of the training set's empirical frequencies f (the optimum);
     * ``surviving``: symbols with q_j >= lost_below; ``lost_rarest``: whether the truth's rarest symbol
       (the last) has q < lost_below;
-    * ``opt_error``: the optimisation error, the total-variation distance (1/2) sum_j |q_j - f_j|;
-    * ``opt_error_max``: max_j |q_j - f_j|.
+    * ``opt_error``: the optimisation error, the total-variation distance ``(1/2) sum_j |q_j - f_j|``;
+    * ``opt_error_max``: ``max_j |q_j - f_j|``.
     """
 
     def __init__(self, p0, workflow, *, replicas, budget, lost_below=1e-4, device=None):
