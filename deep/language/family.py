@@ -60,7 +60,7 @@ from theory.errors import UserError
 
 from ..chain import TorchFamily, torch_generator
 from ..replica import generator as make_generator
-from ..train import Budget, evaluate, train
+from ..train import Budget, check_memory, evaluate, train
 from . import markov
 from .models import LanguageModel, NGram, Sampling, build
 
@@ -218,7 +218,9 @@ class LanguageFamily(TorchFamily):
         return model
 
     def sample(self, model, size, chain, rng):
-        return model.sample(size, self.sampling, torch_generator(rng))
+        text = model.sample(size, self.sampling, torch_generator(rng))
+        check_memory(f"sampling generation {chain.generation}")  # a vocabulary's logits grow with every window
+        return text
 
     def measure(self, model, chain, rng, samples=None):
         return self.metrics(model, samples, chain.state)
