@@ -8,10 +8,10 @@ shipped lm-markov configuration with a [figure] table this way (docs/figures/mak
 ``collapse plot --shipped``, whose generic figures have no truth line: no claim predicts a random
 language's entropy rate).
 
-:func:`perplexity_histograms`, Shumailov et al.'s figure (the perplexity of each generation's text), reads the fixed-bin shares ``ppl0_hist_00..19`` (log-perplexity of each
-generation's sampled windows under the generation-0 model, the model first fitted on real text) and,
-where the store has them, ``pplt_hist_00..19`` (under the known truth) from a results store
-(numerics.sweep.read_results), and draws one panel per cell and histogram kind, each generation's
+:func:`perplexity_histograms`, Shumailov et al.'s figure (the perplexity of each generation's text), reads
+the fixed-bin shares ``ppl0_hist_00..19`` (log-perplexity of each generation's sampled windows under the
+generation-0 model, the model first fitted on real text) and, where the store has them, ``pplt_hist_00..19``
+(under the known truth) from a results store (numerics.sweep.read_results), and draws one panel per cell and histogram kind, each generation's
 histogram a line coloured from early (light) to late (dark). The bins are deep.language.family's:
 bin b covers log-perplexity (0.5 + 0.0375 [b, b+1)) log V nats per token; the x axis is drawn as
 perplexity exp(log-perplexity) where the store records V (lm-markov), in bin units otherwise.
@@ -61,13 +61,15 @@ def markov_figure(results_path: str | os.PathLike, output: str | os.PathLike, fi
     docstring); ``figure``: a configuration's [figure] table (metrics, hue, facet, where). The paths written."""
     from numerics.cli import select
     from numerics.plot import plot
+    from numerics.stats import T_TEST_BELOW
     from numerics.sweep import read_results
 
     figure = figure or {}
     table = with_truth(select(read_results(results_path), figure.get("where", {}), figure.get("metrics")))
     description = table.attrs.get("metadata", {}).get("config", {}).get("description", "")
     trials = int(table["trials"].iloc[0])
-    note = (f"bands: 95% Student-t intervals over {trials} seeds" if trials >= 2 else "one seed")
+    kind = "Student-t" if trials < T_TEST_BELOW else "normal"  # as numerics.plot draws them
+    note = f"bands: 95% {kind} intervals over {trials} seeds"
     if "entropy_rate" in set(table["metric"]):
         note += "; entropy_rate's line: the truth's exact entropy rate"
     return plot(table, output, hue=figure.get("hue"), facet=figure.get("facet"), formats=formats,
