@@ -11,10 +11,10 @@ language's entropy rate).
 :func:`perplexity_histograms`, Shumailov et al.'s figure (the perplexity of each generation's text), reads
 the fixed-bin shares ``ppl0_hist_00..19`` (log-perplexity of each generation's sampled windows under the
 generation-0 model, the model first fitted on real text) and, where the store has them, ``pplt_hist_00..19``
-(under the known truth) from a results store (numerics.sweep.read_results), and draws one panel per cell
-and histogram kind, each generation's histogram a line coloured from early (light) to late (dark). The bins are deep.language.family's:
-bin b covers log-perplexity (0.5 + 0.0375 [b, b+1)) log V nats per token; the x axis is drawn as
-perplexity exp(log-perplexity) where the store records V (lm-markov), in bin units otherwise.
+(under the known truth) from a results store (numerics.sweep.read_results), and draws one panel per cell and
+histogram kind, each generation's histogram a line coloured from early (light) to late (dark). The bins are
+deep.language.family's: bin b covers log-perplexity (0.5 + 0.0375 [b, b+1)) log V nats per token; the x axis
+is drawn as perplexity exp(log-perplexity) where the store records V (lm-markov), in bin units otherwise.
 """
 
 from __future__ import annotations
