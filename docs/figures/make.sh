@@ -10,4 +10,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 collapse sweep --shipped
 collapse plot --shipped --output docs/figures
+# the known-truth (lm-markov) figures again, with the truth's entropy rate on their entropy panels (needs torch)
+if python -c 'import torch' 2>/dev/null; then python -m deep.language.figures --output docs/figures; fi
 collapse report --output report.html
