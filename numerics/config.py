@@ -21,6 +21,7 @@ tried on one trial, so that settings that only fail together (T < d + 2) fail no
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,8 @@ class ConfigError(UserError, ValueError):
 
 
 def _integer(key: str, value, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or int(value) != value):  # TOML's nan and inf are floats; int() of them raises
         raise ConfigError(f"{key} must be an integer, got {value!r}")
     value = int(value)
     if value < low:
@@ -187,7 +189,6 @@ class Config:
         figure = _table(data, "figure", FIGURE_KEYS, sim)
         demo = _table(data, "demo", DEMO_KEYS, None)
         config = cls(sim.name, G, trials, seed, tuple(metrics), fixed, checked, description, source, report, figure, demo)
-        config.check_cells()
         if demo is not None:
             try:
                 config.demo_config()
@@ -236,7 +237,8 @@ class Config:
 
     def check_cells(self) -> None:
         """Check each cell's settings together, and run its simulator for one trial and one generation: bad
-        settings fail now, named by cell."""
+        settings fail now, named by cell. A sweep does this after sizing the run (numerics.sweep.run_sweep),
+        so that a grid or a cell too large to run is refused before any of it runs."""
         sim = self.sim
         for given in self._given():
             try:
