@@ -117,9 +117,23 @@ def run_blocks(simulator: str, provider: str, settings: dict, generations: int, 
         for m in metrics:
             metric = sim.metrics[m]
             values = np.asarray(metric.values(res, config), dtype=float)
+            if not metric.nonfinite:
+                _check_finite(values, m, sim.first, block.start)
             summary[m] = Summary.of(values, ref=metric.ref(res, config, values))
         out.append(summary)
     return out
+
+
+def _check_finite(values: np.ndarray, metric: str, first: int, start: int) -> None:
+    """Refuse a NaN or infinite value of a metric that does not allow one (a ValueError, which the backends
+    show after the cell's name): naming the first generation and trial it occurs at."""
+    bad = ~np.isfinite(values.reshape(len(values), -1))
+    if bad.any():
+        column = int(np.flatnonzero(bad.any(axis=0))[0])
+        trial = int(np.flatnonzero(bad[:, column])[0])
+        raise ValueError(f"metric {metric!r} is {values.reshape(len(values), -1)[trial, column]} at generation "
+                         f"{column + first} (trial {start + trial}; {int(bad[:, column].sum())} of {len(values)} "
+                         "trials of its block); nothing of the cell is stored")
 
 
 def artifact_folder(root: str, sim: catalog.Simulator, settings: dict) -> str:
