@@ -131,7 +131,8 @@ class Config:
             raise ConfigError(str(e)) from None
         G = _integer("generations", data["generations"], 1, MAX_GENERATIONS)
         trials = data["trials"]
-        if isinstance(trials, (int, float)) and not isinstance(trials, bool) and int(trials) == trials and trials < 2:
+        if (isinstance(trials, (int, float)) and not isinstance(trials, bool) and math.isfinite(trials)
+                and int(trials) == trials and trials < 2):
             raise ConfigError(f"trials must be >= 2 (a standard error needs two), got {int(trials)}")
         from .execute import MAX_TRIALS
 
