@@ -21,7 +21,7 @@ import sys
 from . import __version__
 
 #: Modules that contribute subcommands, in the order they appear in --help.
-LAYERS = ("theory.cli", "numerics.cli", "collapse.report_cli")
+LAYERS = ("theory.cli", "theory.derive_cli", "numerics.cli", "collapse.report_cli")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -236,8 +236,24 @@ def _plot(table, title: str, options: dict) -> list[Figure]:
             paths = plot(table, Path(tmp) / "figure", formats=("png",), hue=options.get("hue"), facet=options.get("facet"))
         except ValueError as e:  # more settings vary than one figure can show
             return [Figure(b"", f"no figure: {e}")]
-        return [Figure(p.read_bytes(), f"{_short(title)}: simulation with 95% intervals, theory lines, limits dashed"
-                                       f"{shown}") for p in paths]
+        return [Figure(p.read_bytes(), f"{_short(title)}: {_drawn(table)}{shown}") for p in paths]
+
+
+def _drawn(table) -> str:
+    """What a sweep's figure draws, for its caption: only what is there (a theory line only where a claim
+    gives one, Student-t intervals for few seeds)."""
+    import numpy as np
+
+    from numerics.stats import T_TEST_BELOW
+
+    few = (table["trials"] < T_TEST_BELOW).any()
+    parts = [f"simulation with 95% {'Student-t ' if few else ''}intervals"]
+    if np.isfinite(table["theory"].to_numpy(float)).any():
+        parts.append("theory lines")
+    limits = table["limit"].to_numpy(float)
+    if (np.isfinite(limits) & (limits != 0)).any():
+        parts.append("limits dashed")
+    return ", ".join(parts)
 
 
 def _perplexity(path: Path, table, title: str) -> list[Figure]:

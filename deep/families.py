@@ -44,8 +44,8 @@ import torch
 
 
 from numerics.schema import SettingError, Settings, schema, setting
-from numerics.workflows import (real_fraction_setting, synthetic_setting, train_size_setting, workflow_from,
-                                workflow_setting)
+from numerics.workflows import (real_fraction_setting, sample_rows, synthetic_setting, train_size_setting,
+                                workflow_from, workflow_setting)
 
 from . import metrics as M
 from .chain import TorchFamily, as_numpy, torch_generator
@@ -94,8 +94,9 @@ class ImageSettings(Settings):
     synthetic: int | None = synthetic_setting("images")
     budget: str = setting("epochs", "training per generation: epochs over the training set the workflow hands over, "
                           "or a fixed number of steps", options=("epochs", "steps"))
-    epochs: float = setting(10.0, "epochs per generation (budget = epochs; the survey trains 10)", low=0, open_low=True)
-    steps: int = setting(200, "optimiser steps per generation (budget = steps)", low=1)
+    epochs: float = setting(10.0, "epochs per generation (budget = epochs; the survey trains 10)", low=0, open_low=True,
+                           probe=1e-9)
+    steps: int = setting(200, "optimiser steps per generation (budget = steps)", low=1, probe=1)
     batch: int = setting(64, "minibatch size per seed", low=1)
     lr: float = setting(1e-3, "Adam's learning rate", low=0, open_low=True)
     weight_decay: float = setting(0.0, "decoupled weight decay of the weight matrices (AdamW; 0: plain Adam)", low=0)
@@ -174,6 +175,14 @@ class ImageFamily(TorchFamily):
         train = self.source.train[: self.n]
         return train.to(self.device).unsqueeze(0).expand(chain.trials, *train.shape)
 
+    def fresh(self, chain, rng: np.random.Generator) -> torch.Tensor:
+        """New real images for a workflow that takes them each generation: the teacher's samples, or (a data set
+        is finite) n images of its training split drawn without replacement for each replica."""
+        if self.teacher is not None:
+            return self.teacher.sample(chain.trials, self.n, torch_generator(rng))[0].to(self.device)
+        rows = sample_rows(rng, chain.trials, self.source.train.shape[0], self.n, replace=False)
+        return self.source.train[torch.as_tensor(rows)].to(self.device)
+
     def fit(self, train_set: torch.Tensor, chain, rng: np.random.Generator) -> ReplicaModel:
         g = torch_generator(rng)
         previous = chain.model
@@ -245,7 +254,7 @@ class BridgeSettings(Settings):
     train_size: int | None = train_size_setting()
     rule: str = setting("ancestral", "ancestral: draw from the model; mean: the linear VAE's decoder means (covariance "
                         "W W^T, smaller by s^2 I)", options=("ancestral", "mean"))
-    steps: int | None = setting(None, "full-batch Adam steps per generation (default: 500)", low=1)
+    steps: int | None = setting(None, "full-batch Adam steps per generation (default: 500)", low=1, probe=1)
     lr: float | None = setting(None, "learning rate, cosine-decayed to 0 (default: 0.2)", low=0, open_low=True)
     warm_start: bool = setting(False, "start each generation from the last one's parameters")
 

@@ -29,7 +29,7 @@ import torch
 from numerics import driver
 from numerics.catalog import BLOCK_MEMORY, Bind, Metric, Produces, Simulator, register
 from numerics.checkpoint import header_of
-from numerics.workflows import workflow_from
+from numerics.workflows import stored_all, workflow_from
 from theory.workflows import CLAIM_WORKFLOWS
 
 from .families import BRIDGE_BUDGET, BRIDGE_WORKFLOWS, RARE, BridgeSettings, GaussianBridgeFamily, ImageFamily, ImageSettings
@@ -162,7 +162,7 @@ def simulate_bridge(trials: int, rng: np.random.Generator, *, generations: int, 
 
 
 def _bridge_memory(c: BridgeSettings, G: int) -> float:
-    m = c.n * (G if c.workflow.startswith("accumulate") else 2)
+    m = c.n * (G if stored_all(c.workflow) else 2)
     return 4.0 * c.d * m * 8 + 4.0 * c.d ** 2 * 64
 
 

@@ -26,8 +26,8 @@ from . import driver
 from .catalog import Bind, Metric, Produces, Simulator, register
 from .driver import Family
 from .schema import SettingError, Settings, schema, setting
-from .workflows import (ArrayPool, real_fraction_setting, synthetic_setting, train_size_setting, workflow_from,
-                        workflow_setting)
+from .workflows import (ArrayPool, real_fraction_setting, stored_all, synthetic_setting, train_size_setting,
+                        workflow_from, workflow_setting)
 
 OUTPUTS = ("diversity", "surviving", "lost_rarest", "collapsed", "collapse_time")
 SAMPLERS = ("points", "counts")
@@ -125,7 +125,7 @@ class CategoricalSettings(Settings):
         except ValueError as e:
             raise SettingError(str(e), "probabilities") from None
         flow = workflow_from(self, self.n)
-        if self.sampler == "counts" and (self.workflow not in COUNT_WORKFLOWS or flow.synthetic_size() != self.n):
+        if self.sampler == "counts" and (self.workflow not in COUNT_WORKFLOWS or flow.synthetic_size(2) != self.n):
             raise SettingError(f"sampler='counts' serves {' and '.join(COUNT_WORKFLOWS)} with batches of n; "
                                f"{self.workflow!r} picks individual symbols (use sampler='points')", "sampler")
 
@@ -255,10 +255,10 @@ register(Simulator(
         Produces("categorical.collapse_time", "collapse_time", (Bind("n"), TRUTH), when={"workflow": "replace", **_PLAIN},
                  verify={"sampler": "counts"}, note="chains run until collapse by multinomial counts"),
     ),
-    memory=lambda c, G: 8.0 * (c.n * (G if c.workflow.startswith("accumulate") else 3) + 4 * c.K) + 8.0 * G * 5,
+    memory=lambda c, G: 8.0 * (c.n * (G if stored_all(c.workflow) else 3) + 4 * c.K) + 8.0 * G * 5,
     # Seconds per trial (fitted to the verify cells and the shipped sweep: within 0.92-0.94 of the measured
     # time); the counts sampler's cost is the per-block term.
-    work=lambda c, G: G * (5.1e-8 * c.n + 5.7e-9 * c.n * G / 2 * c.workflow.startswith("accumulate"))
+    work=lambda c, G: G * (5.1e-8 * c.n + 5.7e-9 * c.n * G / 2 * stored_all(c.workflow))
     if c.sampler == "points" else 0.0,
     block_seconds=lambda c, G: 4.8e-4 * G,
     outputs=True,

@@ -15,7 +15,15 @@ tried on one trial, so that settings that only fail together (T < d + 2) fail no
     [grid]                             # every combination is one cell, in this order (the last fastest)
     d = [1, 3, 10]
     n = [10, 100]
-    workflow = ["replace", "accumulate"]
+    workflow = ["replace", "accumulate", "last3", {take = [{from = "fresh", share = 0.1}, {from = "latest"}], batch = "rest"}]
+
+    [workflows.last3]                  # a declared workflow, named here (docs/workflows.md; theory.workflows)
+    take = [{from = "window", window = 3}]
+
+A ``workflow`` value is a named workflow, the name of a ``[workflows.NAME]`` table, or an inline table;
+declared ones are checked here (errors name the table and field) and reach the cells as their canonical
+text (numerics.workflows.canonical), so the results store and the random numbers see what a workflow
+does, not what it is called.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from . import catalog
 from .catalog import SettingError
 
 TOP_KEYS = {"simulator", "generations", "trials", "seed", "metrics", "fixed", "grid", "description", "report", "figure",
-            "demo"}
+            "demo", "workflows"}
 #: The presentation tables (not part of what a results store compares when resuming): how `collapse report`
 #: shows the results, the figure `collapse plot --shipped` draws, and the small version `collapse report
 #: --demo` runs.
@@ -76,6 +84,8 @@ class Config:
     report: dict = field(default_factory=dict)
     figure: dict | None = None
     demo: dict | None = None
+    #: The [workflows] tables as written (name -> table): what the [demo] table's values may name.
+    workflows: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -168,6 +178,8 @@ class Config:
                 if k not in sim.settings:
                     raise ConfigError(f"{key}.{k}: simulator {sim.name!r} has no setting {k!r} "
                                       f"(its settings: {', '.join(sim.settings)})")
+        workflows = data.get("workflows", {})
+        fixed, grid = _named_workflows(workflows, fixed, grid, sim)
         try:
             fixed = {k: sim.settings[k].check(f"fixed.{k}", v) for k, v in fixed.items()}
             checked = {}
@@ -189,7 +201,8 @@ class Config:
         report = _table(data, "report", REPORT_KEYS, sim) or {}
         figure = _table(data, "figure", FIGURE_KEYS, sim)
         demo = _table(data, "demo", DEMO_KEYS, None)
-        config = cls(sim.name, G, trials, seed, tuple(metrics), fixed, checked, description, source, report, figure, demo)
+        config = cls(sim.name, G, trials, seed, tuple(metrics), fixed, checked, description, source, report, figure, demo,
+                     dict(workflows))
         if demo is not None:
             try:
                 config.demo_config()
@@ -222,6 +235,8 @@ class Config:
             report["where"] = where
         report["title"] = self.demo.get("title", self.report.get("title", self.name))
         data["report"] = report
+        if self.workflows:
+            data["workflows"] = self.workflows
         return Config.from_dict(data)
 
     @property
@@ -238,12 +253,16 @@ class Config:
 
     def check_cells(self) -> None:
         """Check each cell's settings together, and run its simulator for one trial and one generation: bad
-        settings fail now, named by cell. A sweep does this after sizing the run (numerics.sweep.run_sweep),
-        so that a grid or a cell too large to run is refused before any of it runs."""
+        settings fail now, named by cell. Settings that declare a ``probe`` value (training budgets) run
+        at it: the same code on the same shapes, in a fraction of the time. A sweep does this after sizing
+        the run (numerics.sweep.run_sweep), so that a grid or a cell too large to run is refused before any
+        of it runs."""
         sim = self.sim
+        probes = {k: s.probe for k, s in sim.settings.items() if s.probe is not None}
         for given in self._given():
             try:
-                sim.call(1, np.random.default_rng(0), sim.resolve(given), 1, self.metrics)
+                sim.resolve(given)  # the cell as it will run, checked whole
+                sim.call(1, np.random.default_rng(0), sim.resolve({**given, **probes}), 1, self.metrics)
             except (ValueError, ArithmeticError) as e:
                 varying = " ".join(f"{k}={given[k]}" for k in self.grid)
                 raise ConfigError(f"cell {varying or '(the only one)'}: {e}") from None
@@ -254,6 +273,35 @@ class Config:
         return {"simulator": self.simulator, "generations": self.generations, "trials": self.trials,
                 "seed": self.seed, "metrics": list(self.metrics), "fixed": {k: plain(v) for k, v in self.fixed.items()},
                 "grid": {k: [plain(v) for v in vs] for k, vs in self.grid.items()}, "description": self.description}
+
+
+def _named_workflows(workflows, fixed: dict, grid: dict, sim) -> tuple[dict, dict]:
+    """``fixed`` and ``grid`` with each ``workflow`` value that names a ``[workflows.NAME]`` table replaced by
+    that table (checked: ConfigError naming the table and field). Inline tables pass on to the setting's
+    check (numerics.workflows.workflow_value), which names ``fixed.workflow`` or ``grid.workflow``."""
+    if not isinstance(workflows, dict):
+        raise ConfigError("[workflows] must be a table of workflow tables ([workflows.NAME])")
+    if not workflows:
+        return fixed, grid
+    if "workflow" not in sim.settings:
+        raise ConfigError(f"[workflows]: simulator {sim.name!r} has no workflow setting")
+    from theory.workflows import NAMED, WorkflowError, workflow_spec
+
+    specs = {}
+    for name, table in workflows.items():
+        if name in NAMED:
+            raise ConfigError(f"workflows.{name}: {name!r} is a named workflow already; call the table otherwise")
+        if not isinstance(table, dict):
+            raise ConfigError(f"workflows.{name} must be a table such as {{take = [{{from = 'latest'}}]}}")
+        try:
+            specs[name] = workflow_spec(table, name=name)
+        except WorkflowError as e:
+            raise ConfigError(f"workflows.{name}: {str(e).removeprefix(f'workflow {name}: ')}") from None
+    named = lambda v: specs.get(v, v) if isinstance(v, str) else v  # noqa: E731
+    fixed = {**fixed, "workflow": named(fixed["workflow"])} if "workflow" in fixed else fixed
+    if "workflow" in grid and isinstance(grid["workflow"], list):
+        grid = {**grid, "workflow": [named(v) for v in grid["workflow"]]}
+    return fixed, grid
 
 
 def _table(data: dict, key: str, allowed: set, sim) -> dict | None:

@@ -14,12 +14,17 @@ one ``rng``; a family object holds only its configuration, never anything of a r
 * ``measure(model, chain, rng)``: the quantities recorded at each generation, ``{name: (trials,)
   values}``; a family with ``measures_samples = True`` gets, as ``samples``, the very batch its model
   hands to the next generation (drawn before it is measured), so its metrics describe that data;
+* ``fresh(chain, rng)``: real data drawn afresh, for workflows that take them each generation (by
+  default ``real`` again);
 * ``pool(real, workflow, generations)``: where the batches are kept (numpy arrays by default; torch
   tensors, token corpora, or sufficient statistics for the families that need them).
 
-The driver owns the loop and the workflow: generation 1 fits the real data; each later generation
-samples ``workflow.synthetic_size()`` points from the latest model, adds them to the pool, fits the
-training set the workflow's plan gathers, and measures. A family with ``first = 0`` also measures its
+The driver owns the loop and the workflow, any :class:`~theory.workflows.WorkflowSpec` (named or
+declared; numerics.workflows plans it): generation 1 fits the real data; each later generation g
+samples ``workflow.synthetic_size(g)`` points from the latest model, adds them to the pool (and, for a
+workflow that takes fresh real data, a fresh draw of the family's real data), fits the training set the
+workflow's plan gathers, and measures. The workflow's draws without replacement are checked against
+the pool's sizes for every generation before the first fit. A family with ``first = 0`` also measures its
 ``truth(chain)`` before any fit (generation 0). The random numbers are drawn in that order from the one
 ``rng``, so a family's numbers depend only on the seed. Given a ``checkpoint`` path, the chain is saved
 after every generation and a killed run resumes from it to the same numbers (numerics.checkpoint:
@@ -96,6 +101,12 @@ class Family(abc.ABC):
         """Model 0 (the data's own distribution), measured first when ``first == 0``."""
         raise ValueError(f"{type(self).__name__} has no generation-0 model (first = {self.first})")
 
+    def fresh(self, chain: Chain, rng: np.random.Generator) -> Any:
+        """Real data drawn afresh, as many points as :meth:`real` gives, for a workflow that takes them each
+        generation (source ``fresh``): by default :meth:`real` again (override where ``real`` also sets up
+        fixed per-run data, such as a fixed design or held-out data, that must stay)."""
+        return self.real(chain, rng)
+
     def pool(self, real: Any, workflow: Workflow, generations: int) -> Any:
         """Where the batches are kept: numpy arrays with a trial axis, unless the family says otherwise."""
         return ArrayPool(real, workflow, generations)
@@ -155,15 +166,18 @@ def run_chain(family: Family, workflow: Workflow, generations: int, trials: int,
         if family.first == 0:
             chain.record(family.measure(family.truth(chain), chain, rng))
         chain.pool = family.pool(family.real(chain, rng), workflow, generations)
+    workflow.check(generations)
     for g in range(chain.done + 1, generations + 1):
         if g > 1:
             batch = chain.state.pop("next_batch") if family.measures_samples else \
-                family.sample(chain.model, workflow.synthetic_size(), chain, rng)
+                family.sample(chain.model, workflow.synthetic_size(g), chain, rng)
             chain.pool.add(batch)
+            if workflow.fresh:
+                chain.pool.add_fresh(family.fresh(chain, rng))
         plan = workflow.plan(g, chain.pool.sizes, rng, trials)
         chain.model = family.fit(chain.pool.gather(plan), chain, rng)
         if family.measures_samples:
-            samples = family.sample(chain.model, workflow.synthetic_size(), chain, rng)
+            samples = family.sample(chain.model, workflow.synthetic_size(g + 1), chain, rng)
             chain.record(family.measure(chain.model, chain, rng, samples))
             if g < generations:
                 chain.state["next_batch"] = samples

@@ -39,8 +39,8 @@ from . import driver
 from .catalog import Bind, Metric, Produces, Simulator, register
 from .driver import Family
 from .schema import SettingError, Settings, schema, setting
-from .workflows import (alpha_setting, first_fit_setting, real_fraction_setting, synthetic_setting, train_size_setting,
-                        workflow_from, workflow_setting)
+from .workflows import (alpha_setting, draws_rows, first_fit_setting, real_fraction_setting, stored_all, synthetic_setting,
+                        train_size_setting, workflow_from, workflow_setting)
 
 #: Per-trial outputs recorded at every generation, each of shape (R, G).
 OUTPUTS = ("mean_sq_error", "mean_error", "trace", "det", "log_det", "w2", "sigma", "log_var", "marginal_var")
@@ -143,7 +143,7 @@ class GaussianSettings(Settings):
     def validate(self) -> None:
         flow = workflow_from(self, self.n)
         if resolve_sampler(self.sampler, self.workflow) == "sufficient" and (
-                self.train_size is not None or flow.synthetic_size() != self.n or flow.bootstrap_first):
+                self.train_size is not None or flow.synthetic_size(2) != self.n or flow.bootstrap_first):
             raise SettingError("sampler='sufficient' draws batches of n points from the real data as they are: "
                                "leave train_size, synthetic, alpha and first_fit unset", "sampler")
 
@@ -457,7 +457,7 @@ def _memory(c: GaussianSettings, G: int) -> float:
     if resolve_sampler(c.sampler, c.workflow) == "sufficient":
         return 8.0 * d * d * 12
     m = _synthetic(c)
-    pool = n + m * G if c.workflow.startswith("accumulate-subsample") else 2 * (n + m)
+    pool = n + m * G if stored_all(c.workflow) and c.workflow != "accumulate" else 2 * (n + m)
     return 8.0 * d * (pool + 4 * max(n, m, c.train_size or 0)) + 8.0 * d * d * 6
 
 
@@ -471,7 +471,7 @@ def _work(c: GaussianSettings, G: int) -> float:
         return G * (1.9e-8 * r**2 + 2.2e-11 * r**3)
     m, k = _synthetic(c), c.train_size or c.n
     r = c.d if k > c.d else k
-    return G * (2.0e-8 * m * r + 4.1e-10 * m * c.d * r + 1.8e-8 * k * c.workflow.startswith("accumulate-subsample"))
+    return G * (2.0e-8 * m * r + 4.1e-10 * m * c.d * r + 1.8e-8 * k * draws_rows(c.workflow))
 
 
 register(Simulator(

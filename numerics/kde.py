@@ -17,7 +17,7 @@ from . import driver
 from .catalog import Bind, Metric, Produces, Simulator, register
 from .driver import Family
 from .schema import SettingError, Settings, schema, setting
-from .workflows import Workflow, workflow_setting
+from .workflows import Workflow, stored_all, workflow_setting
 
 RULES = {"scott": lambda N: N ** (-1 / 5), "silverman": lambda N: (3 * N / 4) ** (-1 / 5)}
 
@@ -87,6 +87,6 @@ register(Simulator(
     metrics={"variance": Metric("variance of the data fitted at iteration t", "variance")},
     produces=(Produces("kde.variance", "variance", (Bind("sigma"), Bind("n"), Bind("bandwidth"), Bind("h"),
                                                      Bind("workflow"))),),
-    memory=lambda c, G: 8.0 * c.n * (G if c.workflow.startswith("accumulate") else 4) * 3,
+    memory=lambda c, G: 8.0 * c.n * (G if stored_all(c.workflow) else 4) * 3,
     work=lambda c, G: 5.7e-8 * 2.0 * c.n * G,  # seconds per trial, measured on the verify cells
 ))

@@ -24,8 +24,8 @@ from . import driver
 from .catalog import Bind, Metric, Produces, Simulator, register
 from .driver import Family
 from .schema import SettingError, Settings, schema, setting
-from .workflows import (alpha_setting, first_fit_setting, real_fraction_setting, synthetic_setting, train_size_setting,
-                        workflow_from, workflow_setting)
+from .workflows import (alpha_setting, first_fit_setting, real_fraction_setting, stored_all, synthetic_setting,
+                        train_size_setting, workflow_from, workflow_setting)
 
 THETA0 = (0.5, -0.5, 0.25)
 MAX_NORM = 50.0
@@ -163,6 +163,6 @@ register(Simulator(
         Produces("logistic.variance_ratio", "scaled_sq_error", (Bind("workflow"), Bind("n"), Bind("first_fit")),
                  when={"first_fit": "bootstrap", **_PLAIN}, share=0.25, note=_NOTE),
     ),
-    memory=lambda c, G: 8.0 * 4 * c.n * (G if c.workflow.startswith("accumulate") else 2) * 6,
+    memory=lambda c, G: 8.0 * 4 * c.n * (G if stored_all(c.workflow) else 2) * 6,
     work=lambda c, G: 9.8e-9 * 80.0 * c.n * G,  # seconds per trial: about 80 flops per point and Newton pass
 ))

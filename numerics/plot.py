@@ -98,6 +98,7 @@ def plot(table, output: str | Path | None = None, *, hue: str | None = None, fac
 
     fig, axes = plt.subplots(len(metrics), len(facets), figsize=(3.6 * len(facets) + 2.6, 2.7 * len(metrics) + 0.8),
                              squeeze=False, sharex=True, layout="constrained")
+    drawn = {"theory": False, "limit": False, "student": False, "normal": False}  # what the legend explains
     for r, metric in enumerate(metrics):
         rows = table[table["metric"] == metric]
         for c, fv in enumerate(facets):
@@ -105,7 +106,7 @@ def plot(table, output: str | Path | None = None, *, hue: str | None = None, fac
             sub = rows if facet is None else rows[rows[facet] == fv]
             positive = sub["estimate"][sub["estimate"] > 0]
             log = len(positive) > 0 and (sub["estimate"] >= 0).all() and positive.max() / positive.min() > 100
-            limits = {}
+            limits, lines = {}, []
             for h in hues:
                 part = (sub if hue is None else sub[sub[hue] == h]).sort_values("generation")
                 if part.empty:
@@ -123,20 +124,29 @@ def plot(table, output: str | Path | None = None, *, hue: str | None = None, fac
                 else:
                     lo, hi = est - q * se, est + q * se
                 if trials < T_TEST_BELOW:  # few seeds (deep runs): a line with a Student-t band
+                    drawn["student"] = True
                     ax.plot(g, est, "o-", ms=2.5, lw=1.0, color=colour[h], label=label, zorder=3)
                     ax.fill_between(g, lo, hi, color=colour[h], alpha=0.2, lw=0, zorder=2)
                 else:
+                    drawn["normal"] = True
                     ax.errorbar(g, est, yerr=np.vstack([est - lo, hi - est]), fmt="o", ms=2.5, lw=0.8, color=colour[h],
                                 label=label, zorder=3)
                 g = part["generation"].to_numpy()
                 th = part["theory"].to_numpy(float)
                 ok = np.isfinite(th) & ((th > 0) if log else True)
                 if ok.any():
-                    ax.plot(g[ok], th[ok], "-", lw=1.2, color=colour[h], alpha=0.8, zorder=2)
+                    lines.append((h, tuple(g[ok]), tuple(np.round(th[ok], 12))))
                 lim = part["limit"].iloc[0]
                 if np.isfinite(lim) and lim != 0:
                     limits.setdefault(round(float(lim), 12), []).append(h)
+            # One theory line per colour, or one grey line where every colour's is the same (a value that does
+            # not depend on the hue, such as a known truth): drawn in each colour, only the last would show.
+            shared_line = len(lines) > 1 and len({line[1:] for line in lines}) == 1
+            for h, gx, th in lines[:1] if shared_line else lines:
+                drawn["theory"] = True
+                ax.plot(gx, th, "-", lw=1.2, color="0.3" if shared_line else colour[h], alpha=0.8, zorder=2)
             for i, (lim, who) in enumerate(sorted(limits.items())):
+                drawn["limit"] = True
                 shared = len(who) > 1 or hue is None
                 ax.axhline(lim, ls="--", lw=0.9, color="0.4" if shared else colour[who[0]], alpha=0.8, zorder=1)
                 if len(limits) <= 4:  # labels alternate between the two ends, so close limits do not collide
@@ -158,12 +168,22 @@ def plot(table, output: str | Path | None = None, *, hue: str | None = None, fac
     handles, labels = axes[0, 0].get_legend_handles_labels()
     from matplotlib.lines import Line2D
 
-    handles += [Line2D([], [], color="0.3", marker="o", ls="", ms=3), Line2D([], [], color="0.3", lw=1.2),
-                Line2D([], [], color="0.4", ls="--", lw=0.9)]
-    labels += ["simulation (95% interval)", "theory", "limit over generations"]
+    # Only what is drawn: a "theory" entry without a theory line reads as a claim that failed to show.
+    if drawn["normal"]:
+        handles.append(Line2D([], [], color="0.3", marker="o", ls="", ms=3))
+        labels.append("simulation (95% interval)")
+    if drawn["student"]:
+        handles.append(Line2D([], [], color="0.3", marker="o", ms=3, lw=1.0))
+        labels.append("simulation (95% Student-t interval)")
+    if drawn["theory"]:
+        handles.append(Line2D([], [], color="0.3", lw=1.2))
+        labels.append("theory")
+    if drawn["limit"]:
+        handles.append(Line2D([], [], color="0.4", ls="--", lw=0.9))
+        labels.append("limit over generations")
     fig.legend(handles, labels, loc="outside right center", fontsize=8, frameon=False)
     config = meta.get("config", {})
-    fixed = {k: v for k, v in _constant_settings(table).items() if k not in (hue, facet)}
+    fixed = {k: v for k, v in _constant_settings(table, config).items() if k not in (hue, facet)}
     subtitle = f"{config.get('trials', '?')} trials per cell; " + ", ".join(f"{k}={v}" for k, v in fixed.items())
     import textwrap
 
@@ -181,8 +201,14 @@ def plot(table, output: str | Path | None = None, *, hue: str | None = None, fac
     return written
 
 
-def _constant_settings(table) -> dict:
-    """The settings that take one value across the table (shown under the title)."""
-    return {c: table[c].iloc[0] for c in settings_columns(table) if table[c].astype(str).nunique() == 1
+def _constant_settings(table, config: dict | None = None) -> dict:
+    """The settings that take one value across the table (shown under the title): of a stored sweep, only
+    those its configuration names (its fixed settings and grid), not every default of the simulator (an
+    n-gram's figure listed the transformer's width and heads)."""
+    declared = None
+    if config and isinstance(config.get("fixed"), dict):
+        declared = {*config["fixed"], *config.get("grid", {})}
+    return {c: table[c].iloc[0] for c in settings_columns(table) if (declared is None or c in declared)
+            and table[c].astype(str).nunique() == 1
             and not (isinstance(table[c].iloc[0], float) and math.isnan(table[c].iloc[0]))
             and table[c].iloc[0] is not None}

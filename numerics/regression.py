@@ -20,7 +20,7 @@ from . import driver
 from .catalog import Bind, Metric, Produces, Simulator, register
 from .driver import Family
 from .schema import SettingError, Settings, schema, setting
-from .workflows import Workflow, workflow_setting
+from .workflows import Workflow, stored_all, workflow_setting
 
 
 def _eigs(eigenvalues, d: int | None) -> np.ndarray:
@@ -68,6 +68,14 @@ class RegressionSettings(Settings):
         if self.T < self.d + 2:
             raise SettingError(f"T must be at least d + 2 for OLS, got T={self.T}, d={self.d}", "T")
         _eigs(self.eigenvalues, self.d)
+        try:
+            flow = Workflow(self.workflow, n_real=self.T)
+        except ValueError as e:
+            raise SettingError(str(e), "workflow") from None
+        if flow.batch is not None:
+            raise SettingError(f"workflow: a synthetic batch relabels the T = {self.T} rows of a design, so a "
+                               f"workflow for regression leaves out batch (it has batch = {flow.batch}); take a "
+                               "share of the latest batch instead", "workflow")
 
 
 class FixedDesignFamily(Family):
@@ -94,6 +102,13 @@ class FixedDesignFamily(Family):
     def real(self, chain, rng):
         self._new_design(chain, _design(rng, chain.trials, self.config.T, self.eig))
         return self._rows(chain, np.full((chain.trials, self.config.d), 1 / np.sqrt(self.config.d)), rng)
+
+    def fresh(self, chain, rng):
+        """New labels of the truth w* on the fixed design (real() would draw a new design, which the synthetic
+        batches must not see); under design='fresh', on a new design, as every batch."""
+        if self.config.design == "fresh":
+            self._new_design(chain, _design(rng, chain.trials, self.config.T, self.eig))
+        return self._rows(chain, np.broadcast_to(self.w_star, (chain.trials, self.config.d)), rng)
 
     def fit(self, train, chain, rng):
         d = self.config.d
@@ -344,7 +359,7 @@ register(Simulator(
     metrics={"test_error": Metric("(w_n - w*)^T Sigma (w_n - w*)", "test_error")},
     produces=(Produces("regression.test_error", "test_error",
                        (Bind("sigma"), Bind("d"), Bind("T"), Bind("workflow"), Bind("eigenvalues"), Bind("design"))),),
-    memory=lambda c, G: 8.0 * (c.d + 1) * c.T * (G + 1 if "subsample" in c.workflow else 6),
+    memory=lambda c, G: 8.0 * (c.d + 1) * c.T * (G + 1 if stored_all(c.workflow) else 6),
     work=lambda c, G: 4.8e-9 * c.T * (c.d + 1) * G,  # seconds per trial, measured on the verify cells
 ))
 

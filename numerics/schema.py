@@ -58,7 +58,8 @@ class Setting:
     """One setting: its kind, default, domain and meaning.
 
     ``kind``: "int", "float", "choice" (one of ``options``), "floats" (a non-empty list of numbers),
-    "bool", "text" or "path" (an existing file or folder). ``low`` / ``high`` bound numbers (inclusive;
+    "bool", "text", "path" (an existing file or folder) or "workflow" (one of ``options``, or a declared
+    workflow: numerics.workflows.workflow_value). ``low`` / ``high`` bound numbers (inclusive;
     ``open_low`` makes the lower bound strict). A default of None makes the setting optional.
     """
 
@@ -74,6 +75,10 @@ class Setting:
     affects_draws: bool = True
     #: Said after "not found" for a missing path (how to get the file).
     hint: str = ""
+    #: The value a configuration's load-time check runs the simulator with (a training budget of 1 step
+    #: instead of 600 runs the same code on the same shapes: a bad cell still fails, in a fraction of the
+    #: time). None: the cell's own value.
+    probe: Any = None
 
     def check(self, name: str, value: Any) -> Any:
         """The value converted to its kind; :class:`SettingError` naming ``name`` otherwise."""
@@ -81,6 +86,10 @@ class Setting:
             return None
         if value is REQUIRED:
             raise SettingError(f"setting {name!r} ({self.doc}) must be given", name)
+        if self.kind == "workflow":  # a named workflow of ``options``, or a declared one (numerics.workflows)
+            from .workflows import workflow_value
+
+            return workflow_value(name, value, self.options)
         if self.kind == "choice":
             if not isinstance(value, str) or value not in self.options:
                 raise SettingError(f"{name} must be one of {', '.join(map(str, self.options))}; got {value!r}", name)
@@ -122,7 +131,7 @@ class Setting:
         default = "required" if self.default is REQUIRED else "optional" if self.default is None else f"default {self.default}"
         dom = ""
         if self.options:
-            dom = f"; one of {', '.join(map(str, self.options))}"
+            dom = f"; one of {', '.join(map(str, self.options))}" + (", or a table" if self.kind == "workflow" else "")
         elif self.low is not None or self.high is not None:
             lo = "" if self.low is None else f"{'>' if self.open_low else '>='} {_num(self.low)}"
             hi = "" if self.high is None else f"<= {_num(self.high)}"
@@ -137,10 +146,11 @@ def _num(x: float) -> str:
 
 def setting(default: Any = REQUIRED, doc: str = "", *, options: tuple = (), low: float | None = None,
             high: float | None = None, open_low: bool = False, affects_draws: bool = True, kind: str | None = None,
-            hint: str = ""):
-    """A field of a schema (see the module docstring); ``kind`` overrides what the annotation says."""
+            hint: str = "", probe: Any = None):
+    """A field of a schema (see the module docstring); ``kind`` overrides what the annotation says;
+    ``probe`` is the cheaper value the load-time check of a configuration runs with (a training budget)."""
     spec = {"doc": doc, "options": tuple(options), "low": low, "high": high, "open_low": open_low,
-            "affects_draws": affects_draws, "kind": kind, "hint": hint}
+            "affects_draws": affects_draws, "kind": kind, "hint": hint, "probe": probe}
     return field(default=default, metadata={"setting": spec})
 
 

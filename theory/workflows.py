@@ -5,7 +5,7 @@ batches sampled from earlier models. Generation 1 always trains on the real data
 anchors). From generation 2 on, a :class:`WorkflowSpec` says it: the training set is the
 concatenation of its :class:`Take` parts, each one source of rows,
 
-* ``real``: the fixed real data set (batch 0), the same rows every generation;
+* ``real``: the fixed real data set (batch 0), the same n points throughout;
 * ``fresh``: new draws from the truth each generation, as many as the real set holds;
 * ``latest``: the synthetic batch sampled from the latest model;
 * ``window``: the last ``window`` synthetic batches;
@@ -69,7 +69,7 @@ CLAIM_WORKFLOWS: tuple[str, ...] = ("replace", "accumulate", "accumulate-subsamp
 
 #: The sources of a training set's rows.
 SOURCES: dict[str, str] = {
-    "real": "the fixed real data set, the same rows every generation",
+    "real": "the fixed real data set (the same points throughout)",
     "fresh": "new draws from the truth each generation, as many as the real set holds",
     "latest": "the synthetic batch sampled from the latest model",
     "window": "the last `window` synthetic batches",
@@ -238,7 +238,7 @@ class Take:
             how = f"{self.count} rows"
         else:
             return src
-        return f"{how} drawn {'with' if self.replace else 'without'} replacement from {src}"
+        return f"{how} drawn afresh each generation {'with' if self.replace else 'without'} replacement from {src}"
 
 
 @dataclass(frozen=True)

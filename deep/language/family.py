@@ -201,6 +201,10 @@ class LanguageFamily(TorchFamily):
         chain.state["vocabulary"] = self.source.vocabulary or ""
         return data
 
+    def fresh(self, chain, rng):
+        """New real windows for a workflow that takes them each generation (the held-out windows stay)."""
+        return self.source.real(chain.trials, self.workflow.n_real, self.T, rng).to(self.device)
+
     def fit(self, train_set, chain, rng):
         gen = torch_generator(rng)
         previous = chain.model

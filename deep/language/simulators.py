@@ -23,8 +23,8 @@ from numerics.catalog import Metric, Simulator, register
 from numerics.categorical import produces as categorical_produces
 from numerics.categorical import truth as categorical_truth
 from numerics.schema import SettingError, Settings, schema, setting
-from numerics.workflows import (WORKFLOWS, real_fraction_setting, synthetic_setting, train_size_setting, workflow_from,
-                                workflow_setting)
+from numerics.workflows import (WORKFLOWS, real_fraction_setting, stored_all, synthetic_setting, train_size_setting,
+                                workflow_from, workflow_setting)
 
 from ..simulators import run_chain
 from ..replica import setup_threads
@@ -63,8 +63,8 @@ class LanguageSettings(Settings):
     heads: int = setting(1, "transformer attention heads", low=1)
     budget: str = setting("steps", "training budget per generation: a fixed number of optimiser steps, or epochs over "
                           "the training set the workflow hands over (grows under accumulate)", options=("steps", "epochs"))
-    steps: int = setting(300, "optimiser steps per generation (budget = steps)", low=1)
-    epochs: float = setting(5.0, "epochs per generation (budget = epochs)", low=0, open_low=True)
+    steps: int = setting(300, "optimiser steps per generation (budget = steps)", low=1, probe=1)
+    epochs: float = setting(5.0, "epochs per generation (budget = epochs)", low=0, open_low=True, probe=1e-9)
     batch: int = setting(64, "minibatch of windows per replica (0: the whole training set)", low=0)
     lr: float | None = setting(None, "Adam learning rate (default 0.05 for ngram, 3e-2 for transformer)", low=0,
                                open_low=True)
@@ -236,7 +236,7 @@ class UnigramSettings(Settings):
     real_fraction: float | None = real_fraction_setting("symbols")
     train_size: int | None = train_size_setting()
     synthetic: int | None = synthetic_setting("symbols")
-    steps: int = setting(BRIDGE_STEPS, "full-batch Adam steps per generation", low=1)
+    steps: int = setting(BRIDGE_STEPS, "full-batch Adam steps per generation", low=1, probe=1)
     lr: float = setting(BRIDGE_LR, "Adam learning rate (cosine decay to 0 within each generation)", low=0,
                         open_low=True)
     lost_below: float = setting(1e-4, "a symbol whose trained probability is below this is lost", low=0, open_low=True)
@@ -285,10 +285,10 @@ register(Simulator(
     # 200 seeds at verify's 20,000 trials: 1,000 took 2.5 minutes of CPU (300 full-batch steps per fit, 50 fits of
     # the loss check); the rows' detectable errors are printed by collapse verify --explain.
     produces=categorical_produces(note=_OPT_NOTE, share=0.01, verify_diversity={"K": 5, "zipf": 1.0}),
-    memory=lambda c, G: 8.0 * 40 * (c.n * (G if c.workflow.startswith("accumulate") else 3) + 8 * c.K),
+    memory=lambda c, G: 8.0 * 40 * (c.n * (G if stored_all(c.workflow) else 3) + 8 * c.K),
     # Seconds per seed. Measured: 1,000 seeds x 300 full-batch steps x 10 generations at n = 20 took 5.1 s,
     # about 8.5e-8 s per seed, step and point.
-    work=lambda c, G: 8.5e-8 * c.steps * c.n * (G / 2 if c.workflow.startswith("accumulate") else 1) * G,
+    work=lambda c, G: 8.5e-8 * c.steps * c.n * (G / 2 if stored_all(c.workflow) else 1) * G,
     outputs=True,
     checkpoints=True,
 ))

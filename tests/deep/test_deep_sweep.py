@@ -74,3 +74,21 @@ def test_a_deep_sweep_killed_inside_a_cell_resumes_to_identical_numbers(tmp_path
     assert resumed.equals(uninterrupted)  # every other number is the uninterrupted run's, bit for bit
     grids = sorted(p.name for p in out.with_name(out.stem + ".artifacts").rglob("*.png"))
     assert grids == ["classes.png", "classes.png", "samples.png", "samples.png"]
+
+
+def test_a_config_is_checked_at_its_probe_budget_but_with_its_own_settings(monkeypatch):
+    """Loading a deep config runs each cell for one step (the schema's ``probe``), not its full budget,
+    while a cell that is invalid at its own settings still fails."""
+    from numerics import catalog
+    from numerics.config import Config, ConfigError
+
+    seen = []
+    real = catalog.Simulator.call
+    monkeypatch.setattr(catalog.Simulator, "call",
+                        lambda self, trials, rng, settings, *a, **k: seen.append(dict(settings)) or real(self, trials, rng, settings, *a, **k))
+    data = {"simulator": "lm-markov", "generations": 2, "trials": 2, "seed": 0, "metrics": ["kl_rate"],
+            "fixed": {"model": "ngram", "steps": 600, "n": 64, "V": 4, "order": 1}}
+    config = Config.from_dict(data)
+    assert [s["steps"] for s in seen] == [1] and config.fixed["steps"] == 600
+    with pytest.raises(ConfigError, match="steps"):
+        Config.from_dict({**data, "fixed": {**data["fixed"], "steps": 0}})

@@ -484,3 +484,57 @@ def test_every_demo_keeps_only_the_report_filters_it_can_satisfy():
             assert set(values) & set(ran), (name, key, values, ran)
         checked += 1
     assert checked >= 1
+
+
+def _drawn_figure(monkeypatch, table, tmp_path, **options):
+    """The legend labels and the subtitle of the figure ``plot`` draws (read as it is saved)."""
+    import matplotlib.figure
+
+    from numerics.plot import plot
+
+    seen = {}
+
+    def save(fig, *a, **k):
+        seen["labels"] = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+        seen["title"] = fig._suptitle.get_text()
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", save)
+    plot(table, tmp_path / "f", formats=("png",), **options)
+    return seen
+
+
+def test_a_figure_names_only_what_it_draws_and_the_settings_its_config_gives(tmp_path, monkeypatch):
+    table = run_sweep(config(grid={"n": [10], "workflow": ["replace", "accumulate"]}), tmp_path / "r", jobs=1,
+                      progress=False)
+    seen = _drawn_figure(monkeypatch, table, tmp_path)
+    assert "theory" in seen["labels"] and "limit over generations" in seen["labels"]  # accumulate's pi^2/6
+    declared = {*SMALL.get("fixed", {}), "n"}
+    shown = {part.split("=")[0] for part in seen["title"].split("\n", 1)[1].replace("\n", " ").split("; ", 1)[1].split(", ")}
+    assert shown and shown <= declared, shown - declared  # not the simulator's other defaults
+    no_theory = table.assign(theory=float("nan"), limit=float("nan"))
+    no_theory.attrs = table.attrs
+    seen = _drawn_figure(monkeypatch, no_theory, tmp_path)
+    assert "theory" not in seen["labels"] and "limit over generations" not in seen["labels"]
+    assert "simulation (95% interval)" in seen["labels"]
+
+
+def test_a_theory_line_the_hues_share_is_drawn_once_in_grey(tmp_path, monkeypatch):
+    """A theory value that does not depend on the hue (a known truth) is one grey line, not one line per colour
+    of which only the last would show."""
+    import matplotlib.axes
+
+    from numerics.plot import plot
+
+    table = run_sweep(config(grid={"n": [10, 20], "workflow": ["replace"]}), tmp_path / "r", jobs=1, progress=False)
+    table = table[table["metric"] == "variance_ratio"]
+    lines = []
+    real = matplotlib.axes.Axes.plot
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot",
+                        lambda ax, *a, **k: lines.append(k.get("color")) or real(ax, *a, **k))
+    shared = table.assign(theory=1.5)
+    shared.attrs = table.attrs
+    plot(shared, tmp_path / "a", formats=("png",), hue="n")
+    assert lines == ["0.3"]
+    lines.clear()
+    plot(table.assign(theory=table["n"] * 0.1), tmp_path / "b", formats=("png",), hue="n")
+    assert len(lines) == 2 and "0.3" not in lines
