@@ -11,7 +11,6 @@ checked before work; NaN never reaches a store; a damaged checkpoint is named, n
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
