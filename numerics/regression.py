@@ -389,7 +389,8 @@ register(Simulator(
     schema=RidgeSettings,
     metrics={
         "test_error": Metric("(w - w0)^T Sigma (w - w0) of the downstream ridge, n = 0 on clean data", "test_error"),
-        "increment": Metric("(error after n generations - clean error) / (n sigma0^2)", "test_error", _increment),
+        "increment": Metric("(error after n generations - clean error) / (n sigma0^2)", "test_error", _increment,
+                            nonfinite=True),  # NaN at n = 0 (0/0)
     },
     produces=(Produces("ridge.test_error", "test_error", _RIDGE_BINDS),
               Produces("ridge.increment", "increment", _RIDGE_BINDS)),
