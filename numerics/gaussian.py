@@ -39,8 +39,8 @@ from . import driver
 from .catalog import Bind, Metric, Produces, Simulator, register
 from .driver import Family
 from .schema import SettingError, Settings, schema, setting
-from .workflows import (alpha_setting, draws_rows, first_fit_setting, real_fraction_setting, stored_all, synthetic_setting,
-                        train_size_setting, workflow_from, workflow_setting)
+from .workflows import (ArrayPool, alpha_setting, draws_rows, first_fit_setting, real_fraction_setting, stored_all,
+                        synthetic_setting, train_size_setting, workflow_from, workflow_setting)
 
 #: Per-trial outputs recorded at every generation, each of shape (R, G).
 OUTPUTS = ("mean_sq_error", "mean_error", "trace", "det", "log_det", "w2", "sigma", "log_var", "marginal_var")
@@ -52,12 +52,17 @@ SAMPLERS = ("points", "sufficient", "auto")
 SUFFICIENT_WORKFLOWS = ("replace", "accumulate")
 
 
-def _fit(x: np.ndarray, ddof: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _fit(x: np.ndarray, ddof: int, overwrite: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Sample mean (R, d) and covariance (R, d, d) of x (R, m, d), and a square root of the covariance
-    when it is singular by construction (m <= d): the centred data, C^T / sqrt(m - ddof), (R, d, m)."""
-    mu = x.mean(axis=1)
-    c = x - mu[:, None, :]
+    when it is singular by construction (m <= d): the centred data, C^T / sqrt(m - ddof), (R, d, m).
+    ``overwrite``: x is the caller's own copy (a gathered training set), centred in place.
+
+    Shortcut (exact, named): the mean as the product 1^T x / m, one BLAS call per trial, where a sum
+    over the middle axis is numpy's strided reduction with an inner loop of d elements (several times
+    slower at d <= 10); the same sum, in another order of additions."""
     m, d = x.shape[1:]
+    mu = (np.ones((1, m)) @ x)[:, 0, :] / m if x.dtype == np.float64 else x.mean(axis=1)
+    c = np.subtract(x, mu[:, None, :], out=x if overwrite else None)
     root = c.swapaxes(1, 2) / np.sqrt(m - ddof) if m <= d else None
     return mu, (c.swapaxes(1, 2) @ c) / (m - ddof), root
 
@@ -99,24 +104,28 @@ def _log_det(cov: np.ndarray, root: np.ndarray, lower: bool) -> np.ndarray:
 TRMM_WORK = 2.5e5
 
 
-def _tri_product(root: np.ndarray, b: np.ndarray, lower: bool, left: bool) -> np.ndarray:
-    """root @ b (``left``) or b @ root^T for every trial: root (R, d, r), b (R, r, k) or (R, k, r).
+def _tri_product(root: np.ndarray, b: np.ndarray, lower: bool, left: bool, out: np.ndarray | None = None) -> np.ndarray:
+    """root @ b (``left``) or b @ root^T for every trial: root (R, d, r), b (R, r, k) or (R, k, r); into
+    ``out`` where given (then returned).
 
     Shortcut (exact, named): where every root is lower triangular and square, one BLAS trmm per trial,
     computed in place in b's memory (b's transpose in Fortran order: (root b)^T = b^T root^T and
     (b root^T)^T = root b^T), half the multiply-adds of the full product that matmul does; b is then
-    overwritten and returned. Otherwise one batched matmul into a new array."""
+    overwritten and returned (or copied into ``out``). Otherwise one batched matmul into a new array."""
     r = root.shape[2]
     if root.shape[1:] == (1, 1):  # d = 1: a product of 1 x 1 matrices is one multiplication (the same bits)
-        return b * root
+        return np.multiply(b, root, out=out)
     if not lower or root.shape[1] != r or b.size // max(len(b), 1) * r < 2 * TRMM_WORK or not b.flags.c_contiguous:
-        return root @ b if left else b @ root.swapaxes(1, 2)
+        return np.matmul(root, b, out=out) if left else np.matmul(b, root.swapaxes(1, 2), out=out)
     from scipy.linalg.blas import dtrmm
 
     for br, lr in zip(b, root):  # lr.T is Fortran-ordered and upper triangular: no copies
-        out = dtrmm(1.0, lr.T, br.T, side=int(left), lower=0, trans_a=int(not left), overwrite_b=1)
-        if not np.may_share_memory(out, br):  # a wrapper that copied after all
-            br.T[...] = out
+        product = dtrmm(1.0, lr.T, br.T, side=int(left), lower=0, trans_a=int(not left), overwrite_b=1)
+        if not np.may_share_memory(product, br):  # a wrapper that copied after all
+            br.T[...] = product
+    if out is not None:
+        out[...] = b
+        return out
     return b
 
 
@@ -286,7 +295,8 @@ class GaussianFamily(Family):
     def fit(self, train, chain, rng):
         if isinstance(train, Moments):
             return Fit(train.mean, train.scatter / (train.count - self.ddof))
-        return Fit(*_fit(train, self.ddof))
+        own = isinstance(chain.pool, ArrayPool) and not chain.pool.holds(train)  # a gathered copy: centred in place
+        return Fit(*_fit(train, self.ddof, overwrite=own))
 
     def measure(self, model, chain, rng, samples=None):
         logdet = model.log_det() if ("det" in self.wanted or "log_det" in self.wanted) and not self.singular else None
@@ -294,7 +304,9 @@ class GaussianFamily(Family):
 
     def sample(self, model, size, chain, rng):
         root, lower = model.factor()  # x = mu + L z, L L^T = cov (L is d x r)
-        x = _tri_product(root, rng.standard_normal((len(model.mean), size, root.shape[2])), lower, left=False)
+        # Straight into the pool's next rows where it keeps every batch in one array (no copy there).
+        slot = chain.pool.slot(size) if isinstance(chain.pool, ArrayPool) else None
+        x = _tri_product(root, rng.standard_normal((len(model.mean), size, root.shape[2])), lower, left=False, out=slot)
         x += model.mean[:, None, :]
         return x
 
