@@ -35,10 +35,25 @@ def load() -> str:
     return f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
 
 
-def measure(cells, entropy: int = 0) -> tuple[float, float]:
-    """(measured CPU seconds, estimated seconds) of running ``cells`` here, block by block."""
+def warm_up(cells, entropy: int = 0) -> None:
+    """Run one trial of one generation of each simulator's first cell, untimed: the first run in a process
+    pays once for imports and lazy set-up (torch's kernels and autograd, about a second), which is no
+    part of any cell's work (a worker pays it once, whatever it runs)."""
     from numerics import execute
 
+    seen: set[str] = set()
+    for c in cells:
+        if c.simulator not in seen:
+            seen.add(c.simulator)
+            execute.run_blocks(c.simulator, c.sim.provider, c.config, 1, c.metrics, 1, entropy, 0, 1)
+
+
+def measure(cells, entropy: int = 0) -> tuple[float, float]:
+    """(measured CPU seconds, estimated seconds) of running ``cells`` here, block by block (after
+    :func:`warm_up`)."""
+    from numerics import execute
+
+    warm_up(cells, entropy)
     cpu = 0.0
     for c in cells:
         start = time.process_time()

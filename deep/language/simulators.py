@@ -193,12 +193,22 @@ def _lm_memory(c, G: int) -> float:
 
 
 def _lm_work(c, G: int) -> float:
-    """About 3 draw-equivalents per token of a step for the n-gram table (measured: 0.8 s per generation of
-    8 seeds at steps 300, batch 64, window 32 on this 2-core machine); the transformer ~100x that."""
-    per_token = 3.0 if c.model == "ngram" else 3.0 * c.layers * (c.width / 32) ** 2 * 50
+    """About 1.8 draw-equivalents per token of a step for the n-gram table, the transformer ~170x that (as
+    first estimated, 3.0 * 50 per layer at width 32), plus :func:`_lm_block` per block. The n-gram's,
+    measured (python benchmarks/bench_estimates.py --smoke, first generation, one torch thread, 2 cores
+    under load 7): 0.58 s for 8 seeds at steps 300, batch 64, window 32 (deep-markov), 0.38 s at n = 16
+    (deep-scarce-real), 0.12 s for 4 seeds at steps 80, window 16 (deep-custom-workflows); this and the
+    block's cost give 1.09, 0.71 and 1.0 of them."""
+    per_token = 1.8 if c.model == "ngram" else 3.0 * c.layers * (c.width / 32) ** 2 * 50
     batch = c.batch or c.n
     steps = c.steps if c.budget == "steps" else c.epochs * c.n * (G / 2 if c.workflow == "accumulate" else 1) / max(batch, 1)
     return per_token * steps * batch * c.window * G * 5e-8  # seconds per seed
+
+
+def _lm_block(c, G: int) -> float:
+    """The fixed cost of a block of seeds per generation (models built, text sampled and scored), measured
+    with :func:`_lm_work`'s figures: about 0.09 s for the n-gram table."""
+    return 0.09 * G if c.model == "ngram" else 0.0
 
 
 register(Simulator(
@@ -210,6 +220,7 @@ register(Simulator(
     metrics=_lm_metrics(truth=True),
     memory=_lm_memory,
     work=_lm_work,
+    block_seconds=_lm_block,
     outputs=True,
     checkpoints=True,
 ))
@@ -328,6 +339,7 @@ register(Simulator(
     metrics=_lm_metrics(truth=False),
     memory=_lm_memory,
     work=_lm_work,
+    block_seconds=_lm_block,
     outputs=True,
     checkpoints=True,
 ))
