@@ -2,6 +2,7 @@
 
     python benchmarks/bench_estimates.py            # verify's cells and every shipped config (minutes)
     python benchmarks/bench_estimates.py --smoke    # a few cells of each at small sizes (seconds; for CI)
+    python benchmarks/bench_estimates.py --only deep-markov   # the targets whose name contains this
 
 Before a sweep or verify starts, ``numerics.execute.estimate`` adds up each simulator's declared work
 (seconds per trial on one idle core, calibrated against measured runs, plus a fixed cost per block of
@@ -101,6 +102,7 @@ def targets(smoke: bool):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="a few small cells of each target (seconds)")
+    parser.add_argument("--only", metavar="TEXT", help="only the targets whose name contains TEXT")
     args = parser.parse_args()
     try:
         import torch
@@ -111,7 +113,7 @@ def main() -> None:
     worst = 1.0
     print(f"measured CPU seconds / estimated seconds (1 = exact; issue 21 asks for 1/1.5 .. 1.5); {load()}")
     for name, cells, deep in targets(args.smoke):
-        if not cells:
+        if not cells or (args.only and args.only not in name):
             continue
         cpu, est = measure(cells)
         ratio = cpu / est if est > 0 else float("inf")
