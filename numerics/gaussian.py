@@ -487,7 +487,10 @@ def _work(c: GaussianSettings, G: int) -> float:
     against 5 us for replace at d = 5, n = 20, verify's smoke cells). Sufficient: a mean and a Wishart scatter in r = min(d, n - 1) dimensions."""
     if resolve_sampler(c.sampler, c.workflow) == "sufficient":
         r = min(c.d, c.n - 1)
-        return G * (1.9e-8 * r**2 + 2.2e-11 * r**3)
+        # accumulate factors every pooled covariance afresh: kazdan-gaussian in one process (python
+        # benchmarks/bench_sweep.py's cells, load 9) measured 12.9 s CPU against 7.8 s at the replace rate
+        # (replace: 7.2 s against 7.8 s).
+        return G * (1.9e-8 * r**2 + 2.2e-11 * r**3) * (1.6 if c.workflow == "accumulate" else 1.0)
     flow = workflow_from(c, c.n)
     m, k = _synthetic(c), c.train_size or c.n
     r = c.d if k > c.d else k
@@ -558,7 +561,8 @@ register(Simulator(
     memory=_memory,
     work=_work,
     # A block's fixed cost per generation (the loop's Python and small arrays): measured 0.09 ms (replace, d = 1)
-    # to 0.3 ms (accumulate-subsample) per generation of a block of 50 trials, CPU seconds, 2 cores under load 8.
-    block_seconds=lambda c, G: 2.5e-4 * G,
+    # to 0.3 ms (accumulate-subsample) per generation of a block of 50 trials, CPU seconds, 2 cores under load 8;
+    # the sufficient sampler's loop about 0.1-0.2 ms (kazdan-gaussian's smoke cells, 20 trials x 10 generations).
+    block_seconds=lambda c, G: (1.5e-4 if resolve_sampler(c.sampler, c.workflow) == "sufficient" else 2.5e-4) * G,
     outputs=True,
 ))
