@@ -193,13 +193,14 @@ def _lm_memory(c, G: int) -> float:
 
 
 def _lm_work(c, G: int) -> float:
-    """About 1.8 draw-equivalents per token of a step for the n-gram table, the transformer ~170x that (as
-    first estimated, 3.0 * 50 per layer at width 32), plus :func:`_lm_block` per block. The n-gram's,
+    """About 1.8 draw-equivalents per token of a step for the n-gram table, 260 per layer of the transformer
+    at width 32 (measured: deep-markov-transformer, its first 2 cells' first generation, 31.7 s CPU against
+    18.4 s at the 150 first estimated), plus :func:`_lm_block` per block. The n-gram's,
     measured (python benchmarks/bench_estimates.py --smoke, first generation, one torch thread, 2 cores
     under load 7): 0.58 s for 8 seeds at steps 300, batch 64, window 32 (deep-markov), 0.38 s at n = 16
     (deep-scarce-real), 0.12 s for 4 seeds at steps 80, window 16 (deep-custom-workflows); this and the
     block's cost give 1.09, 0.71 and 1.0 of them."""
-    per_token = 1.8 if c.model == "ngram" else 3.0 * c.layers * (c.width / 32) ** 2 * 50
+    per_token = 1.8 if c.model == "ngram" else 260.0 * c.layers * (c.width / 32) ** 2
     batch = c.batch or c.n
     steps = c.steps if c.budget == "steps" else c.epochs * c.n * (G / 2 if c.workflow == "accumulate" else 1) / max(batch, 1)
     return per_token * steps * batch * c.window * G * 5e-8  # seconds per seed
