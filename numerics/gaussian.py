@@ -478,13 +478,14 @@ def _work(c: GaussianSettings, G: int) -> float:
     k points of a smaller training set) and the products with the factor (2.1e-8 m r + 4.3e-10 m d r), the
     gather of the k rows a take draws (2.5e-8 per row), the distinct indices of a draw without replacement
     (2.8e-8 per index drawn, k + 3 sqrt(k) + 8 of them), the factorisations (2.6e-11 d^3) and the loop's
-    small arrays (1e-7 d). Fitted by non-negative least squares of the relative error to 60 cells (d = 1,
-    3, 5, 10, 30; n = 20, 100, 400; replace, accumulate-subsample with and without replacement,
-    real-fraction 0.1; 2,000 or 400 trials x 10 generations, one BLAS thread, 2 cores under load 8), within
-    0.75-1.9 of each, with a constant 5.1e-7 for the last term; that was 0.64x on custom-workflows (d = 1)
-    and 1.1-1.4x at d = 5 (5,000 trials: 0.45 us per trial and generation at d = 1, n = 20, replace; 3.2 us
-    at d = 5), hence 1e-7 d; accumulate's moment pool merges each batch's mean and scatter, 3e-7 d more (6.6 us
-    against 5 us for replace at d = 5, n = 20, verify's smoke cells). Sufficient: a mean and a Wishart scatter in r = min(d, n - 1) dimensions."""
+    small arrays (2e-7 d; accumulate's moment pool, which merges each batch's mean and scatter, 3e-7 d
+    more). Fitted by non-negative least squares of the relative error to 60 cells (d = 1, 3, 5, 10, 30;
+    n = 20, 100, 400; replace, accumulate-subsample with and without replacement, real-fraction 0.1; 2,000
+    or 400 trials x 10 generations, one BLAS thread, 2 cores under load 8), within 0.75-1.9 of each, with a
+    constant 5.1e-7 for the last term; that was 0.64x on custom-workflows (d = 1), and measured apart
+    (5,000 trials) a trial and generation took 0.45 us at d = 1, n = 20 (replace), 3.2 us at d = 5, and
+    4.5-6.8 us in verify's smoke cells at d = 5 (6.6 us under accumulate), hence the terms in d.
+    Sufficient: a mean and a Wishart scatter in r = min(d, n - 1) dimensions."""
     if resolve_sampler(c.sampler, c.workflow) == "sufficient":
         r = min(c.d, c.n - 1)
         # accumulate factors every pooled covariance afresh: kazdan-gaussian in one process (python
@@ -501,7 +502,7 @@ def _work(c: GaussianSettings, G: int) -> float:
             drawn += rows
             distinct += 0 if take.replace else rows + 3 * math.sqrt(rows) + 8
     return G * (2.1e-8 * m * r + 4.3e-10 * m * c.d * r + 2.5e-8 * drawn + 2.8e-8 * distinct + 2.6e-11 * c.d**3
-                + (1.0e-7 + 3e-7 * (c.workflow == "accumulate")) * c.d)
+                + (2.0e-7 + 3e-7 * (c.workflow == "accumulate")) * c.d)
 
 
 register(Simulator(

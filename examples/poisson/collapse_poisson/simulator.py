@@ -70,4 +70,6 @@ register(Simulator(
     # Seconds per trial: measured 5.3e-7 per trial and generation at n = 10 replace, 7.0e-6 at n = 100 accumulate
     # (20,000 trials x 10 generations, CPU seconds after a warm-up call, 2 cores under load 8; this: 0.82, 1.15).
     work=lambda c, G: (5e-8 + 6e-8 * c.n) * G,
+    # A block's loop costs about 0.1 ms per generation (the smoke cells, 500 trials x 10 generations: 1.5x without it).
+    block_seconds=lambda c, G: 1e-4 * G,
 ))
