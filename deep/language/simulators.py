@@ -193,14 +193,14 @@ def _lm_memory(c, G: int) -> float:
 
 
 def _lm_work(c, G: int) -> float:
-    """About 1.8 draw-equivalents per token of a step for the n-gram table, 260 per layer of the transformer
+    """About 1.6 draw-equivalents per token of a step for the n-gram table, 260 per layer of the transformer
     at width 32 (measured: deep-markov-transformer, its first 2 cells' first generation, 31.7 s CPU against
     18.4 s at the 150 first estimated), plus :func:`_lm_block` per block. The n-gram's,
     measured (python benchmarks/bench_estimates.py --smoke, first generation, one torch thread, 2 cores
     under load 7): 0.58 s for 8 seeds at steps 300, batch 64, window 32 (deep-markov), 0.38 s at n = 16
     (deep-scarce-real), 0.12 s for 4 seeds at steps 80, window 16 (deep-custom-workflows); this and the
-    block's cost give 1.09, 0.71 and 1.0 of them."""
-    per_token = 1.8 if c.model == "ngram" else 260.0 * c.layers * (c.width / 32) ** 2
+    block's cost give about 1.3, 0.9 and 1.3 of them; at load 4 (0.42, 0.30, 0.068 s) 0.95, 0.67, 0.89."""
+    per_token = 1.6 if c.model == "ngram" else 260.0 * c.layers * (c.width / 32) ** 2
     batch = c.batch or c.n
     steps = c.steps if c.budget == "steps" else c.epochs * c.n * (G / 2 if c.workflow == "accumulate" else 1) / max(batch, 1)
     return per_token * steps * batch * c.window * G * 5e-8  # seconds per seed
@@ -208,8 +208,8 @@ def _lm_work(c, G: int) -> float:
 
 def _lm_block(c, G: int) -> float:
     """The fixed cost of a block of seeds per generation (models built, text sampled and scored), measured
-    with :func:`_lm_work`'s figures: about 0.09 s for the n-gram table."""
-    return 0.09 * G if c.model == "ngram" else 0.0
+    with :func:`_lm_work`'s figures: about 0.05 s for the n-gram table."""
+    return 0.05 * G if c.model == "ngram" else 0.0
 
 
 register(Simulator(
@@ -299,8 +299,9 @@ register(Simulator(
     produces=categorical_produces(note=_OPT_NOTE, share=0.01, verify_diversity={"K": 5, "zipf": 1.0}),
     memory=lambda c, G: 8.0 * 40 * (c.n * (G if stored_all(c.workflow) else 3) + 8 * c.K),
     # Seconds per seed. Measured: 1,000 seeds x 300 full-batch steps x 10 generations at n = 20 took 5.1 s,
-    # about 8.5e-8 s per seed, step and point.
-    work=lambda c, G: 8.5e-8 * c.steps * c.n * (G / 2 if stored_all(c.workflow) else 1) * G,
+    # about 8.5e-8 s per seed, step and point; python benchmarks/bench_estimates.py --smoke (first generation,
+    # one torch thread) gave 0.83-0.94 of that at load 7, 0.49-0.56 at load 4: 6.4e-8 sits between them.
+    work=lambda c, G: 6.4e-8 * c.steps * c.n * (G / 2 if stored_all(c.workflow) else 1) * G,
     outputs=True,
     checkpoints=True,
 ))
