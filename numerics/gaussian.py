@@ -563,7 +563,8 @@ register(Simulator(
     work=_work,
     # A block's fixed cost per generation (the loop's Python and small arrays): measured 0.09 ms (replace, d = 1)
     # to 0.3 ms (accumulate-subsample) per generation of a block of 50 trials, CPU seconds, 2 cores under load 8;
-    # the sufficient sampler's loop about 0.1-0.2 ms (kazdan-gaussian's smoke cells, 20 trials x 10 generations).
-    block_seconds=lambda c, G: (1.5e-4 if resolve_sampler(c.sampler, c.workflow) == "sufficient" else 2.5e-4) * G,
+    # the sufficient sampler's loop about 0.1-0.2 ms (kazdan-gaussian's smoke cells, 20 trials x 10 generations);
+    # 0.25 ms for the points' loop read custom-workflows' d = 1 smoke cells at 0.66x, so 0.15 ms for both.
+    block_seconds=lambda c, G: 1.5e-4 * G,
     outputs=True,
 ))

@@ -193,23 +193,26 @@ def _lm_memory(c, G: int) -> float:
 
 
 def _lm_work(c, G: int) -> float:
-    """About 1.6 draw-equivalents per token of a step for the n-gram table, 260 per layer of the transformer
-    at width 32 (measured: deep-markov-transformer, its first 2 cells' first generation, 31.7 s CPU against
-    18.4 s at the 150 first estimated), plus :func:`_lm_block` per block. The n-gram's,
-    measured (python benchmarks/bench_estimates.py --smoke, first generation, one torch thread, 2 cores
-    under load 7): 0.58 s for 8 seeds at steps 300, batch 64, window 32 (deep-markov), 0.38 s at n = 16
-    (deep-scarce-real), 0.12 s for 4 seeds at steps 80, window 16 (deep-custom-workflows); this and the
-    block's cost give about 1.3, 0.9 and 1.3 of them; at load 4 (0.42, 0.30, 0.068 s) 0.95, 0.67, 0.89."""
-    per_token = 1.6 if c.model == "ngram" else 260.0 * c.layers * (c.width / 32) ** 2
+    """Seconds per seed: 0.93 draw-equivalents (5e-8 s) per token of a training step for the n-gram table,
+    260 per layer of the transformer at width 32, and for the n-gram 7.7e-6 s per character sampled (n
+    windows each generation), plus :func:`_lm_block` per block. The n-gram's three constants solve python
+    benchmarks/bench_estimates.py --smoke at load 4 (first generation, one torch thread): 0.459 s for 8 seeds
+    at n = 128, steps 300, batch 64, window 32 (deep-markov), 0.266 s at n = 16 (deep-scarce-real: the same
+    training, fewer windows sampled), 0.079 s for 4 seeds at n = 64, steps 80, window 16
+    (deep-custom-workflows), scaled by 1.15 towards load 7, where the same cells took 1.3x longer. The
+    transformer's: deep-markov-transformer, its first 2 cells' first generation, 31.7 s CPU against 18.4 s at
+    the 150 first estimated (load 7)."""
+    per_token = 0.93 if c.model == "ngram" else 260.0 * c.layers * (c.width / 32) ** 2
     batch = c.batch or c.n
     steps = c.steps if c.budget == "steps" else c.epochs * c.n * (G / 2 if c.workflow == "accumulate" else 1) / max(batch, 1)
-    return per_token * steps * batch * c.window * G * 5e-8  # seconds per seed
+    sampled = 7.7e-6 * c.n * c.window if c.model == "ngram" else 0.0  # the transformer's is in its 260
+    return (per_token * steps * batch * c.window * 5e-8 + sampled) * G  # seconds per seed
 
 
 def _lm_block(c, G: int) -> float:
-    """The fixed cost of a block of seeds per generation (models built, text sampled and scored), measured
-    with :func:`_lm_work`'s figures: about 0.05 s for the n-gram table."""
-    return 0.05 * G if c.model == "ngram" else 0.0
+    """The fixed cost of a block of seeds per generation (models built, text scored), measured with
+    :func:`_lm_work`'s figures: about 0.044 s for the n-gram table."""
+    return 0.044 * G if c.model == "ngram" else 0.0
 
 
 register(Simulator(
