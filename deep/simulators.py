@@ -165,11 +165,11 @@ def _bridge_work(c: BridgeSettings, G: int) -> float:
     """Seconds per seed: about 7 us of CPU per seed and full-batch step (overhead-bound), growing with m d^2.
     Measured, one generation of 200 seeds and 500 steps after a warm-up run (python
     benchmarks/bench_estimates.py --smoke and verify's bridge cells, 2 cores under load 8): 7.4 us at d = 1,
-    11 us (affine) and 15.7 us (linear-vae) at d = 5, m = 20; at load 4 about 0.7-0.8 of that (the constants sit
-    between the two loads)."""
+    11 us (affine) and 15.7 us (linear-vae) at d = 5, m = 20; at load 4 about 0.55-0.7 of that (verify's d = 1
+    cell 0.39-0.55 s for 200 seeds; the constants sit between the two loads)."""
     steps = c.steps or BRIDGE_BUDGET[c.model][0]
     m = c.n * ((G + 1) / 2 if c.workflow == "accumulate" else 1)
-    return steps * G * (120 + 0.17 * m * c.d ** 2) * 5e-8
+    return steps * G * (105 + 0.15 * m * c.d ** 2) * 5e-8
 
 
 #: The measured optimisation error (tests/deep/test_bridge.py re-measures it), in the verify rows' note.
