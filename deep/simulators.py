@@ -98,15 +98,19 @@ def _image_memory(c: ImageSettings, G: int) -> float:
 
 
 def _image_work(c: ImageSettings, G: int) -> float:
-    """Seconds per seed on one core: 6 flops per weight and image (forward and backward), at the ~5e9 flop/s
-    per core that the digits benchmark measured at 16 seeds (benchmarks/bench_deep.py)."""
+    """Seconds per seed on one core: 6 flops per weight and image (forward and backward), at about 1e10 flop/s
+    per core. Measured CPU seconds / this estimate, first generation of the first cell, one torch thread
+    (python benchmarks/bench_estimates.py --smoke, 2 cores under load 7): deep-digits 0.90, deep-survey-fig9
+    1.11, deep-latent-spread 0.85, deep-teacher 1.21 (at the 5e9 flop/s the digits benchmark measured at 16
+    seeds in benchmarks/bench_deep.py they were 0.40-0.57). At load 4: 0.89, 0.68, 0.61, 0.99; the constant
+    (2.1e-8 s per 250 flops) sits between the two loads."""
     pixels = 64 if c.data != "fashion-mnist" else 784
     conv = 20 if c.model == "conv-vae" else 1  # the conv VAE's convolutions: about 20x the MLP's flops
     weights = (2 * pixels * c.hidden + 2 * c.hidden * c.latent) * conv
     n = c.n or (60_000 if c.data == "fashion-mnist" else 1500)
     images = c.epochs * n if c.budget == "epochs" else c.steps * c.batch
     grows = (G + 1) / 2 if c.budget == "epochs" and c.workflow == "accumulate" else 1
-    return 6.0 * weights * images * G * grows / 250 * 5e-8
+    return 6.0 * weights * images * G * grows / 250 * 2.1e-8
 
 
 _IMAGE_METRICS = {
@@ -167,11 +171,14 @@ def _bridge_memory(c: BridgeSettings, G: int) -> float:
 
 
 def _bridge_work(c: BridgeSettings, G: int) -> float:
-    """Seconds per seed: measured about 12 us of CPU per seed and full-batch step at d = 5, m = 20
-    (overhead-bound), growing with m d^2."""
+    """Seconds per seed: about 7 us of CPU per seed and full-batch step (overhead-bound), growing with m d^2.
+    Measured, one generation of 200 seeds and 500 steps after a warm-up run (python
+    benchmarks/bench_estimates.py --smoke and verify's bridge cells, 2 cores under load 8): 7.4 us at d = 1,
+    11 us (affine) and 15.7 us (linear-vae) at d = 5, m = 20; at load 4 about 0.55-0.7 of that (verify's d = 1
+    cell 0.39-0.55 s for 200 seeds; the constants sit between the two loads)."""
     steps = c.steps or BRIDGE_BUDGET[c.model][0]
     m = c.n * ((G + 1) / 2 if c.workflow == "accumulate" else 1)
-    return steps * G * (50 + 0.4 * m * c.d ** 2) * 5e-8
+    return steps * G * (105 + 0.15 * m * c.d ** 2) * 5e-8
 
 
 #: The measured optimisation error (tests/deep/test_bridge.py re-measures it), in the verify rows' note.

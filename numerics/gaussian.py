@@ -39,8 +39,8 @@ from . import driver
 from .catalog import Bind, Metric, Produces, Simulator, register
 from .driver import Family
 from .schema import SettingError, Settings, schema, setting
-from .workflows import (alpha_setting, draws_rows, first_fit_setting, real_fraction_setting, stored_all, synthetic_setting,
-                        train_size_setting, workflow_from, workflow_setting)
+from .workflows import (ArrayPool, alpha_setting, first_fit_setting, real_fraction_setting, stored_all,
+                        synthetic_setting, train_size_setting, workflow_from, workflow_setting)
 
 #: Per-trial outputs recorded at every generation, each of shape (R, G).
 OUTPUTS = ("mean_sq_error", "mean_error", "trace", "det", "log_det", "w2", "sigma", "log_var", "marginal_var")
@@ -52,12 +52,17 @@ SAMPLERS = ("points", "sufficient", "auto")
 SUFFICIENT_WORKFLOWS = ("replace", "accumulate")
 
 
-def _fit(x: np.ndarray, ddof: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _fit(x: np.ndarray, ddof: int, overwrite: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Sample mean (R, d) and covariance (R, d, d) of x (R, m, d), and a square root of the covariance
-    when it is singular by construction (m <= d): the centred data, C^T / sqrt(m - ddof), (R, d, m)."""
-    mu = x.mean(axis=1)
-    c = x - mu[:, None, :]
+    when it is singular by construction (m <= d): the centred data, C^T / sqrt(m - ddof), (R, d, m).
+    ``overwrite``: x is the caller's own copy (a gathered training set), centred in place.
+
+    Shortcut (exact, named): the mean as the product 1^T x / m, one BLAS call per trial, where a sum
+    over the middle axis is numpy's strided reduction with an inner loop of d elements (several times
+    slower at d <= 10); the same sum, in another order of additions."""
     m, d = x.shape[1:]
+    mu = (np.ones((1, m)) @ x)[:, 0, :] / m if x.dtype == np.float64 else x.mean(axis=1)
+    c = np.subtract(x, mu[:, None, :], out=x if overwrite else None)
     root = c.swapaxes(1, 2) / np.sqrt(m - ddof) if m <= d else None
     return mu, (c.swapaxes(1, 2) @ c) / (m - ddof), root
 
@@ -99,24 +104,28 @@ def _log_det(cov: np.ndarray, root: np.ndarray, lower: bool) -> np.ndarray:
 TRMM_WORK = 2.5e5
 
 
-def _tri_product(root: np.ndarray, b: np.ndarray, lower: bool, left: bool) -> np.ndarray:
-    """root @ b (``left``) or b @ root^T for every trial: root (R, d, r), b (R, r, k) or (R, k, r).
+def _tri_product(root: np.ndarray, b: np.ndarray, lower: bool, left: bool, out: np.ndarray | None = None) -> np.ndarray:
+    """root @ b (``left``) or b @ root^T for every trial: root (R, d, r), b (R, r, k) or (R, k, r); into
+    ``out`` where given (then returned).
 
     Shortcut (exact, named): where every root is lower triangular and square, one BLAS trmm per trial,
     computed in place in b's memory (b's transpose in Fortran order: (root b)^T = b^T root^T and
     (b root^T)^T = root b^T), half the multiply-adds of the full product that matmul does; b is then
-    overwritten and returned. Otherwise one batched matmul into a new array."""
+    overwritten and returned (or copied into ``out``). Otherwise one batched matmul into a new array."""
     r = root.shape[2]
     if root.shape[1:] == (1, 1):  # d = 1: a product of 1 x 1 matrices is one multiplication (the same bits)
-        return b * root
+        return np.multiply(b, root, out=out)
     if not lower or root.shape[1] != r or b.size // max(len(b), 1) * r < 2 * TRMM_WORK or not b.flags.c_contiguous:
-        return root @ b if left else b @ root.swapaxes(1, 2)
+        return np.matmul(root, b, out=out) if left else np.matmul(b, root.swapaxes(1, 2), out=out)
     from scipy.linalg.blas import dtrmm
 
     for br, lr in zip(b, root):  # lr.T is Fortran-ordered and upper triangular: no copies
-        out = dtrmm(1.0, lr.T, br.T, side=int(left), lower=0, trans_a=int(not left), overwrite_b=1)
-        if not np.may_share_memory(out, br):  # a wrapper that copied after all
-            br.T[...] = out
+        product = dtrmm(1.0, lr.T, br.T, side=int(left), lower=0, trans_a=int(not left), overwrite_b=1)
+        if not np.may_share_memory(product, br):  # a wrapper that copied after all
+            br.T[...] = product
+    if out is not None:
+        out[...] = b
+        return out
     return b
 
 
@@ -286,7 +295,8 @@ class GaussianFamily(Family):
     def fit(self, train, chain, rng):
         if isinstance(train, Moments):
             return Fit(train.mean, train.scatter / (train.count - self.ddof))
-        return Fit(*_fit(train, self.ddof))
+        own = isinstance(chain.pool, ArrayPool) and not chain.pool.holds(train)  # a gathered copy: centred in place
+        return Fit(*_fit(train, self.ddof, overwrite=own))
 
     def measure(self, model, chain, rng, samples=None):
         logdet = model.log_det() if ("det" in self.wanted or "log_det" in self.wanted) and not self.singular else None
@@ -294,7 +304,9 @@ class GaussianFamily(Family):
 
     def sample(self, model, size, chain, rng):
         root, lower = model.factor()  # x = mu + L z, L L^T = cov (L is d x r)
-        x = _tri_product(root, rng.standard_normal((len(model.mean), size, root.shape[2])), lower, left=False)
+        # Straight into the pool's next rows where it keeps every batch in one array (no copy there).
+        slot = chain.pool.slot(size) if isinstance(chain.pool, ArrayPool) else None
+        x = _tri_product(root, rng.standard_normal((len(model.mean), size, root.shape[2])), lower, left=False, out=slot)
         x += model.mean[:, None, :]
         return x
 
@@ -462,16 +474,35 @@ def _memory(c: GaussianSettings, G: int) -> float:
 
 
 def _work(c: GaussianSettings, G: int) -> float:
-    """Seconds per trial on one idle core, fitted to every verify cell and the shipped sweeps (within 0.79-1.11
-    of the measured time there): drawing m points in the r dimensions they span (r = d, or the k points of a
-    smaller training set), the products with the factor, and the subsample's gather; or, sufficient, a mean
-    and a Wishart scatter in r = min(d, n - 1) dimensions."""
+    """Seconds per trial on one core. Points: drawing m points in the r dimensions they span (r = d, or the
+    k points of a smaller training set) and the products with the factor (2.1e-8 m r + 4.3e-10 m d r), the
+    gather of the k rows a take draws (2.5e-8 per row), the distinct indices of a draw without replacement
+    (2.8e-8 per index drawn, k + 3 sqrt(k) + 8 of them), the factorisations (2.6e-11 d^3) and the loop's
+    small arrays (2e-7 d; accumulate's moment pool, which merges each batch's mean and scatter, 3e-7 d
+    more). Fitted by non-negative least squares of the relative error to 60 cells (d = 1, 3, 5, 10, 30;
+    n = 20, 100, 400; replace, accumulate-subsample with and without replacement, real-fraction 0.1; 2,000
+    or 400 trials x 10 generations, one BLAS thread, 2 cores under load 8), within 0.75-1.9 of each, with a
+    constant 5.1e-7 for the last term; that was 0.64x on custom-workflows (d = 1), and measured apart
+    (5,000 trials) a trial and generation took 0.45 us at d = 1, n = 20 (replace), 3.2 us at d = 5, and
+    4.5-6.8 us in verify's smoke cells at d = 5 (6.6 us under accumulate), hence the terms in d.
+    Sufficient: a mean and a Wishart scatter in r = min(d, n - 1) dimensions."""
     if resolve_sampler(c.sampler, c.workflow) == "sufficient":
         r = min(c.d, c.n - 1)
-        return G * (1.9e-8 * r**2 + 2.2e-11 * r**3)
+        # accumulate factors every pooled covariance afresh: kazdan-gaussian in one process (python
+        # benchmarks/bench_sweep.py's cells, load 9) measured 12.9 s CPU against 7.8 s at the replace rate
+        # (replace: 7.2 s against 7.8 s).
+        return G * (1.9e-8 * r**2 + 2.2e-11 * r**3) * (1.6 if c.workflow == "accumulate" else 1.0)
+    flow = workflow_from(c, c.n)
     m, k = _synthetic(c), c.train_size or c.n
     r = c.d if k > c.d else k
-    return G * (2.0e-8 * m * r + 4.1e-10 * m * c.d * r + 1.8e-8 * k * draws_rows(c.workflow))
+    drawn = distinct = 0.0
+    for i, take in enumerate(flow.spec.takes):
+        rows = flow.take_rows(i, 2) if take.subsampled else None
+        if rows:
+            drawn += rows
+            distinct += 0 if take.replace else rows + 3 * math.sqrt(rows) + 8
+    return G * (2.1e-8 * m * r + 4.3e-10 * m * c.d * r + 2.5e-8 * drawn + 2.8e-8 * distinct + 2.6e-11 * c.d**3
+                + (2.0e-7 + 3e-7 * (c.workflow == "accumulate")) * c.d)
 
 
 register(Simulator(
@@ -530,6 +561,10 @@ register(Simulator(
     ),
     memory=_memory,
     work=_work,
-    block_seconds=lambda c, G: 1.55e-4 * G,
+    # A block's fixed cost per generation (the loop's Python and small arrays): measured 0.09 ms (replace, d = 1)
+    # to 0.3 ms (accumulate-subsample) per generation of a block of 50 trials, CPU seconds, 2 cores under load 8;
+    # the sufficient sampler's loop about 0.1-0.2 ms (kazdan-gaussian's smoke cells, 20 trials x 10 generations);
+    # 0.25 ms for the points' loop read custom-workflows' d = 1 smoke cells at 0.66x, so 0.15 ms for both.
+    block_seconds=lambda c, G: 1.5e-4 * G,
     outputs=True,
 ))

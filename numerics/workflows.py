@@ -520,6 +520,7 @@ class ArrayPool:
         self.real = real
         self.recent: list = []  # the last spec.window synthetic batches, oldest first (unless every batch is kept)
         self.fresh = None
+        self._slot = None  # the view :meth:`slot` handed out for the next batch, if any
         if workflow.keeps_all:
             self.data = self._empty((real.shape[0], workflow.capacity(generations)) + tuple(real.shape[2:]), real)
             self.data[:, : real.shape[1]] = real
@@ -538,6 +539,17 @@ class ArrayPool:
         return take_rows(data, idx)
 
     # -- storing and gathering ------------------------------------------------------------------
+    def slot(self, m: int):
+        """Where the next batch of ``m`` rows will be stored, as a view to write it into (None where the
+        pool keeps its batches apart): a family may sample straight into it and hand :meth:`add` that very
+        view, which is then stored without a copy."""
+        self._slot = None
+        if self.workflow.keeps_all:
+            start = sum(self.sizes)
+            if start + m <= self.data.shape[1]:
+                self._slot = self.data[:, start : start + m]
+        return self._slot
+
     def add(self, batch) -> None:
         """Store the synthetic batch sampled from the latest model."""
         m = batch.shape[1]
@@ -545,7 +557,9 @@ class ArrayPool:
             start = sum(self.sizes)
             if start + m > self.data.shape[1]:
                 raise ValueError("pool is full: more generations than the pool was made for")
-            self.data[:, start : start + m] = batch
+            if batch is not self._slot:  # sampled straight into the slot: already stored
+                self.data[:, start : start + m] = batch
+            self._slot = None
         else:
             self.recent.append(batch)
             del self.recent[: -self.workflow.spec.window]
@@ -603,6 +617,12 @@ class ArrayPool:
             self.data[:, : sum(self.sizes)] = state["data"]
         else:
             self.recent = list(state["recent"]) if "recent" in state else [] if state["latest"] is None else [state["latest"]]
+
+    def holds(self, x) -> bool:
+        """Whether ``x`` may be (a view of) stored rows: what a caller must not overwrite. A training set
+        :meth:`gather` made by drawing rows or concatenating is a fresh array the caller owns."""
+        stored = [self.data] if self.workflow.keeps_all else [self.real, *self.recent]
+        return any(np.may_share_memory(x, a) for a in stored + ([self.fresh] if self.fresh is not None else []))
 
     def gather(self, plan: Plan):
         """The training set a plan describes, (R, m, ...)."""

@@ -227,12 +227,26 @@ def _lm_memory(c, G: int) -> float:
 
 
 def _lm_work(c, G: int) -> float:
-    """About 3 draw-equivalents per token of a step for the n-gram table (measured: 0.8 s per generation of
-    8 seeds at steps 300, batch 64, window 32 on this 2-core machine); the transformer ~100x that."""
-    per_token = 3.0 if c.model == "ngram" else 3.0 * c.layers * (c.width / 32) ** 2 * 50
+    """Seconds per seed: 0.93 draw-equivalents (5e-8 s) per token of a training step for the n-gram table,
+    260 per layer of the transformer at width 32, and for the n-gram 7.7e-6 s per character sampled (n
+    windows each generation), plus :func:`_lm_block` per block. The n-gram's three constants solve python
+    benchmarks/bench_estimates.py --smoke at load 4 (first generation, one torch thread): 0.459 s for 8 seeds
+    at n = 128, steps 300, batch 64, window 32 (deep-markov), 0.266 s at n = 16 (deep-scarce-real: the same
+    training, fewer windows sampled), 0.079 s for 4 seeds at n = 64, steps 80, window 16
+    (deep-custom-workflows), scaled by 1.15 towards load 7, where the same cells took 1.3x longer. The
+    transformer's: deep-markov-transformer, its first 2 cells' first generation, 31.7 s CPU against 18.4 s at
+    the 150 first estimated (load 7)."""
+    per_token = 0.93 if c.model == "ngram" else 260.0 * c.layers * (c.width / 32) ** 2
     batch = c.batch or c.n
     steps = c.steps if c.budget == "steps" else c.epochs * c.n * (G / 2 if c.workflow == "accumulate" else 1) / max(batch, 1)
-    return per_token * steps * batch * c.window * G * 5e-8  # seconds per seed
+    sampled = 7.7e-6 * c.n * c.window if c.model == "ngram" else 0.0  # the transformer's is in its 260
+    return (per_token * steps * batch * c.window * 5e-8 + sampled) * G  # seconds per seed
+
+
+def _lm_block(c, G: int) -> float:
+    """The fixed cost of a block of seeds per generation (models built, text scored), measured with
+    :func:`_lm_work`'s figures: about 0.044 s for the n-gram table."""
+    return 0.044 * G if c.model == "ngram" else 0.0
 
 
 register(Simulator(
@@ -244,6 +258,7 @@ register(Simulator(
     metrics=_lm_metrics(truth=True),
     memory=_lm_memory,
     work=_lm_work,
+    block_seconds=_lm_block,
     outputs=True,
     checkpoints=True,
 ))
@@ -321,8 +336,9 @@ register(Simulator(
     produces=categorical_produces(note=_OPT_NOTE, share=0.01, verify_diversity={"K": 5, "zipf": 1.0}),
     memory=lambda c, G: 8.0 * 40 * (c.n * (G if stored_all(c.workflow) else 3) + 8 * c.K),
     # Seconds per seed. Measured: 1,000 seeds x 300 full-batch steps x 10 generations at n = 20 took 5.1 s,
-    # about 8.5e-8 s per seed, step and point.
-    work=lambda c, G: 8.5e-8 * c.steps * c.n * (G / 2 if stored_all(c.workflow) else 1) * G,
+    # about 8.5e-8 s per seed, step and point; python benchmarks/bench_estimates.py --smoke (first generation,
+    # one torch thread) gave 0.83-0.94 of that at load 7, 0.49-0.56 at load 4: 6.4e-8 sits between them.
+    work=lambda c, G: 6.4e-8 * c.steps * c.n * (G / 2 if stored_all(c.workflow) else 1) * G,
     outputs=True,
     checkpoints=True,
 ))
@@ -362,6 +378,7 @@ register(Simulator(
     metrics=_lm_metrics(truth=False),
     memory=_lm_memory,
     work=_lm_work,
+    block_seconds=_lm_block,
     outputs=True,
     checkpoints=True,
 ))

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from numerics import gaussian, regression
-from numerics.workflows import distinct_indices, take_rows
+from numerics.workflows import ArrayPool, distinct_indices, take_rows
 
 
 def distinct_indices_by_stable_argsort(rng, R, N, k):
@@ -163,6 +163,60 @@ def test_the_points_sampler_equals_plain_products_and_slogdet(workflow, monkeypa
     for q in ("mean_sq_error", "trace", "w2"):
         np.testing.assert_allclose(fast[q], plain[q], rtol=1e-10)
     np.testing.assert_allclose(fast["log_det"], plain["log_det"], rtol=0, atol=1e-9)
+
+
+def plain_fit(x, ddof, overwrite=False):
+    """The fit as its docstring states it: x.mean (numpy's sum over the points), a new centred copy."""
+    mu = x.mean(axis=1)
+    c = x - mu[:, None, :]
+    m, d = x.shape[1:]
+    root = c.swapaxes(1, 2) / np.sqrt(m - ddof) if m <= d else None
+    return mu, (c.swapaxes(1, 2) @ c) / (m - ddof), root
+
+
+#: Every points workflow at regular sizes; and fits to n <= d points (their root: the centred points, made
+#: from the training set centred in place) where the training set is n points (more, from a hull of
+#: dimension n - 1 < d, would be singular only up to rounding, which its symmetric root amplifies to 1e-8).
+POOL_CASES = [(w, d, n) for w in ("accumulate-subsample", "accumulate-subsample-replacement", "replace",
+                                  "real-plus-synthetic", "real-fraction") for d, n in ((1, 50), (3, 40), (12, 30))] + [
+    ("accumulate-subsample", 12, 8), ("replace", 12, 8)]
+
+
+@pytest.mark.parametrize("workflow, d, n", POOL_CASES)
+def test_sampling_into_the_pool_and_centring_in_place_equal_the_plain_path(workflow, d, n, monkeypatch):
+    """Batches sampled straight into the pool's next rows (ArrayPool.slot), the mean as 1^T x / m, a gathered
+    training set centred in place: the plain path's numbers (a copy into the pool, x.mean, a new centred array),
+    and the stored real data left as they were."""
+    kw = dict(d=d, n=n, generations=6, estimator="unbiased", workflow=workflow,
+              real_fraction=0.5 if workflow == "real-fraction" else None)
+    fast_rng, plain_rng = np.random.default_rng(8), np.random.default_rng(8)
+    fast = gaussian.simulate(5, fast_rng, **kw)
+    monkeypatch.setattr(ArrayPool, "slot", lambda self, m: None)
+    monkeypatch.setattr(gaussian, "_fit", plain_fit)
+    plain = gaussian.simulate(5, plain_rng, **kw)
+    assert fast_rng.bit_generator.state == plain_rng.bit_generator.state
+    # W2 sums the roots of the eigenvalues: of a singular covariance (n <= d) those of its zero eigenvalues
+    # are roots of rounding (1e-8), so it is compared where the covariance is regular.
+    for q in ("mean_sq_error", "trace", "w2") if n > d else ("mean_sq_error", "trace", "mean_error"):
+        np.testing.assert_allclose(fast[q], plain[q], rtol=1e-10)
+    np.testing.assert_allclose(fast["log_det"], plain["log_det"], rtol=0, atol=1e-9)
+
+
+def test_a_fit_centres_in_place_only_what_the_pool_does_not_hold():
+    """The real data (a view of the pool) are never overwritten by the fit of generation 1."""
+    from numerics.driver import Chain
+    from numerics.workflows import workflow_of
+
+    cfg = gaussian.GaussianSettings.build(dict(d=3, n=20, workflow="accumulate-subsample"))
+    family, flow = gaussian.GaussianFamily(cfg), workflow_of("accumulate-subsample", 20)
+    rng = np.random.default_rng(9)
+    chain = Chain(flow, 3, 4)
+    real = family.real(chain, rng)
+    chain.pool = family.pool(real.copy(), flow, 3)
+    train = chain.pool.gather(flow.plan(1, chain.pool.sizes, rng, 4))
+    assert chain.pool.holds(train)
+    family.fit(train, chain, rng)
+    assert np.array_equal(chain.pool.real, real)
 
 
 def test_the_points_sampler_draws_the_documented_numbers():
