@@ -1,0 +1,126 @@
+"""`collapse derive --check`: derived values held against simulations of the same workflow.
+
+Every check runs at a fixed seed. A correct derivation's check is rejected with probability at most
+ALPHA = 0.01 (Holm over the generations, family-wise), so each passing assertion below is a 1% false alarm
+at most, fixed once by its seed. The planted errors are sized so that the check rejects them with power
+above 0.99 (the z of the largest generation is stated where it is planted).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from collapse.cli import main
+from numerics import derive_check
+from numerics.derive_check import check, expected, held, simulation
+from theory.workflows import workflow_spec
+
+LAST3 = {"take": [{"from": "window", "window": 3}]}
+FRESH10 = {"take": [{"from": "fresh", "share": 0.1}, {"from": "latest", "share": 0.9}]}
+GENS = list(range(1, 11))
+
+
+def _passes(rows) -> bool:
+    return rows and all(r.verdict == "pass" for r in rows)
+
+
+@pytest.mark.parametrize("workflow, at", [("real-fraction", {"real_fraction": 0.1}), (LAST3, {}), (FRESH10, {})],
+                         ids=["real-fraction-0.1", "last3", "fresh10"])
+def test_variance_ratio_holds_at_the_commands_size(workflow, at):
+    """At the command's own sizes (the Gaussian chain, n = 1000, unbiased variance), 2,000 chains."""
+    sim, rows = check(workflow, "variance_ratio", GENS, trials=2000, seed=1, at=at)
+    assert sim.settings["n"] == 1000 and sim.settings["estimator"] == "unbiased"
+    assert [r.generation for r in rows] == GENS[1:]  # a ratio to generation 1 is 1 there by definition
+    assert _passes(rows), [(r.generation, r.theory, r.estimate, r.z) for r in rows]
+
+
+@pytest.mark.parametrize("quantity", ["test_error", "diversity"])
+@pytest.mark.parametrize("workflow", [LAST3, "real-plus-synthetic", {"take": [{"from": "fresh"}, {"from": "latest"}]}],
+                         ids=["last3", "real-plus-synthetic", "fresh-plus-latest"])
+def test_exact_models_hold(workflow, quantity):
+    """Fixed-design OLS and the categorical chain are exact at finite size: 4,000 chains, generations 1..10."""
+    _, rows = check(workflow, quantity, GENS, trials=4000, seed=2)
+    assert len(rows) == 10 and _passes(rows), [(r.generation, r.theory, r.estimate, r.z) for r in rows]
+
+
+def test_a_planted_window_rate_is_rejected():
+    """A window of 3 whose divergence rate 4/(K+1)^2 = 1/4 is off by 10% (v_k + 0.1 (1/4) (k - 1)) is
+    rejected, and the same simulation holds the derived values. n = 200 (the finite-n correction at k = 20
+    is about -0.5%, a third of a standard error), 20,000 chains, k = 2..20: the plant is 8% at k = 20,
+    about 6 standard errors, against Holm's first threshold of 3.5."""
+    spec = workflow_spec(LAST3)
+    gens = list(range(1, 21))
+    sim = simulation(spec, "variance_ratio", sizes={"n": 200}, generations=20)
+    right = expected(spec, sim, gens)
+    planted = [v + 0.1 * 0.25 * (g - 1) for g, v in zip(gens, right)]
+    kw = dict(label="last3", trials=20000, seed=3)
+    assert _passes(held(sim, right, gens, **kw))
+    rows = held(sim, planted, gens, **kw)
+    assert any(r.verdict == "FAIL" for r in rows)
+    assert rows[-1].z < -4  # the simulation sits below the planted values
+
+
+def test_a_planted_share_is_rejected_exactly():
+    """Fixed-design OLS is exact: the window-of-3 error computed as if the window held 2 batches is
+    rejected at 4,000 chains (it is 10-20% off from k = 3 on)."""
+    spec = workflow_spec(LAST3)
+    sim = simulation(spec, "test_error")
+    wrong = expected(workflow_spec({"take": [{"from": "window", "window": 2}]}), sim, GENS)
+    rows = held(sim, wrong, GENS, label="last3", trials=4000, seed=4)
+    assert sum(r.verdict == "FAIL" for r in rows) >= 5
+
+
+def test_the_command_prints_the_check_and_exits_by_its_verdict(capsys, monkeypatch):
+    monkeypatch.setitem(derive_check.SIMULATIONS, "variance_ratio",
+                        ("gaussian", "variance_ratio", {"d": 1, "n": 200, "estimator": "unbiased"}, "test size n = {n}"))
+    code = main(["derive", "real-fraction", "--at", "real_fraction=0.1", "k=4", "--check", "--trials", "2000"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "check: simulated by test size n = 200; 2000 chains, seed 0" in out
+    assert "real-fraction.variance_ratio (ratio)" in out and "consistent with simulation (0 of 1" in err
+    # A planted error: the command exits 1 and says REJECTED.
+    monkeypatch.setattr(derive_check, "expected", lambda spec, sim, gens: [2 * v for v in expected(spec, sim, gens)])
+    code = main(["derive", "real-fraction", "--at", "real_fraction=0.1", "--check", "--trials", "2000"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "REJECTED" in err and "FAIL" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["derive", "replace", "--quantity", "covariance", "--check"], "no simulator measures covariance"),
+    (["derive", "real-fraction", "--check"], "give its value to simulate (--at real_fraction=0.1)"),
+    (["derive", "replace", "--check", "--at", "alpha=0.0005"], "whole rows"),
+    (["derive", "replace", "--check", "--trials", "1"], "--trials must be an integer >= 2"),
+    (["derive", "replace", "--check", "--at", "k=1"], "1 there by definition"),
+])
+def test_refusals_are_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert "exact value" not in out  # refused before the derivation prints
+
+
+def test_a_share_that_is_not_whole_rows_is_said():
+    sim = simulation(workflow_spec({"take": [{"from": "real", "share": 0.125}, {"from": "latest"}]}), "diversity")
+    assert sim.warnings == ("take[0].share x n = 2.5 rows at generation 2 (n = 20): the simulation rounds it, the "
+                            "derivation does not",)
+    assert not simulation(workflow_spec({"take": [{"from": "real", "share": 0.15}, {"from": "latest"}]}),
+                          "diversity").warnings
+
+
+@pytest.mark.parametrize("workflow, quantity, values", [
+    ("real-plus-synthetic", "diversity", {"n": 20}),
+    ({"take": [{"from": "real", "share": 0.5}, {"from": "window", "window": 2}]}, "diversity", {"n": 20}),
+    ("real-fraction", "variance_ratio", {"real_fraction": 0.1}),
+    (LAST3, "test_error", {"d": 5, "T": 20, "sigma": 1}),
+])
+def test_exact_values_are_derives_exact_values(workflow, quantity, values):
+    """theory.derive.exact_values (the chain alone, sizes bound as numbers) gives derive's exact values."""
+    import sympy as sp
+
+    from theory.derive import derive, exact_values
+
+    d = derive(workflow, quantity)
+    value = exact_values(workflow, quantity, values=values)
+    subs = {d.symbols[k]: sp.nsimplify(v, rational=True) for k, v in values.items()}
+    for g in range(1, 8):
+        assert sp.simplify(d.exact(g).subs(subs) - value(g)) == 0
