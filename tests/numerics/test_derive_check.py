@@ -13,6 +13,7 @@ import pytest
 from collapse.cli import main
 from numerics import derive_check
 from numerics.derive_check import check, expected, held, simulation
+from theory.derive import exact_values
 from theory.workflows import workflow_spec
 
 LAST3 = {"take": [{"from": "window", "window": 3}]}
@@ -117,10 +118,60 @@ def test_exact_values_are_derives_exact_values(workflow, quantity, values):
     """theory.derive.exact_values (the chain alone, sizes bound as numbers) gives derive's exact values."""
     import sympy as sp
 
-    from theory.derive import derive, exact_values
+    from theory.derive import derive
 
     d = derive(workflow, quantity)
     value = exact_values(workflow, quantity, values=values)
     subs = {d.symbols[k]: sp.nsimplify(v, rational=True) for k, v in values.items()}
     for g in range(1, 8):
         assert sp.simplify(d.exact(g).subs(subs) - value(g)) == 0
+
+
+def test_a_sweep_of_a_declared_workflow_gets_the_derived_theory_column(tmp_path):
+    """The categorical chain (exact at finite n) under a window of 3, which no claim covers, beside
+    real-fraction, which categorical.diversity covers: the window's theory column is theory.derive's, and
+    both hold against the simulation (|z| < 4 over 2 x 6 generations: p < 1e-3)."""
+    import numpy as np
+
+    from numerics.sweep import Config, run_sweep
+
+    table = run_sweep(Config.from_dict({
+        "simulator": "categorical", "generations": 6, "trials": 3000, "seed": 5, "metrics": ["diversity_ratio"],
+        "fixed": {"n": 20, "K": 5, "real_fraction": 0.5}, "grid": {"workflow": ["last3", "real-fraction"]},
+        "workflows": {"last3": LAST3}}), tmp_path / "r", jobs=1, progress=False)
+    declared = table[table.workflow != "real-fraction"]
+    assert (declared.claim == "theory.derive:diversity").all() and declared.theory.notna().all()
+    value = exact_values(LAST3, "diversity", values={"n": 20})
+    assert np.allclose(declared.theory, [float(value(g)) for g in range(1, 7)])
+    z = (table.estimate - table.theory) / table.se
+    assert table.theory.notna().all() and np.abs(z).max() < 4
+
+
+def test_the_gaussian_ratio_of_a_declared_workflow_is_derived_and_said_asymptotic():
+    from numerics import catalog
+    from numerics.theory_column import Theory
+
+    sim = catalog.get("gaussian")
+    settings = sim.resolve({"n": 20, "workflow": LAST3})
+    col = Theory().for_metric(sim, "variance_ratio", settings, [1, 2, 3, 4])
+    assert col["claim"] == "theory.derive:variance_ratio" and col["theory_kind"] == "asymptotic"
+    assert col["theory"] == [1.0, 2.0, 2.25, 85 / 36]
+    # where the derivation does not apply (a bootstrap first fit), the column stays empty
+    boot = Theory().for_metric(sim, "variance_ratio", sim.resolve({"n": 20, "workflow": LAST3, "first_fit": "bootstrap"}),
+                               [1, 2])
+    assert boot["claim"] == ""
+
+
+@pytest.mark.parametrize("text, label", [
+    ("replace", "replace"),
+    ('{"take":[{"from":"window","window":3}]}', "last 3"),
+    ('{"take":[{"from":"fresh","share":0.1},{"from":"latest","share":0.9}]}', "10% fresh + 90% latest"),
+    ('{"batch":0.5,"take":[{"from":"all","replace":true,"share":0.5}]}', "50% all (with replacement), batch 0.5 n"),
+    ('{"batch":"rest","take":[{"from":"real","share":"0.5**(g-1)"},{"from":"latest"}]}',
+     "real x 0.5**(g-1) + latest, batch the rest"),
+    ("{not json", "{not json"),
+])
+def test_figures_show_a_declared_workflow_by_a_short_label(text, label):
+    from numerics.plot import workflow_label
+
+    assert workflow_label(text) == label
