@@ -156,10 +156,10 @@ def compared(sim: Simulation, generations: Sequence[int]) -> list[int]:
 
 
 def held(sim: Simulation, theory: Sequence[float], generations: Sequence[int], *, label: str, trials: int,
-         seed: int = 0, runner=None, progress: bool = False, warn=None):
+         seed: int = 0, runner=None, progress: bool = False, warn=None, alpha: float | None = None):
     """``theory`` (one value per generation) against ``trials`` simulated chains: the tested, Holm-corrected
-    rows (numerics.stats.Row). A ratio to generation 1 is 1 there by definition, so generation 1 is left
-    out of a ratio's rows."""
+    rows (numerics.stats.Row) at family-wise ``alpha`` (default :data:`numerics.defaults.ALPHA`). A ratio to
+    generation 1 is 1 there by definition, so generation 1 is left out of a ratio's rows."""
     from . import catalog, execute
     from .defaults import ALPHA
     from .rng import seed_sequence
@@ -175,11 +175,12 @@ def held(sim: Simulation, theory: Sequence[float], generations: Sequence[int], *
                                 label="simulations")[0][sim.metric]
     est, se = summary.estimate(metric.statistic)
     point = {k: v for k, v in sim.settings.items() if k in sim.values or k in ("estimator", "K", "zipf")}
-    rows = [Row(claim=label, variant={}, point=point, generation=g, kind="exact", statistic=metric.statistic,
+    kind = "asymptotic" if sim.quantity == "variance_ratio" else "exact"  # the n -> oo limit, or exact at finite size
+    rows = [Row(claim=label, variant={}, point=point, generation=g, kind=kind, statistic=metric.statistic,
                 theory=float(v), estimate=float(est[g - 1]), se=float(se[g - 1]), trials=trials, seed=seed,
                 test=which_test(trials), simulator=f"{sim.simulator}[{sim.metric}]")
             for g, v in pairs]
-    return finish(rows, ALPHA)
+    return finish(rows, ALPHA if alpha is None else alpha)
 
 
 def check(workflow, quantity: str, generations: Sequence[int], *, trials: int, seed: int = 0,
