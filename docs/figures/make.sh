@@ -10,4 +10,5 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 collapse sweep --shipped
 collapse plot --shipped --output docs/figures
+python -m numerics.workflow_figure --results results --output docs/figures/workflow-theory   # docs/derive.md
 collapse report --output report.html

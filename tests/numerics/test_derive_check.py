@@ -254,3 +254,22 @@ def test_random_workflows_hold_against_the_simulator(drawn):
                                                                               HealthCheck.filter_too_much])
 def test_random_workflows_hold_against_the_simulator_full(drawn):
     _held_against_simulation(drawn, _SLOW_EXAMPLES, 10000)
+
+
+def test_the_workflow_theory_figure_draws_from_small_sweeps(tmp_path):
+    """numerics.workflow_figure from the two shipped configurations' tables, run small (4 generations)."""
+    import tomllib
+
+    from numerics.config import shipped
+    from numerics.sweep import Config, run_sweep
+    from numerics.workflow_figure import SWEEPS, draw
+
+    tables = []
+    for name, _, _ in SWEEPS:
+        data = tomllib.loads(shipped()[name].read_text())
+        data.update(generations=4, trials=50)
+        data["fixed"] = {**data["fixed"], **({"n": 20} if "n" in data["fixed"] else {})}
+        data.pop("report"), data.pop("figure"), data.pop("description")
+        tables.append(run_sweep(Config.from_dict(data), tmp_path / name, jobs=1, progress=False))
+    assert all(t.theory.notna().all() for t in tables)  # every workflow there has a claim or a derivation
+    assert [p.name for p in draw(tables, tmp_path / "fig")] == ["fig.png"]
