@@ -14,7 +14,7 @@ Which simulator (:data:`SIMULATIONS`), and how exact it is:
   finite-n effect is that each batch is drawn with the fitted variance, not the truth's. With the
   unbiased estimator E sigma_k^2 = sigma^2 for a training set of one batch (replace: no correction at
   all); a training set of several parts adds their between-part spread, O(1/n) per generation. Measured
-  (400,000 chains at n = 20, 200,000 at n = 100; /tmp scripts, not shipped): the relative deviation of the
+  (benchmarks/bench_derive_finite_n.py: 400,000 chains at n = 20, 200,000 at n = 100): the relative deviation of the
   simulated ratio from the derived one at k = 10 is at most 4% at n = 20 and 1% at n = 100 (10% fresh data;
   a window of 3 and real-fraction 0.1 less), falling as 1/n, and at k = 30 at most 3.3% at n = 100. At
   n = 1000 that is at most 0.1% (k <= 10) and 0.35% (k <= 30), against a relative standard error of
