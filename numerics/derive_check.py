@@ -15,10 +15,10 @@ Which simulator (:data:`SIMULATIONS`), and how exact it is:
   unbiased estimator E sigma_k^2 = sigma^2 for a training set of one batch (replace: no correction at
   all); a training set of several parts adds their between-part spread, O(1/n) per generation. Measured
   (benchmarks/bench_derive_finite_n.py: 400,000 chains at n = 20, 200,000 at n = 100): the relative deviation of the
-  simulated ratio from the derived one at k = 10 is at most 4% at n = 20 and 1% at n = 100 (10% fresh data;
-  a window of 3 and real-fraction 0.1 less), falling as 1/n, and at k = 30 at most 3.3% at n = 100. At
-  n = 1000 that is at most 0.1% (k <= 10) and 0.35% (k <= 30), against a relative standard error of
-  about 1.3% at 20,000 trials: a quarter of a standard error or less.
+  simulated ratio from the derived one at k = 10 is at most 4.8% at n = 20 and 1.4% at n = 100 (10% fresh
+  data; real-fraction 0.1 and a window of 3 less), and at k = 30 at most 21% at n = 20 and 3.8% at n = 100:
+  about 1/n from n = 100 on. Carried to n = 1000 that is at most 0.14% (k <= 10) and 0.4% (k <= 30),
+  against a relative standard error of about 1.3% at 20,000 trials: a ninth (a third) of a standard error.
   (The maximum-likelihood estimator shrinks the variance by (n - 1)/n per fit, a larger correction.)
 * ``test_error``: Gerstgrasser et al.'s fixed-design OLS chain (d = 5, T = 20, sigma = 1), the
   ``test_error`` metric: the derivation is exact at finite T (no correction).
@@ -40,8 +40,8 @@ from theory.errors import UsageError
 SIMULATIONS: dict[str, tuple[str, str, dict, str]] = {
     "variance_ratio": ("gaussian", "variance_ratio", {"d": 1, "n": 1000, "estimator": "unbiased", "sampler": "auto"},
                        "the Gaussian chain (d = 1, n = {n}, unbiased variance), E(mu_k - mu_0)^2 / "
-                       "E(mu_1 - mu_0)^2; the n -> oo theory differs from it by O(k/n): at n = 1000 at most 0.1% "
-                       "for k <= 10 (docs/derive.md)"),
+                       "E(mu_1 - mu_0)^2; the n -> oo theory differs from it by O(k/n): at n = 1000 about 0.14% at "
+                       "most for k <= 10 (docs/derive.md)"),
     "test_error": ("regression", "test_error", {"d": 5, "T": 20, "sigma": 1.0},
                    "Gerstgrasser et al.'s fixed-design OLS chain (d = {d}, T = {T}, sigma = {sigma}): exact at finite T"),
     "diversity": ("categorical", "diversity_ratio", {"n": 20, "K": 5, "zipf": 1.0},
