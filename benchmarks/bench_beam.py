@@ -14,6 +14,10 @@ compare across machines. Measured on the shared 2-core machine under load (load 
 runs: beam 5 is 4.6-5.1x slower than ancestral for the n-gram, 4.5-6.6x for the transformer; with the
 penalty and the 3-gram block 11-14x and 5-8x (the block's per-step n-gram matching is the n-gram's cost).
 A generation of lm-markov samples 8 x 128 x 32 = 32,768 tokens: under a second by beam search.
+
+Last, the transformer's key-value cache against recomputing every prefix (width 32, 2 layers, 2 heads,
+4 replicas x 16 windows of 256 tokens; --smoke: 32 tokens): the cache's speed-up, which grows with the
+window (it was a timed slow test, >= 10x at 256 tokens, that failed under load: figures live here).
 """
 
 from __future__ import annotations
@@ -63,6 +67,27 @@ def main() -> None:
         for name, rate in rates.items():
             slower = "" if name == "ancestral" else f"  ({floor / rate:.1f}x slower than ancestral)"
             print(f"{kind:>11}  {name:<38} {rate:>11,.0f} tokens/s{slower}")
+    kv_cache(32 if args.smoke else 256, args.repeats)
+
+
+def kv_cache(T: int, repeats: int) -> None:
+    """Ancestral sampling of a transformer with and without its key-value cache (the same tokens: tested in
+    tests/deep/test_language_models.py): seconds and the ratio."""
+    from deep.language.models import Sampling, Transformer, TransformerConfig
+    from deep.replica import generator
+
+    model = Transformer(TransformerConfig(vocab=8, window=T, width=32, layers=2, heads=2), 4)
+    model.reset_parameters(generator(0))
+    seconds = {}
+    for cache in (True, False):
+        best = float("inf")
+        for i in range(repeats):
+            t = time.perf_counter()
+            model.generate(16, T, Sampling(), generator(1), cache=cache)
+            best = min(best, time.perf_counter() - t)
+        seconds[cache] = best
+    print(f"transformer key-value cache, 4 replicas x 16 windows of {T} tokens: {seconds[True]:.3f} s with it, "
+          f"{seconds[False]:.3f} s recomputing every prefix ({seconds[False] / seconds[True]:.1f}x)")
 
 
 if __name__ == "__main__":

@@ -2,20 +2,30 @@
 
     python benchmarks/bench_deep_lm.py            # all figures (about a minute on 2 cores)
     python benchmarks/bench_deep_lm.py --skip-sweep
+    python benchmarks/bench_deep_lm.py --smoke    # every figure at a small size (seconds; CI runs it)
 
-1. The default known-truth run, configs/deep-markov.toml (n-gram, 10 generations x 4 workflows x 8 seeds),
-   through `collapse sweep`'s runner on 2 local processes (one intra-op thread each): wall time.
-   Target: under 5 minutes on 2 cores.
+1. The default known-truth run, deep/configs/deep-markov.toml (n-gram, 10 generations x 4 workflows x 8
+   seeds), through `collapse sweep`'s runner on 2 local processes (one intra-op thread each): wall time,
+   and its ratio to the run's training floor measured in the same run (the same Adam steps of the same
+   batched n-gram on random windows, nothing else: no sampling, no metrics, no store; CPU time divided
+   over the processes). Target: under 5 minutes on 2 cores. Smoke: 2 generations x 2 workflows x 2 seeds,
+   40 steps, in 1 process (two workers' start-up alone would be most of its time).
 2. Transformer sampling at 256 tokens with and without the key-value cache (4 replicas x 16 windows,
-   width 32, 2 layers, 2 heads): seconds and the speed-up. Target: at least 10x.
+   width 32, 2 layers, 2 heads): seconds and the speed-up. Target: at least 10x. Smoke: 64 tokens, 4
+   windows (the speed-up is smaller at short windows: the uncached cost grows with the square of the
+   length).
 3. The bridge (lm-bridge at n = 20, K = 5, Zipf(1), replace, 1,000 seeds, 10 generations): the diversity
-   ratio against categorical.diversity (mean, standard error, z), and the optimisation error.
+   ratio against categorical.diversity (mean, standard error, z), and the optimisation error. Smoke: 50
+   seeds, 3 generations.
+
+Nothing here asserts a time: the figures are printed, with their targets, for a person to read.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 
@@ -23,18 +33,49 @@ import numpy as np
 import torch
 
 
-def sweep_time() -> float:
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def training_floor(trials: int, steps: int, batch: int, window: int, V: int, order: int) -> float:
+    """CPU seconds of one generation's training alone: ``steps`` Adam steps of the batched n-gram
+    (``trials`` replicas) on random windows."""
+    from deep.language.models import NGram, NGramConfig
+    from deep.replica import generator
+    from deep.train import Budget, train
+
+    model = NGram(NGramConfig(vocab=V, order=order, window=window), trials)
+    model.reset_parameters(generator(0))
+    x = torch.randint(V, (trials, 128, window), generator=generator(1))
+    train(model, x, Budget(steps=5, batch=batch, lr=0.05), generator(2))  # warm-up
+    t = time.process_time()
+    train(model, x, Budget(steps=steps, batch=batch, lr=0.05, decay=True), generator(3))
+    return time.process_time() - t
+
+
+def sweep_time(smoke: bool = False, jobs: int = 2) -> dict:
     from numerics.config import Config
     from numerics.sweep import run_sweep
 
-    config = Config.from_toml("configs/deep-markov.toml")
+    config = Config.from_toml(os.path.join(ROOT, "deep", "configs", "deep-markov.toml"))
+    if smoke:
+        config.generations, config.trials = 2, 2
+        config.fixed = {**config.fixed, "steps": 40}
+        config.grid = {**config.grid, "workflow": ["replace", "accumulate"]}
+    f = config.fixed
+    steps, batch = f.get("steps", 300), f.get("batch", 64)
+    cells = len(config.grid["workflow"])
     with tempfile.TemporaryDirectory() as d:
         t = time.perf_counter()
-        run_sweep(config, os.path.join(d, "deep-markov.parquet"), jobs=2, progress=False)
-        return time.perf_counter() - t
+        run_sweep(config, os.path.join(d, "deep-markov.parquet"), jobs=jobs, progress=False)
+        wall = time.perf_counter() - t
+    floor = cells * config.generations * training_floor(config.trials, steps, batch, f["window"], f["V"],
+                                                        f["order"]) / jobs
+    return {"what": f"{config.generations} generations x {cells} workflows x {config.trials} seeds, {steps} steps",
+            "wall_s": wall, "floor_s": floor, "jobs": jobs}
 
 
-def kv_cache(tokens: int = 256, repeats: int = 2) -> tuple[float, float]:
+def kv_cache(tokens: int = 256, windows: int = 16, repeats: int = 2) -> tuple[float, float]:
     from deep.language.models import Sampling, Transformer, TransformerConfig
     from deep.replica import generator
 
@@ -45,10 +86,10 @@ def kv_cache(tokens: int = 256, repeats: int = 2) -> tuple[float, float]:
         times = []
         for _ in range(repeats):
             t = time.perf_counter()
-            out = m.generate(16, tokens, Sampling(), generator(1), cache=cache)
+            out = m.generate(windows, tokens, Sampling(), generator(1), cache=cache)
             times.append(time.perf_counter() - t)
         best[cache] = min(times)
-        assert out.shape == (4, 16, tokens)
+        assert out.shape == (4, windows, tokens)
     return best[True], best[False]
 
 
@@ -64,7 +105,7 @@ def bridge(trials: int = 1000, generations: int = 10):
     seconds = time.perf_counter() - t
     claim = theory.CLAIMS["categorical.diversity"]
     rows = []
-    for g in (1, 2, 5, 10):
+    for g in [g for g in (1, 2, 5, 10) if g <= generations]:
         d = out["diversity_ratio"][:, g - 1]
         th = float(claim.evaluate(n=20, workflow="replace", t=g))
         se = d.std(ddof=1) / np.sqrt(trials)
@@ -75,18 +116,25 @@ def bridge(trials: int = 1000, generations: int = 10):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skip-sweep", action="store_true")
+    ap.add_argument("--smoke", action="store_true", help="every figure at a small size (seconds; CI runs it)")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, 1 intra-op thread per process")
+    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, 1 intra-op thread per process, load "
+          f"{os.getloadavg()[0]:.1f}" + (" (smoke sizes)" if args.smoke else ""))
     if not args.skip_sweep:
-        s = sweep_time()
-        print(f"1. configs/deep-markov.toml (10 generations x 4 workflows x 8 seeds, n-gram) on 2 processes: "
-              f"{s:.1f} s (target < 300 s)")
-    cached, uncached = kv_cache()
-    print(f"2. transformer sampling, 256 tokens, 4 replicas x 16 windows: cached {cached:.2f} s, uncached "
-          f"{uncached:.2f} s: {uncached / cached:.1f}x (target >= 10x)")
-    seconds, rows, tv, tv_max = bridge()
-    print(f"3. bridge lm-bridge (n=20, K=5, Zipf(1), replace, 1000 seeds, 10 generations) in {seconds:.1f} s:")
+        s = sweep_time(args.smoke, jobs=1 if args.smoke else 2)
+        print(f"1. deep/configs/deep-markov.toml ({s['what']}, n-gram) on {s['jobs']} process(es): {s['wall_s']:.1f} s "
+              f"-> {s['wall_s'] / s['floor_s']:.2f}x its training floor ({s['floor_s']:.2f} s: the same Adam steps "
+              f"alone, CPU time over {s['jobs']} process(es)); load {os.getloadavg()[0]:.1f} (target < 300 s at full "
+              "size)")
+    tokens, windows = (64, 4) if args.smoke else (256, 16)
+    cached, uncached = kv_cache(tokens, windows)
+    print(f"2. transformer sampling, {tokens} tokens, 4 replicas x {windows} windows: cached {cached:.2f} s, uncached "
+          f"{uncached:.2f} s: {uncached / cached:.1f}x (target >= 10x at 256 tokens)")
+    trials, generations = (50, 3) if args.smoke else (1000, 10)
+    seconds, rows, tv, tv_max = bridge(trials, generations)
+    print(f"3. bridge lm-bridge (n=20, K=5, Zipf(1), replace, {trials} seeds, {generations} generations) in "
+          f"{seconds:.1f} s:")
     for g, mean, se, th, z in rows:
         print(f"   t={g:>2}: diversity ratio {mean:.4f} +- {se:.4f}  theory {th:.4f}  z = {z:+.2f}")
     print(f"   optimisation error (total variation from the training frequencies): mean {tv:.2e}, max {tv_max:.2e}")

@@ -27,10 +27,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     if output.is_dir():
         raise UsageError(f"--output {output}: is a folder; give a file name such as report.html")
     markdown = Path(args.markdown) if args.markdown else output.with_suffix(".md")
+    if args.verify is not None and not args.demo and not Path(args.verify).is_file():  # the default may be missing
+        raise UsageError(f"--verify {args.verify}: no such file (collapse verify --format json --output "
+                         f"{args.verify} makes it)")
+    for results in args.results or []:  # named on the command line: they must be there (report.gather's naming)
+        p = Path(results) if results.endswith(".parquet") else Path(results + ".parquet")
+        if not p.is_file():
+            raise UsageError(f"{results}: no such results store ({p} does not exist)")
     if args.demo:
         shipped, verify = run_demo(Path(args.demo_folder), jobs=args.jobs)
     else:
-        shipped, verify = None, Path(args.verify)
+        shipped, verify = None, Path(args.verify or report.VERIFY)
     built = report.gather(args.results or [], verify=verify, shipped=shipped,
                           title="Model collapse: a demo report" if args.demo else
                           "Model collapse: theory, simulation and experiments")
@@ -117,8 +124,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", metavar="PATH",
                    help="the HTML page (default report.html; with --demo, report.html in the demo's folder)")
     p.add_argument("--markdown", metavar="PATH", help="the Markdown version (default: beside the page, .md)")
-    p.add_argument("--verify", default="results/verify.json", metavar="PATH",
-                   help="the verification table (collapse verify --format json --output PATH)")
+    p.add_argument("--verify", metavar="PATH",
+                   help="the verification table (collapse verify --format json --output PATH); by default "
+                        "results/verify.json, which the page says how to make if it is missing")
     p.add_argument("--demo", action="store_true", help="first run small versions of the results (about 40 s on 2 cores)")
     p.add_argument("--demo-folder", default="results/demo", metavar="PATH", help="where the demo's results go")
     p.add_argument("--jobs", type=int, metavar="N", help="local worker processes for the demo's runs")

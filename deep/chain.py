@@ -1,7 +1,7 @@
 """The deep layer's model families on the core's generational driver.
 
 A :class:`TorchFamily` is a numerics.driver.Family whose data are torch tensors with a replica axis
-(R, m, *event) kept in a deep.pool.TensorPool, and whose models are deep.replica.ReplicaModel s: R
+``(R, m, *event)`` kept in a deep.pool.TensorPool, and whose models are deep.replica.ReplicaModel s: R
 seeds trained as one batched model. Like every family it holds only its configuration: whatever a run
 keeps between generations (the generation-1 encoder, held-out data, a fit's training loss) lives in the
 driver's chain (``chain.state``), and what a fit measures about itself is put there, never set on the

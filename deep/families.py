@@ -31,7 +31,7 @@ test images are only ever measured on. Each generation measures (per replica, i.
 data, trained to convergence (full batch, Adam with a cosine-decayed learning rate) by the same trainer.
 It records what the numpy ``gaussian`` simulator records (``mean_sq_error``, ``trace``, ``sigma``) and
 the optimisation error of each fit against the closed-form maximum-likelihood fit of the same training
-set (``opt_mean``: ||mu_fit - mean||^2 / (sigma^2 d / m); ``opt_trace``: |Tr C_fit - Tr S| / Tr S).
+set (``opt_mean``: ||mu_fit - mean||^2 / (sigma^2 d / m); ``opt_trace``: ``|Tr C_fit - Tr S| / Tr S``).
 """
 
 from __future__ import annotations

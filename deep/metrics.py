@@ -295,7 +295,7 @@ def frechet_gaussians(mu1, cov1, mu2, cov2) -> torch.Tensor:
     Shapes broadcast: mu (..., F), cov (..., F, F); the result has the broadcast leading shape. Computed
     with symmetric eigendecompositions only (S1^{1/2} by eigh; the trace of the inner square root as the
     sum of square roots of the eigenvalues of the symmetrised S1^{1/2} S2 S1^{1/2}); eigenvalues at the
-    rounding level F * eps * |S1| |S2| or below are set to 0, so it is real and accurate for singular
+    rounding level ``F * eps * |S1| |S2|`` or below are set to 0, so it is real and accurate for singular
     covariances, as when M < F (relative error ~1e-14 measured on commuting pairs with up to half their
     eigenvalues 0, not the 1e-8 of a bare square root of rounding noise); the result is clipped at 0 (rounding)."""
     mu1, mu2 = _tensor(mu1, "mu1"), _tensor(mu2, "mu2")

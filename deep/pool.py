@@ -1,6 +1,6 @@
 """The workflows' pool for torch tensors: numerics.workflows.ArrayPool's bookkeeping, torch's arrays.
 
-A batch is a tensor (R, m, *event) with a replica axis (images, token windows, Gaussian points), kept on
+A batch is a tensor ``(R, m, *event)`` with a replica axis (images, token windows, Gaussian points), kept on
 the model's device. The workflow plans index rows with numpy arrays; here they become index tensors.
 """
 

@@ -192,7 +192,7 @@ class ReplicaModel(nn.Module):
         """Called by the trainer with the training set once training ends (an AE fits its codes); no-op."""
 
     def check(self, x: torch.Tensor, name: str = "x") -> torch.Tensor:
-        """``x`` as fp32 on the model's device, after checking its shape is (R, B, *event_shape), B >= 1."""
+        """``x`` as fp32 on the model's device, after checking its shape is ``(R, B, *event_shape)``, B >= 1."""
         want = (self.replicas, "B", *self.event_shape)
         if not isinstance(x, torch.Tensor):
             raise ValueError(f"{name} must be a torch.Tensor of shape {want}, got {type(x).__name__}")

@@ -84,8 +84,17 @@ def _image_figures(folder: str, family: ImageFamily, out: dict, grids: list, con
 
 
 def _image_memory(c: ImageSettings, G: int) -> float:
-    """Bytes per seed: what makes a block hold at most 64 seeds (one batched model), whatever the cell."""
-    return BLOCK_MEMORY / 64
+    """Bytes per seed: what makes a block hold at most 64 seeds (one batched model), or more where the model
+    needs more: its weights with their gradients and Adam's two moments (16 bytes each), and one minibatch's
+    activations, kept for the backward pass (8 bytes per unit and image; a minibatch is at most the
+    training set). So a block of a very wide model holds fewer seeds, and one that no machine holds is
+    refused before it starts (numerics.execute.check_resources)."""
+    pixels = 64 if c.data != "fashion-mnist" else 784
+    weights = 2 * pixels * c.hidden + 3 * c.hidden * c.latent
+    n = max(c.n or (60_000 if c.data == "fashion-mnist" else 1500), c.synthetic or 0)
+    batch = min(c.batch, n * (G if c.workflow.startswith("accumulate") else 1))
+    units = 2 * pixels + 2 * c.hidden + 3 * c.latent
+    return max(BLOCK_MEMORY / 64, 16.0 * weights + 8.0 * batch * units + 8.0 * c.samples * units)
 
 
 def _image_work(c: ImageSettings, G: int) -> float:

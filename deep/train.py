@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from dataclasses import dataclass
 
 import torch
@@ -40,6 +41,46 @@ OPTIMIZERS = ("adam", "sgd")
 
 class TrainingError(UserError, FloatingPointError):
     """Training that cannot go on (a NaN or infinite loss); the message says where and what to change."""
+
+
+class MemoryBudgetError(TrainingError, MemoryError):
+    """A torch run whose resident memory passed its budget although it was sized before it started."""
+
+
+#: Training checks the process's resident memory every this many steps (reading /proc costs microseconds).
+MEMORY_EVERY = 16
+
+
+def memory_limit() -> float:
+    """Bytes of resident memory one process of a run may use: 0.8 of the machine's physical memory shared by
+    one worker per core (the default of every backend), or ``COLLAPSE_MEMORY_LIMIT`` (bytes) where it is set."""
+    given = os.environ.get("COLLAPSE_MEMORY_LIMIT")
+    if given:
+        return float(given)
+    try:
+        physical = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return math.inf
+    return 0.8 * physical / max(os.cpu_count() or 1, 1)
+
+
+def resident_bytes() -> float:
+    """This process's resident memory (Linux /proc; 0 where it cannot be read)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return float(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def check_memory(where: str) -> None:
+    """Stop a run (one line, nothing of its cell stored) whose memory grew past :func:`memory_limit` although
+    the estimate made before it started let it run: the backstop of numerics.execute.check_resources."""
+    used, limit = resident_bytes(), memory_limit()
+    if used > limit:
+        raise MemoryBudgetError(f"{where}: this process holds {used / 2**30:.1f} GiB, past its budget of "
+                                f"{limit / 2**30:.1f} GiB (0.8 of the machine's memory over one worker per core; "
+                                "COLLAPSE_MEMORY_LIMIT sets it in bytes): use a smaller model, batch or vocabulary")
 
 
 @dataclass(frozen=True)
@@ -128,7 +169,7 @@ def _finite(loss: torch.Tensor, step: int, steps: int, lr: float) -> None:
 
 
 def train(model: ReplicaModel, data: torch.Tensor, budget: Budget, generator: torch.Generator) -> int:
-    """Train ``model`` on ``data`` (R, m, *event) for ``budget``; returns the number of steps taken."""
+    """Train ``model`` on ``data`` ``(R, m, *event)`` for ``budget``; returns the number of steps taken."""
     _need(generator, "train")
     data = model.check(data, "training data")
     R, m = data.shape[:2]
@@ -149,6 +190,8 @@ def train(model: ReplicaModel, data: torch.Tensor, budget: Budget, generator: to
         opt.step()
         if sched is not None:
             sched.step()
+        if step % MEMORY_EVERY == 1:
+            check_memory(f"training step {step} of {steps}")
     model.eval()
     model.remember(data)
     return steps
@@ -156,7 +199,7 @@ def train(model: ReplicaModel, data: torch.Tensor, budget: Budget, generator: to
 
 @torch.no_grad()
 def evaluate(model: ReplicaModel, data: torch.Tensor, generator: torch.Generator, chunk: int = 2048) -> torch.Tensor:
-    """The model's mean loss per replica over ``data`` (R, m, *event) or (m, *event) (the same points for
+    """The model's mean loss per replica over ``data`` ``(R, m, *event)`` or ``(m, *event)`` (the same points for
     every replica), in chunks: (R,) float64."""
     if data.dim() == len(model.event_shape) + 1:
         data = data.unsqueeze(0).expand(model.replicas, *data.shape)

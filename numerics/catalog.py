@@ -118,6 +118,9 @@ class Metric:
     #: Fewest trials at which the statistic's standard error is calibrated (below it, verify rows are 'skip').
     min_trials: int = 2
     min_trials_why: str = ""
+    #: Whether a trial's value may be NaN or infinite (else such a value stops the run, naming the cell,
+    #: generation and metric: numerics.execute.run_blocks).
+    nonfinite: bool = False
 
     def __post_init__(self) -> None:
         if self.statistic not in STATISTICS:

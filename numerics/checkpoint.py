@@ -15,8 +15,9 @@ temporary file and renamed (numerics.store.write_atomically): an interrupted wri
 generation's checkpoint, never half of one.
 
 Before a saved chain is used it is checked: its header names this run (simulator, settings, trials,
-generations, seed, format), its generation count is in range, every generation has its records, and
-the model's numbers are finite. A damaged file, another run's, or a chain that fails a check is one
+generations, seed, format), its generation count is in range, every generation has its records, the
+model's numbers are finite and the pool and state hold no NaN; a state entry the run needs and the file
+lacks is named when it is asked for (:class:`SavedState`). A damaged file, another run's, or a chain that fails a check is one
 :class:`CheckpointError` line that says what to do; nothing else is touched.
 """
 
@@ -154,8 +155,25 @@ def load(path: str | os.PathLike, header: dict, family, workflow, generations: i
     except (KeyError, TypeError, ValueError, IndexError) as e:
         raise CheckpointError(f"checkpoint {path} cannot be resumed: its pool or generator state is not this run's "
                               f"({type(e).__name__}: {e}); {delete}") from None
-    chain.model, chain.state = saved["model"], dict(saved["state"])
+    chain.model, chain.state = saved["model"], SavedState(saved["state"], f"checkpoint {path}", delete)
     return chain
+
+
+class SavedState(dict):
+    """A resumed chain's state: a key that the run needs and the checkpoint lacks (an edited or foreign
+    file whose state is ``{}``) is a CheckpointError naming the key, not a KeyError from inside a family."""
+
+    def __init__(self, data: dict, what: str, hint: str):
+        super().__init__(data)
+        self.what, self.hint = what, hint
+
+    def __missing__(self, key):
+        raise CheckpointError(f"{self.what} cannot be resumed: its state has no {key!r}; {self.hint}")
+
+    def pop(self, key, *default):
+        if key not in self and not default:
+            self.__missing__(key)
+        return super().pop(key, *default)
 
 
 def read_raw(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
@@ -190,13 +208,19 @@ def _problem(saved: Any, family, generations: int, trials: int) -> str:
     bad = _nonfinite(saved["model"])
     if bad:
         return f"its model holds non-finite numbers ({bad})"
+    bad = _nonfinite(saved["pool"], "pool", nan_only=True) or _nonfinite(saved["state"], "state", nan_only=True)
+    if bad:  # the pool's data and the state's arrays may be infinite (a time not reached yet), never NaN
+        return f"it holds NaN ({bad})"
     return ""
 
 
-def _nonfinite(obj: Any, where: str = "model") -> str:
-    """Where a tree holds a non-finite floating-point number, or ''."""
+def _nonfinite(obj: Any, where: str = "model", nan_only: bool = False) -> str:
+    """Where a tree holds a non-finite floating-point number (``nan_only``: a NaN), or ''."""
+    bad = np.isnan if nan_only else (lambda x: ~np.isfinite(x))
+    if hasattr(obj, "detach") and hasattr(obj, "numpy"):  # a torch tensor (numerics does not import torch)
+        obj = obj.detach().cpu().numpy()
     if isinstance(obj, np.ndarray):
-        return where if obj.dtype.kind in "fc" and not np.all(np.isfinite(obj)) else ""
+        return where if obj.dtype.kind in "fc" and np.any(bad(obj)) else ""
     if isinstance(obj, dict):
         items = obj.items()
     elif isinstance(obj, (list, tuple)):
@@ -204,9 +228,9 @@ def _nonfinite(obj: Any, where: str = "model") -> str:
     elif hasattr(obj, "__dict__") or hasattr(obj, "state_dict"):  # a thawed object: check what it was made of
         items = _parts(obj)
     else:
-        return "" if not isinstance(obj, float) or math.isfinite(obj) else where
+        return "" if not isinstance(obj, float) or not bad(np.float64(obj)) else where
     for k, v in items:
-        found = _nonfinite(v, f"{where}.{k}")
+        found = _nonfinite(v, f"{where}.{k}", nan_only)
         if found:
             return found
     return ""

@@ -135,7 +135,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     start = time.monotonic()
     runner = _runner(args)
     try:
-        rows = run(items, trials=args.trials, seed=args.seed, progress=_progress(args), runner=runner, warn=_warn)
+        rows = run(items, trials=args.trials, seed=args.seed, progress=_progress(args), runner=runner, warn=_warn,
+                   yes=args.yes)
     finally:
         runner.close()
     from .store import git_revision, versions
@@ -215,7 +216,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                 raise UsageError(f"{args.expr}: {e}") from None
     runner = _runner(args)
     try:
-        rows = run([item], trials=args.trials, seed=args.seed, progress=_progress(args), runner=runner, warn=_warn)
+        rows = run([item], trials=args.trials, seed=args.seed, progress=_progress(args), runner=runner, warn=_warn,
+                   yes=args.yes)
     finally:
         runner.close()
     meta = {"expression": str(expr), "quantity": claim.quantity, "claim": claim.id, "trials": args.trials,
@@ -257,6 +259,8 @@ def _backend_args(p: argparse.ArgumentParser) -> None:
     run.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing dask.distributed cluster (tcp://host:8786)")
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar on stderr (default: when stderr is a terminal)")
+    run.add_argument("--yes", action="store_true",
+                     help="run even if the run is estimated to take more than an hour (docs/limits.md)")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -325,11 +329,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 0
     config = Config.from_toml(args.target)
     output = args.output or default_output(config)
+    Store(output).check_output()
     cells = len(config.cells())
     print(f"{config.simulator}: {cells} cell{'s' if cells > 1 else ''} x {config.trials} trials x "
           f"{config.generations} generations -> {Store(output).path}", file=sys.stderr)
     table = run_sweep(config, output, jobs=args.jobs, scheduler=args.scheduler, workers=args.workers,
-                      progress=_progress(args), overwrite=args.overwrite, warn=_warn)
+                      progress=_progress(args), overwrite=args.overwrite, warn=_warn, yes=args.yes)
     meta = table.attrs.get("metadata", {})
     if table.attrs.get("cells_run") == 0:
         print(f"{Store(output).path}: already complete ({meta.get('cells', '?')} cells, {len(table)} rows; "
@@ -389,7 +394,7 @@ def sweep_shipped(args) -> int:
         print(f"{name}: {len(config.cells())} cells x {config.trials} trials x {config.generations} generations",
               file=sys.stderr)
         table = run_sweep(config, default_output(config), jobs=args.jobs, scheduler=args.scheduler,
-                          workers=args.workers, progress=_progress(args), warn=_warn)
+                          workers=args.workers, progress=_progress(args), warn=_warn, yes=args.yes)
         meta = table.attrs.get("metadata", {})
         done = "already complete" if table.attrs.get("cells_run") == 0 else "done"
         print(f"{name}: {done} ({meta.get('seconds', 0):.0f} s)", file=sys.stderr)

@@ -29,6 +29,7 @@ does, not what it is called.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +59,8 @@ class ConfigError(UserError, ValueError):
 
 
 def _integer(key: str, value, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or int(value) != value):  # TOML's nan and inf are floats; int() of them raises
         raise ConfigError(f"{key} must be an integer, got {value!r}")
     value = int(value)
     if value < low:
@@ -139,7 +141,8 @@ class Config:
             raise ConfigError(str(e)) from None
         G = _integer("generations", data["generations"], 1, MAX_GENERATIONS)
         trials = data["trials"]
-        if isinstance(trials, (int, float)) and not isinstance(trials, bool) and int(trials) == trials and trials < 2:
+        if (isinstance(trials, (int, float)) and not isinstance(trials, bool) and math.isfinite(trials)
+                and int(trials) == trials and trials < 2):
             raise ConfigError(f"trials must be >= 2 (a standard error needs two), got {int(trials)}")
         from .execute import MAX_TRIALS
 
@@ -200,7 +203,6 @@ class Config:
         demo = _table(data, "demo", DEMO_KEYS, None)
         config = cls(sim.name, G, trials, seed, tuple(metrics), fixed, checked, description, source, report, figure, demo,
                      dict(workflows))
-        config.check_cells()
         if demo is not None:
             try:
                 config.demo_config()
@@ -252,7 +254,9 @@ class Config:
     def check_cells(self) -> None:
         """Check each cell's settings together, and run its simulator for one trial and one generation: bad
         settings fail now, named by cell. Settings that declare a ``probe`` value (training budgets) run
-        at it: the same code on the same shapes, in a fraction of the time."""
+        at it: the same code on the same shapes, in a fraction of the time. A sweep does this after sizing
+        the run (numerics.sweep.run_sweep), so that a grid or a cell too large to run is refused before any
+        of it runs."""
         sim = self.sim
         probes = {k: s.probe for k, s in sim.settings.items() if s.probe is not None}
         for given in self._given():

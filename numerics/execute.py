@@ -9,8 +9,8 @@ processes run it, or on the backend. `collapse verify`, `collapse check` and `co
 here.
 
 Before anything runs, :func:`estimate` sizes the run: memory per block, random numbers drawn, a rough
-time; :func:`check_resources` refuses what the machine cannot hold, with the numbers, and warns about
-very long runs.
+time; :func:`check_resources` refuses what the machine cannot hold, with the numbers, warns about long
+runs, and refuses a run estimated at more than :data:`ASK_ABOVE` unless it was asked for (``--yes``).
 
 Backends: :class:`Serial` (this process), :class:`Processes` (spawned local processes, one BLAS thread
 each; they exit when the parent dies), :class:`Dask` (a dask.distributed scheduler address, or a local
@@ -41,6 +41,8 @@ from .stats import Summary
 MAX_TRIALS = 10**9
 #: A run estimated to take longer than this (seconds) gets a warning before it starts.
 LONG_RUN = 600.0
+#: A run estimated to take longer than this (seconds) is refused unless asked for (``yes``, ``--yes``).
+ASK_ABOVE = 3600.0
 
 
 class RunError(UserError, RuntimeError):
@@ -77,13 +79,16 @@ class Cell:
         return -(-self.trials // self.block_size())
 
     def describe(self) -> str:
-        return f"{self.simulator} " + " ".join(f"{k}={v}" for k, v in self.settings if v is not None)
+        """The simulator and the settings that differ from their defaults (the ones a user wrote, in effect)."""
+        declared = self.sim.settings
+        return " ".join([self.simulator] + [f"{k}={v}" for k, v in self.settings if v is not None and (
+            declared[k].default is catalog.REQUIRED or v != declared[k].default)])
 
 
 def run_blocks(simulator: str, provider: str, settings: dict, generations: int, metrics: tuple, trials: int,
                entropy: int, first: int, count: int, checkpoints: str | None = None,
                artifacts: str | None = None) -> list[dict[str, Summary]]:
-    """Simulate blocks ``first .. first + count - 1`` of a cell: one Summary per block and metric.
+    """Simulate blocks ``first`` to ``first + count - 1`` of a cell: one Summary per block and metric.
 
     The unit of work of every backend: a plain function of plain arguments (it pickles), which imports
     the simulator's ``provider`` module so that simulators registered by other packages run anywhere.
@@ -112,9 +117,23 @@ def run_blocks(simulator: str, provider: str, settings: dict, generations: int, 
         for m in metrics:
             metric = sim.metrics[m]
             values = np.asarray(metric.values(res, config), dtype=float)
+            if not metric.nonfinite:
+                _check_finite(values, m, sim.first, block.start)
             summary[m] = Summary.of(values, ref=metric.ref(res, config, values))
         out.append(summary)
     return out
+
+
+def _check_finite(values: np.ndarray, metric: str, first: int, start: int) -> None:
+    """Refuse a NaN or infinite value of a metric that does not allow one (a ValueError, which the backends
+    show after the cell's name): naming the first generation and trial it occurs at."""
+    bad = ~np.isfinite(values.reshape(len(values), -1))
+    if bad.any():
+        column = int(np.flatnonzero(bad.any(axis=0))[0])
+        trial = int(np.flatnonzero(bad[:, column])[0])
+        raise ValueError(f"metric {metric!r} is {values.reshape(len(values), -1)[trial, column]} at generation "
+                         f"{column + first} (trial {start + trial}; {int(bad[:, column].sum())} of {len(values)} "
+                         "trials of its block); nothing of the cell is stored")
 
 
 def artifact_folder(root: str, sim: catalog.Simulator, settings: dict) -> str:
@@ -136,6 +155,7 @@ class Estimate:
     trial_bytes: float  # the largest single trial's memory
     work: float  # seconds of one idle core, about (the simulators' calibrated work)
     worst: str  # the cell of the largest block
+    longest: str = ""  # the cell of the most work
 
     def seconds(self, workers: int) -> float:
         return self.work / max(workers, 1)
@@ -144,6 +164,7 @@ class Estimate:
 def estimate(cells: Sequence[Cell]) -> Estimate:
     """Memory and work of running ``cells`` (from each simulator's declared memory and work per trial)."""
     est = Estimate(len(cells), 0, 0.0, 0.0, 0.0, "")
+    most = -1.0
     for c in cells:
         if c.trials > MAX_TRIALS:
             raise RunError(f"trials must be at most {MAX_TRIALS:.0e}, got {c.trials:.3g}")
@@ -155,9 +176,11 @@ def estimate(cells: Sequence[Cell]) -> Estimate:
         if per_trial * size > est.block_bytes:
             est.block_bytes, est.worst = per_trial * size, c.describe()
         est.trial_bytes = max(est.trial_bytes, per_trial)
-        if sim.work is not None:
-            est.work += c.trials * float(sim.work(cfg, c.generations))
-        est.work += -(-c.trials // size) * float(sim.block_seconds(cfg, c.generations))
+        work = c.trials * float(sim.work(cfg, c.generations)) if sim.work is not None else 0.0
+        work += -(-c.trials // size) * float(sim.block_seconds(cfg, c.generations))
+        est.work += work
+        if work > most:
+            most, est.longest = work, c.describe()
     return est
 
 
@@ -169,8 +192,9 @@ def memory_available() -> float:
         return 4.0 * 2**30
 
 
-def check_resources(cells: Sequence[Cell], workers: int, warn=None) -> Estimate:
-    """Refuse a run whose blocks cannot fit in memory (with the numbers); warn about very long ones."""
+def check_resources(cells: Sequence[Cell], workers: int, warn=None, yes: bool = False) -> Estimate:
+    """Refuse a run whose blocks cannot fit in memory (with the numbers), and one estimated at more than
+    :data:`ASK_ABOVE` unless ``yes``; warn about long ones. Both refusals name the cell that costs most."""
     est = estimate(cells)
     limit = 0.8 * memory_available() / max(workers, 1)
     if est.block_bytes > limit:
@@ -178,6 +202,11 @@ def check_resources(cells: Sequence[Cell], workers: int, warn=None) -> Estimate:
                        f"({_bytes(est.trial_bytes)} per trial) and {workers} of them run at once; this machine "
                        f"has {_bytes(memory_available())}: use smaller settings, or fewer --jobs")
     seconds = est.seconds(workers)
+    if seconds > ASK_ABOVE and not yes:
+        many = f"{est.cells:,} cells, " if est.cells > 1 else ""
+        raise RunError(f"this run takes roughly {_duration(seconds)} on {workers} worker{'s' if workers > 1 else ''} "
+                       f"({many}the longest {est.longest}), over the {_duration(ASK_ABOVE)} that runs without asking: "
+                       "give --yes to run it, or fewer trials, generations or cells")
     if seconds > LONG_RUN and warn is not None:
         warn(f"warning: this run takes roughly {_duration(seconds)} on "
              f"{workers} worker{'s' if workers > 1 else ''}")
@@ -412,6 +441,11 @@ class Dask:
                 self.client = Client(self.cluster)
         except (OSError, TimeoutError) as e:
             raise RunError(f"cannot reach the Dask scheduler at {scheduler} ({type(e).__name__}: {e})") from None
+        except ValueError as e:  # distributed's parse of an address ("missing port number in address ...")
+            if not scheduler:
+                raise
+            raise RunError(f"--scheduler {scheduler}: not a scheduler address ({e}); give one such as "
+                           "tcp://host:8786") from None
         try:
             self.client.wait_for_workers(1, timeout=self.WORKER_TIMEOUT)
         except (TimeoutError, OSError):

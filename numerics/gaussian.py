@@ -487,7 +487,7 @@ register(Simulator(
         "marginal_var": Metric("variance of a point of model t about mu_0, per coordinate", "marginal_var"),
         "det_ratio": Metric("det Sigma_t / det Sigma_0", "det", lambda v, c: v / c.sigma ** (2 * c.d)),
         "log_det_ratio": Metric("log(det Sigma_t / det Sigma_0) (-inf when n <= d)", "log_det",
-                                lambda v, c: v - 2 * c.d * np.log(c.sigma)),
+                                lambda v, c: v - 2 * c.d * np.log(c.sigma), nonfinite=True),
         "w2": Metric("W2^2 from the fitted Gaussian to the real one", "w2"),
         "w2_variance": Metric("W2^2 from the fitted Gaussian to the real one", "w2", statistic="variance",
                               min_trials=MIN_TRIALS_VARIANCE,

@@ -6,7 +6,7 @@ data). Each generation fits the maximum-likelihood theta to the training set the
 (through numerics.driver), by batched Newton steps (IRLS) warm-started from the previous fit.
 
 Separation (a training set on which the MLE does not exist) makes Newton diverge. It is detected
-(|theta| beyond ``MAX_NORM`` or no convergence) and reported, never silently dropped: the simulator
+(``|theta|`` beyond ``MAX_NORM`` or no convergence) and reported, never silently dropped: the simulator
 raises ValueError, naming how many trials separated, and the check uses sizes where it does not
 happen (at n = 100 one trial in about 4,000 separated by the third generation; the check uses n >= 200).
 """
@@ -126,9 +126,9 @@ def simulate(trials: int, rng: np.random.Generator, *, generations: int, **setti
 def fisher_trace_inverse(theta0: tuple = THETA0) -> float:
     """tr I(theta0)^{-1} for covariates N(0, I_d): the asymptotic n E||theta_hat - theta0||^2 of one fit.
 
-    I(theta) = E[x x^T s'(x . theta)] with s the logistic function. With u = theta / |theta| and
-    t = x . u ~ N(0, 1), I = E[s'(|theta| t)] (I - u u^T) + E[t^2 s'(|theta| t)] u u^T, so its inverse's
-    trace is (d - 1) / E[s'(|theta| t)] + 1 / E[t^2 s'(|theta| t)] (two 1-D integrals, by quadrature).
+    ``I(theta) = E[x x^T s'(x . theta)]`` with s the logistic function. With ``u = theta / |theta|`` and
+    ``t = x . u ~ N(0, 1)``, ``I = E[s'(|theta| t)] (I - u u^T) + E[t^2 s'(|theta| t)] u u^T``, so its inverse's
+    trace is ``(d - 1) / E[s'(|theta| t)] + 1 / E[t^2 s'(|theta| t)]`` (two 1-D integrals, by quadrature).
     A property of the data distribution (the normalisation of Dey & Donoho's ratios), not of the chain.
     """
     from scipy.integrate import quad

@@ -1,11 +1,13 @@
 """Linear regression retrained on its own labels (Gerstgrasser et al.; Dohmatob et al.), run for real.
 
 Shortcuts (exact, named):
+
 * fixed design: X is drawn once per trial and reused, so its pseudo-inverse X^+ = (X^T X)^-1 X^T is
   computed once, and as X^+ X = I the OLS refit on labels X w + sigma e is w + sigma X^+ e: only the
   label noise is projected, a chunk of generations in one batched product;
 * accumulate with a fixed design: OLS on the stacked design [X; ...; X] with labels [y_1; ...; y_k]
   is X^+ applied to the mean label vector, which makes w_k - w* = sigma (X^+ e_1 / 1 + ... + X^+ e_k / k).
+
 Every other workflow runs the plain loop of numerics.driver: it gathers T rows of the actual pool of
 (x, y) rows and solves OLS on them. The Dohmatob and minimum-norm chains run through it too.
 
@@ -387,7 +389,8 @@ register(Simulator(
     schema=RidgeSettings,
     metrics={
         "test_error": Metric("(w - w0)^T Sigma (w - w0) of the downstream ridge, n = 0 on clean data", "test_error"),
-        "increment": Metric("(error after n generations - clean error) / (n sigma0^2)", "test_error", _increment),
+        "increment": Metric("(error after n generations - clean error) / (n sigma0^2)", "test_error", _increment,
+                            nonfinite=True),  # NaN at n = 0 (0/0)
     },
     produces=(Produces("ridge.test_error", "test_error", _RIDGE_BINDS),
               Produces("ridge.increment", "increment", _RIDGE_BINDS)),

@@ -220,7 +220,27 @@ class Row:
         return asdict(self)
 
 
-def finish(rows: list[Row], alpha: float = ALPHA) -> list[Row]:
+class Table(list):
+    """A verification table: a list of :class:`Row` that also reads as a pandas DataFrame (``to_frame()``),
+    and shows as an HTML table in a notebook."""
+
+    def to_frame(self):
+        """One row per comparison: the columns of `collapse verify` (variant and point as ``name=value`` text),
+        then trials, the detectable error and the note."""
+        import pandas as pd
+
+        text = lambda d: " ".join(f"{k}={v}" for k, v in d.items())  # noqa: E731
+        return pd.DataFrame([dict(claim=r.claim, variant=text(r.variant), simulator=r.simulator, point=text(r.point),
+                                  generation=r.generation, kind=r.kind, statistic=r.statistic, theory=r.theory,
+                                  estimate=r.estimate, se=r.se, test=r.test, z=r.z, p_adjusted=r.p_adjusted,
+                                  verdict=r.verdict, trials=r.trials, detectable=r.detectable, note=r.note)
+                             for r in self])
+
+    def _repr_html_(self) -> str:
+        return self.to_frame()._repr_html_()
+
+
+def finish(rows: list[Row], alpha: float = ALPHA) -> Table:
     """Test every row, correct across the table (Holm), and give verdicts.
 
     Rows already marked ``skip`` (a comparison not valid at this many trials) are left out of the
@@ -233,7 +253,7 @@ def finish(rows: list[Row], alpha: float = ALPHA) -> list[Row]:
     for r, adj in zip(tested, holm([r.p for r in tested])):
         r.p_adjusted = float("nan") if math.isnan(r.p) else adj
         r.verdict = "pass" if not math.isnan(r.p) and adj >= alpha else "FAIL"
-    return rows
+    return Table(rows)
 
 
 #: The power at which a row's detectable error is stated.

@@ -325,6 +325,7 @@ class Store:
 
     def __init__(self, path: str | os.PathLike, command: str | None = None):
         path = Path(path)
+        self.given = path  # as given, before ".parquet" is added (check_output refuses a folder)
         #: The command that makes these results (``collapse sweep CONFIG.toml``), for messages that say
         #: how to recover; otherwise the sidecar's record of it, or a placeholder.
         self.command = command
@@ -334,6 +335,17 @@ class Store:
         self.sidecar = path.with_suffix(".json")
         self.parts = path.with_name(path.name + ".parts")
         self.lockfile = path.with_name(path.name + ".lock")
+
+    def check_output(self) -> None:
+        """Refuse, before anything is written, an output path where results cannot go: a folder (whose name
+        would otherwise get ``.parquet`` added, the results landing beside it), or a device or other
+        non-file at the table's, sidecar's or given path (``-o /dev/null``)."""
+        if self.given.is_dir():
+            raise StoreError(f"{self.given}: is a folder; give a results file name, such as "
+                             f"{self.given / 'results.parquet'}")
+        for p in dict.fromkeys((self.given, self.path, self.sidecar, self.lockfile)):
+            if p.exists() and not p.is_file():
+                raise StoreError(f"{p}: not a regular file (a device, a pipe or a folder); give a results file name")
 
     def lock(self) -> StoreLock:
         """The store's exclusive lock, as a context manager: ``with store.lock(): ...``."""

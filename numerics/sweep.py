@@ -93,19 +93,22 @@ def _stderr(message: str) -> None:
 
 def run_sweep(config: Config, output: str | os.PathLike | None = None, *, jobs: int | None = None,
               scheduler: str | None = None, workers: int | None = None, progress: bool | None = None,
-              overwrite: bool = False, warn=None):
+              overwrite: bool = False, warn=None, yes: bool = False):
     """Run (or resume) a sweep into its results store; return the table as a pandas DataFrame.
 
     The store is locked for the whole run (another sweep on it is refused in one line) and checked
     before anything runs (numerics.store: damaged parts are recomputed, damaged metadata is one line
     that says how to recover). Nothing but the lock is written before the run is sized
-    (numerics.execute.check_resources) and its backend is up: a run refused for its size, or an
+    (numerics.execute.check_resources: over the machine's memory, or over its time limit without
+    ``yes``, it is refused), its cells are tried (Config.check_cells, after the sizing: a grid too large
+    to run is refused before its cells are tried) and its backend is up: a refused run, or an
     unreachable scheduler, leaves no files behind. ``warn``: where warnings go (default: stderr; the
     long-run estimate only when given).
     """
     say = warn or _stderr
     command = f"collapse sweep {command_name(config)}" if config.source else None
     store = Store(output or default_output(config), command)
+    store.check_output()
     cells = cells_of(config)
     rows = rows_per_cell(config)
     with store.lock() as lock:
@@ -119,7 +122,8 @@ def run_sweep(config: Config, output: str | os.PathLike | None = None, *, jobs: 
         lock.require()
         runner = backend(jobs, scheduler, workers)
         try:
-            check_resources(cells, getattr(runner, "workers", 1), warn)
+            check_resources(cells, getattr(runner, "workers", 1), warn, yes=yes)
+            config.check_cells()
             done = store.prepare(plan)
             if plan.damaged:
                 names = ", ".join(p.name[:11] for p in plan.damaged[:3]) + (", ..." if len(plan.damaged) > 3 else "")

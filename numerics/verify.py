@@ -301,17 +301,19 @@ def cells_of(items: list[Item], trials: int) -> tuple[list[Cell], dict]:
 
 
 def run(items: list[Item], trials: int = DEFAULT_TRIALS, seed: int = 0, progress: bool = False,
-        alpha: float = ALPHA, runner=None, warn=None) -> list[Row]:
-    """Simulate every item's procedure with ``trials`` trials and return the tested, corrected table.
+        alpha: float = ALPHA, runner=None, warn=None, yes: bool = False) -> list[Row]:
+    """Simulate every item's procedure with ``trials`` trials and return the tested, corrected table (a
+    :class:`numerics.stats.Table` of rows: ``.to_frame()`` is a pandas DataFrame).
 
-    ``runner`` is a backend of numerics.execute (default: this process).
+    ``runner`` is a backend of numerics.execute (default: this process); ``yes``: run even if it is
+    estimated to take longer than numerics.execute.ASK_ABOVE.
     """
     if isinstance(trials, bool) or int(trials) != trials or trials < 2:
         raise ValueError(f"trials must be an integer >= 2, got {trials!r}")
     entropy = int(seed_sequence(seed).entropy)
     cells, where = cells_of(items, trials)
     runner = runner or execute.Serial()
-    execute.check_resources(cells, getattr(runner, "workers", 1), warn)
+    execute.check_resources(cells, getattr(runner, "workers", 1), warn, yes=yes)
     results = execute.run_cells(cells, entropy, runner, progress=progress, label="simulations")
     rows = []
     for i, it in enumerate(items):

@@ -499,6 +499,47 @@ class Claim:
     def __repr__(self) -> str:
         return f"<Claim {self.id}: {self.title}>"
 
+    # -- display in a notebook (IPython's rich display protocol) ---------------------------------------
+    def latex(self, **choices: str) -> str:
+        """The form's mathematics as LaTeX: ``id = expression`` (or its exact recursion), then what each
+        auxiliary quantity solves."""
+        form = self.form(**choices)
+        name = r"\mathtt{%s}" % self.id.replace("_", r"\_")
+        if form.recursion is not None:
+            body = r",\quad ".join(sp.latex(eq) for eq in form.recursion.equations())
+            body += r",\quad %s = %s" % (name, sp.latex(form.recursion.output))
+        else:
+            body = f"{name} = {sp.latex(form.expr)}"
+        for aux in form.where:
+            body += r",\quad \text{where } " + sp.latex(aux.equation)
+        return body
+
+    def _repr_latex_(self) -> str:
+        """Jupyter shows a claim as its default form's formula."""
+        return f"$\\displaystyle {self.latex()}$"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's HTML view: the title, the formula (typeset by the page's MathJax), its limit, the
+        source, the assumptions and the number of errata."""
+        from html import escape
+
+        form = self.form()
+        chosen = ", ".join(f"{k}={v}" for k, v in self._choices({}).items())
+        parts = [f"<p><strong>{escape(self.id)}</strong>: {escape(self.title)} ({escape(self.kind)}"
+                 + (f"; {escape(chosen)}" if chosen else "") + ")</p>",
+                 f'<p><span class="math">\\[{escape(self.latex())}\\]</span></p>']
+        if form.limit is not None and self.generation:
+            parts.append(f'<p>As {escape(self.generation)} &rarr; &infin;: <span class="math">'
+                         f"\\({escape(sp.latex(form.limit))}\\)</span></p>")
+        parts.append(f"<p>Source: {escape(str(self.source))}</p>")
+        if self.assumptions:
+            parts.append("<ul>" + "".join(f"<li>{escape(a)}</li>" for a in self.assumptions) + "</ul>")
+        if self.errata:
+            n = len(self.errata)
+            parts.append(f"<p>{n} {'erratum' if n == 1 else 'errata'} (<code>collapse show {escape(self.id)} "
+                         "--errata</code>)</p>")
+        return '<div class="collapse-claim">' + "".join(parts) + "</div>"
+
 
 def _build(claim: Claim, choices: tuple) -> Form:
     """The claim's form for these (sorted) choices, built on first use and kept."""

@@ -120,6 +120,8 @@ def _wrap(text: str, width: int = 96, indent: str = "    ", hang: str = "") -> s
 
 def cmd_list(args: argparse.Namespace) -> int:
     ids = [cid for cid in CLAIMS if not args.pattern or any(p in cid for p in args.pattern)]
+    if not ids:
+        raise UsageError(f"no claim id contains {' or '.join(map(repr, args.pattern))} (collapse list shows them all)")
     w_id = max(len(c) for c in ids) if ids else 10
     w_title = max(len(CLAIMS[c].title) for c in ids) if ids else 10
     for cid in ids:

@@ -58,7 +58,7 @@ class Erratum:
         nums = "; ".join(_show(k, v) for k, v in self.numbers.items())
         at = ", ".join(f"{k} = {v}" for k, v in self.point.items())
         return (f"{self.number}. **{self.title}** (`{self.claim}`). The source states: {self.states} "
-                f"What holds: {self.holds}" + (f" At {at}: {nums}." if nums else ""))
+                f"What holds: {self.holds}" + ((f" At {at}: {nums}." if at else f" Values: {nums}.") if nums else ""))
 
     def text(self) -> str:
         import textwrap

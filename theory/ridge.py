@@ -132,7 +132,7 @@ def solve_kappa(lam_: mpmath.mpf, T_: mpmath.mpf, eigs: list) -> mpmath.mpf:
 
 
 def kappa_residual(kappa_: mpmath.mpf, lam_, T_, eigs) -> mpmath.mpf:
-    """|kappa - lam - kappa df_1(kappa)/T| at the working precision."""
+    """``|kappa - lam - kappa df_1(kappa)/T|`` at the working precision."""
     return abs(kappa_ - lam_ - kappa_ * mpmath.fsum(e / (e + kappa_) for e in eigs) / T_)
 
 

@@ -60,7 +60,7 @@ from theory.errors import UserError
 
 from ..chain import TorchFamily, torch_generator
 from ..replica import generator as make_generator
-from ..train import Budget, evaluate, train
+from ..train import Budget, check_memory, evaluate, train
 from . import markov
 from .models import LanguageModel, NGram, Sampling, build
 
@@ -218,7 +218,9 @@ class LanguageFamily(TorchFamily):
         return model
 
     def sample(self, model, size, chain, rng):
-        return model.sample(size, self.sampling, torch_generator(rng))
+        text = model.sample(size, self.sampling, torch_generator(rng))
+        check_memory(f"sampling generation {chain.generation}")  # a vocabulary's logits grow with every window
+        return text
 
     def measure(self, model, chain, rng, samples=None):
         return self.metrics(model, samples, chain.state)
@@ -350,8 +352,8 @@ class BridgeFamily(LanguageFamily):
     * ``diversity_freq``: the same of the training set's empirical frequencies f (the optimum);
     * ``surviving``: symbols with q_j >= lost_below; ``lost_rarest``: whether the truth's rarest symbol
       (the last) has q < lost_below;
-    * ``opt_error``: the optimisation error, the total-variation distance (1/2) sum_j |q_j - f_j|;
-    * ``opt_error_max``: max_j |q_j - f_j|.
+    * ``opt_error``: the optimisation error, the total-variation distance ``(1/2) sum_j |q_j - f_j|``;
+    * ``opt_error_max``: ``max_j |q_j - f_j|``.
     """
 
     def __init__(self, p0, workflow, *, replicas, budget, lost_below=1e-4, device=None):

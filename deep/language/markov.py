@@ -209,7 +209,7 @@ class MarkovLanguage:
         return tokens
 
     def sample(self, shape, length: int, generator) -> np.ndarray:
-        """Sequences of ``length`` tokens, an int64 array (*shape, length), started from the stationary
+        """Sequences of ``length`` tokens, an int64 array ``(*shape, length)``, started from the stationary
         law; ``generator``: a numpy Generator or a torch.Generator (its uniforms, on the CPU)."""
         length = _check_int("length", length, max(self.k, 1))
         shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)

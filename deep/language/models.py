@@ -46,7 +46,7 @@ Face's ``generate`` (the anchors' code), on the log-softmax scores of a beam ste
   off). When no hypothesis of a window has an allowed extension (e.g. n = 1 once all V tokens occur),
   the block is lifted for that window at that step rather than returning a hypothesis of score -inf.
 
-No length penalty: GNMT's ((5 + |y|) / 6)^alpha or the plain |y|^alpha divides the scores of
+No length penalty: GNMT's ``((5 + |y|) / 6)^alpha`` or the plain ``|y|^alpha`` divides the scores of
 hypotheses of the same length by the same constant, so it changes nothing unless hypotheses of
 different lengths compete (an end-of-sequence token ending some early). Every window here has exactly
 T tokens and no end token, so a length penalty would be a recorded setting without an effect.

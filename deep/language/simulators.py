@@ -16,6 +16,9 @@ function checkpoints after each generation (numerics.checkpoint) when the sweep 
 
 from __future__ import annotations
 
+import functools
+import os
+
 import numpy as np
 
 from numerics import catalog
@@ -188,8 +191,39 @@ def _lm_metrics(truth: bool) -> dict:
     return m
 
 
+def _vocabulary(c) -> int:
+    """The model's vocabulary: the truth's V, or the corpus's distinct characters (read once per path)."""
+    if hasattr(c, "V"):
+        return c.V
+    return _corpus_vocabulary(c.corpus, os.path.getmtime(c.corpus))
+
+
+@functools.lru_cache(maxsize=16)
+def _corpus_vocabulary(path: str, mtime: float) -> int:
+    return len(set(corpus.read_text(path)))
+
+
 def _lm_memory(c, G: int) -> float:
-    return _MEMORY
+    """Bytes per seed: what makes a block hold at most 64 seeds, or fewer where the model needs more. Counted:
+    the weights with their gradients and Adam's two moments (16 bytes each: the n-gram's (V+1)^k x V table, or
+    the transformer's embeddings, 12 w^2 per layer and output layer), one minibatch's activations kept for the
+    backward pass (the transformer: about 20 w + 2 V + heads x window floats per token and layer, attention
+    included; the n-gram: its gathered logits), and the stored windows (8 bytes per token, the pool under the
+    workflow). So a vocabulary of 20,000 characters or a transformer of width 4096 and 64 layers is sized, and
+    refused before it starts when no machine holds it (numerics.execute.check_resources)."""
+    V, T = _vocabulary(c), c.window
+    batch = c.batch or c.n * (G if stored_all(c.workflow) else 1)
+    if c.model == "transformer":
+        w = c.width
+        weights = (V + 1) * w + T * w + c.layers * 12 * w * w + w * V
+        per_token = c.layers * (20 * w + c.heads * T) + 2 * V
+    else:
+        order = c.model_order if c.model_order is not None else getattr(c, "order", 2)
+        weights = (V + 1) ** order * V
+        per_token = 3 * V
+    activations = 4.0 * batch * T * per_token
+    windows = 8.0 * T * (c.n * (G if stored_all(c.workflow) else 3) + getattr(c, "eval_windows", 0))
+    return max(_MEMORY, 16.0 * weights + activations + windows)
 
 
 def _lm_work(c, G: int) -> float:

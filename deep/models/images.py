@@ -163,7 +163,7 @@ class _VAE(ReplicaModel):
 
     @torch.no_grad()
     def sample(self, m: int, rule: str, generator: torch.Generator) -> torch.Tensor:
-        """(R, m, *event) images: 'ancestral' (pixels drawn from p(x|z)) or 'mean' (decoder means)."""
+        """``(R, m, *event)`` images: 'ancestral' (pixels drawn from p(x|z)) or 'mean' (decoder means)."""
         self.check_rule(rule)
         g, m = _need(generator, "sample"), _sample_size(m)
         mean = self.decoder_mean(self.decode(randn((self.replicas, m, self.config.latent), g, self.device)))
@@ -191,7 +191,7 @@ class MLPVAE(_VAE):
         return _run(self.encoder, x.reshape(x.shape[0], x.shape[1], -1))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """The decoder's output (Bernoulli logits or Gaussian means), (R, B, *event)."""
+        """The decoder's output (Bernoulli logits or Gaussian means), ``(R, B, *event)``."""
         return _run(self.decoder, z).reshape(z.shape[0], z.shape[1], *self.event_shape)
 
 
@@ -256,7 +256,7 @@ class MLPAutoencoder(ReplicaModel):
         return _run(self.encoder, x.reshape(x.shape[0], x.shape[1], -1))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Reconstructions, (R, B, *event)."""
+        """Reconstructions, ``(R, B, *event)``."""
         return _run(self.decoder, z).reshape(z.shape[0], z.shape[1], *self.event_shape)
 
     def loss(self, x: torch.Tensor, generator: torch.Generator | None = None, **unused) -> torch.Tensor:
@@ -266,7 +266,7 @@ class MLPAutoencoder(ReplicaModel):
 
     @torch.no_grad()
     def remember(self, data: torch.Tensor, chunk: int = 1024) -> None:
-        """Keep the codes of the training set ``data`` (R, m, *event), their mean and the Cholesky factor of
+        """Keep the codes of the training set ``data`` ``(R, m, *event)``, their mean and the Cholesky factor of
         their covariance (maximum likelihood, divided by m; a jitter of 1e-6 times the mean variance)."""
         data = self.check(data, "data")
         codes = torch.cat([self.encode(data[:, i:i + chunk]) for i in range(0, data.shape[1], chunk)], dim=1)
@@ -282,7 +282,7 @@ class MLPAutoencoder(ReplicaModel):
 
     @torch.no_grad()
     def sample(self, m: int, rule: str, generator: torch.Generator, noise: float | None = None) -> torch.Tensor:
-        """(R, m, *event) images by the rule 'gaussian-codes' or 'perturbed-codes' (noise std ``noise``)."""
+        """``(R, m, *event)`` images by the rule 'gaussian-codes' or 'perturbed-codes' (noise std ``noise``)."""
         self.check_rule(rule)
         g, m = _need(generator, "sample"), _sample_size(m)
         if self.train_codes.shape[1] == 0:

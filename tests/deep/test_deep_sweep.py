@@ -77,8 +77,8 @@ def test_a_deep_sweep_killed_inside_a_cell_resumes_to_identical_numbers(tmp_path
 
 
 def test_a_config_is_checked_at_its_probe_budget_but_with_its_own_settings(monkeypatch):
-    """Loading a deep config runs each cell for one step (the schema's ``probe``), not its full budget,
-    while a cell that is invalid at its own settings still fails."""
+    """Trying a deep config's cells (what a sweep does after sizing the run) runs each for one step (the
+    schema's ``probe``), not its full budget, while a cell that is invalid at its own settings still fails."""
     from numerics import catalog
     from numerics.config import Config, ConfigError
 
@@ -89,6 +89,7 @@ def test_a_config_is_checked_at_its_probe_budget_but_with_its_own_settings(monke
     data = {"simulator": "lm-markov", "generations": 2, "trials": 2, "seed": 0, "metrics": ["kl_rate"],
             "fixed": {"model": "ngram", "steps": 600, "n": 64, "V": 4, "order": 1}}
     config = Config.from_dict(data)
+    config.check_cells()
     assert [s["steps"] for s in seen] == [1] and config.fixed["steps"] == 600
     with pytest.raises(ConfigError, match="steps"):
-        Config.from_dict({**data, "fixed": {**data["fixed"], "steps": 0}})
+        Config.from_dict({**data, "fixed": {**data["fixed"], "steps": 0}}).check_cells()

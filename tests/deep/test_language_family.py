@@ -106,14 +106,14 @@ def test_a_missing_kjv_corpus_is_refused_with_the_command_that_writes_it(tmp_pat
 
 @pytest.mark.slow
 def test_the_shipped_transformer_learns_the_known_truth():
-    """configs/deep-markov-transformer.toml's model at generation 1 (8 seeds, replace): its KL rate to the truth
+    """deep/configs/deep-markov-transformer.toml's model at generation 1 (8 seeds, replace): its KL rate to the truth
     was measured at 0.022 nats per token (seed-sd 0.004, Monte Carlo se 0.0035 per seed) against an entropy rate
     of 1.816; the bigram solution it must escape is at about 0.2. About a minute on one core."""
     import tomllib
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    fixed = tomllib.loads((root / "configs" / "deep-markov-transformer.toml").read_text())["fixed"]
+    fixed = tomllib.loads((root / "deep" / "configs" / "deep-markov-transformer.toml").read_text())["fixed"]
     out = call("lm-markov", {**fixed, "workflow": "replace"}, generations=1, trials=8,
                metrics=["kl_rate", "kl_rate_se", "ce_excess"])
     kl = out["kl_rate"][:, 0]

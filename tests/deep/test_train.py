@@ -141,3 +141,18 @@ def test_weight_decay_is_per_replica_and_shrinks_the_weights():
 
     # the decay alone would scale them by (1 - lr * 0.5)^40 = 0.55; with the gradients measured 0.72-0.74
     assert (norms(batched) < 0.9 * norms(plain)).all()
+
+
+def test_a_run_past_its_memory_budget_stops_in_one_line(monkeypatch):
+    """The backstop of the sizing done before a run: training stops with a MemoryBudgetError naming the step
+    when the process holds more than its budget (here a budget of 1 byte), and runs under a real budget."""
+    from deep import train as tr
+    from theory.errors import UserError
+
+    model = MLPVAE(VAEConfig(event_shape=(2, 2), hidden=(8,), latent=2), 2, generator=generator(0))
+    data = torch.rand((2, 16, 2, 2), generator=generator(1))
+    tr.train(model, data, tr.Budget(steps=2, batch=4), generator(2))  # the machine's budget: runs
+    monkeypatch.setenv("COLLAPSE_MEMORY_LIMIT", "1")
+    with pytest.raises(tr.MemoryBudgetError, match=r"training step 1 of 2: this process holds .* past its budget") as e:
+        tr.train(model, data, tr.Budget(steps=2, batch=4), generator(2))
+    assert isinstance(e.value, UserError) and "\n" not in str(e.value)

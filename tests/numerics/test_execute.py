@@ -104,7 +104,7 @@ def test_long_runs_are_announced():
                                   "real_fraction": None, "train_size": None, "synthetic": None, "sampler": "points"},
                      1000, ("mean_sq_error",), 1_000_000)
     said = []
-    est = check_resources([cell], 2, said.append)
+    est = check_resources([cell], 2, said.append, yes=True)
     assert est.seconds(2) > 86400 and said and "takes roughly" in said[0] and "days" in said[0]
 
 

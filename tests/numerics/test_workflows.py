@@ -348,6 +348,13 @@ def test_a_config_names_a_table_or_writes_one_inline():
         Config.from_dict({**BASE, "grid": {"workflow": ["last3", last3]}, "workflows": {"last3": last3}})
 
 
+def test_a_demo_table_may_name_a_workflow_table():
+    last3 = {"take": [{"from": "window", "window": 3}]}
+    config = Config.from_dict({**BASE, "grid": {"workflow": ["replace", "last3"]}, "workflows": {"last3": last3},
+                               "demo": {"generations": 2, "grid": {"workflow": ["last3"]}}})
+    assert [c["workflow"] for c in config.demo_config().cells()] == [canonical(workflow_spec(last3))]
+
+
 CUSTOM = {"last3": {"take": [{"from": "window", "window": 3}]},
           "fresh10": {"take": [{"from": "fresh", "share": 0.1}, {"from": "latest", "share": 0.9}]}}
 

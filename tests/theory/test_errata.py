@@ -1,5 +1,5 @@
 """Errata as data (theory.errata): every exact number recomputed, every record on a real claim, and the
-README's errata section the same as the records."""
+documentation's errata page the same as the records."""
 
 from pathlib import Path
 
@@ -27,6 +27,6 @@ def test_errata_are_numbered_in_order_and_attached_to_their_claims():
     assert CLAIMS["gaussian.sigma_mean"].errata == []
 
 
-def test_the_readme_lists_exactly_these_errata():
-    readme = (ROOT / "README.md").read_text()
-    assert markdown() in readme, "regenerate the README's errata section with `collapse errata --format markdown`"
+def test_the_errata_page_lists_exactly_these_errata():
+    page = (ROOT / "docs" / "errata.md").read_text()
+    assert markdown() in page, "regenerate the errata page with `python docs/generate.py --write`"
