@@ -11,7 +11,8 @@ Where no claim holds (a declared workflow, or real-fraction and real-plus-synthe
 covers) and the metric is one that :mod:`theory.derive` derives for any workflow (:data:`DERIVED`: the
 Gaussian chain's ``variance_ratio``, fixed-design OLS's ``test_error``, the categorical chain's
 ``diversity_ratio``), the column holds the derived exact values from the workflow itself
-(``theory.derive.exact_values``), with the claim column ``theory.derive:QUANTITY``. Anything that still fails (a point outside the claim's domain, a recursion
+(``theory.derive.exact_values``; the limit over generations from ``theory.derive.limit_of`` where the
+markov or window structure gives it), with the claim column ``theory.derive:QUANTITY``. Anything that still fails (a point outside the claim's domain, a recursion
 too long to run, any other error) gives NaN with the reason in ``theory_note``: a theory value never
 crashes a finished simulation (tests/numerics/test_faults.py).
 """
@@ -113,18 +114,20 @@ class Theory:
         if key in self.cache:
             return self.cache[key]
         missing = [float("nan")] * len(generations)
-        note, curve = "", missing
+        note, curve, limit = "", missing, float("nan")
         try:
-            from theory.derive import exact_values
+            from theory.derive import exact_values, limit_of
 
             value = exact_values(spec, quantity, alpha=alpha, values=values)
             curve = [float(value(g)) for g in generations]
+            lim, _ = limit_of(spec, quantity, alpha=alpha, values=values)
+            limit = float("inf") if lim is not None and lim.is_infinite else float(lim) if lim is not None else limit
         except (ValueError, ArithmeticError) as e:  # a feature the derivation refuses (a count), too many generations
             note = f"theory not derived: {e}"
         except Exception as e:  # reported, never a crash
             note, curve = f"theory not derived: {type(e).__name__}: {e}", missing
         name = spec.name if spec.name in NAMED else "a declared workflow"
-        out = {"claim": f"theory.derive:{quantity}", "theory": curve, "theory_kind": kind, "limit": float("nan"),
+        out = {"claim": f"theory.derive:{quantity}", "theory": curve, "theory_kind": kind, "limit": limit,
                "theory_note": note or f"derived from {name} (theory.derive)"}
         self.cache[key] = out
         return out

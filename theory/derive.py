@@ -657,9 +657,8 @@ def exact_values(workflow: object, quantity: str = "variance_ratio", alpha: sp.E
         raise DerivationError(f"no parameter or size {sorted(unknown)[0]!r} (names: "
                               f"{', '.join([*spec.params, *sizes])})")
     subs = {sizes[k]: sp.nsimplify(v, rational=True) for k, v in given.items()}
-    if params:
-        names = _symbols(spec)
-        subs.update({names[p]: sp.nsimplify(v, rational=True) for p, v in params.items()})
+    if params:  # bound before the chain is built: its combinations stay numbers, not rational functions
+        spec = spec.bind(**{p: float(v) for p, v in params.items()})
     noise = Noise(_MODEL[quantity]) if "n" not in given else _NoiseAt(_MODEL[quantity], subs.pop(n))
     chain = Chain(spec, noise, a)
     if quantity == "test_error":
@@ -735,6 +734,36 @@ def _derive(spec: WorkflowSpec, quantity: str, batch: sp.Expr) -> Derived:
         expr = None if expr is None else expr.subs(k, index)
         steps = tuple(Step(s_.text, s_.expr.subs(k, index)) for s_ in steps)
     return Derived(spec, quantity, index, expr, steps, limit, rate, why, exact, names)
+
+
+def limit_of(workflow: object, quantity: str = "variance_ratio", alpha: sp.Expr | float = 1,
+             values: Mapping[str, object] | None = None) -> tuple[sp.Expr | None, sp.Expr | None]:
+    """(limit over generations, rate of divergence) of ``quantity`` without the closed form in k (which
+    costs rsolve): the markov fixed point or the window state-space model, as :func:`derive` finds them,
+    in milliseconds; (None, None) for other structures (a pool, a schedule in g) or what they refuse.
+    ``values`` fixes the workflow's parameters and the model's sizes by name, as in :func:`exact_values`.
+    For the theory column of sweeps (numerics.theory_column), which draws the limit."""
+    spec = workflow_spec(workflow)
+    a = _batch_size(quantity, alpha)
+    if quantity == "covariance":
+        return None, None
+    form, _ = structure(spec)
+    noise = Noise(_MODEL[quantity])
+    try:
+        if form == "markov":
+            f = _markov(lambda: Chain(spec, noise, a), False)
+            limit, rate = f.limit, f.rate
+        elif form == "window" and noise.name != "categorical":
+            limit, rate, _ = _state_space(lambda: Chain(spec, noise, a))
+        else:
+            return None, None
+    except DerivationError:
+        return None, None
+    sizes = {"n": n, "d": d, "T": T, "sigma": sigma, **_symbols(spec)}
+    subs = {sizes[k_]: sp.nsimplify(v, rational=True) for k_, v in (values or {}).items() if k_ in sizes}
+    limit = limit if limit is sp.oo else sp.simplify(_in_units(quantity, limit).subs(subs))
+    rate = None if rate is None else sp.simplify(_in_units(quantity, rate).subs(subs))
+    return limit, rate
 
 
 def parse_at(pairs: Mapping[str, str] | list[str]) -> dict[str, sp.Expr]:

@@ -273,3 +273,24 @@ def test_the_workflow_theory_figure_draws_from_small_sweeps(tmp_path):
         tables.append(run_sweep(Config.from_dict(data), tmp_path / name, jobs=1, progress=False))
     assert all(t.theory.notna().all() for t in tables)  # every workflow there has a claim or a derivation
     assert [p.name for p in draw(tables, tmp_path / "fig")] == ["fig.png"]
+
+
+@pytest.mark.parametrize("workflow, quantity, values", [
+    (FRESH10, "variance_ratio", {}),
+    (FRESH10, "diversity", {"n": 20}),
+    ({"take": [{"from": "fresh"}, {"from": "window", "window": 3}]}, "test_error", {"d": 5, "T": 20, "sigma": 1}),
+    ("real-fraction", "variance_ratio", {"real_fraction": 0.1}),
+])
+def test_the_limit_of_the_theory_column_is_where_the_exact_values_settle(workflow, quantity, values):
+    """theory.derive.limit_of (the markov fixed point, the window state space; no rsolve of the closed form)
+    is where the exact chain settles: each of these contracts by 0.9 per generation or faster (the covariance
+    with Z_1 by 1 - s, s = 0.1 the fresh or real share), so from generation 2 to 40 the distance to the limit
+    shrinks by 0.9^38 = 0.018 at least."""
+    import sympy as sp
+
+    from theory.derive import limit_of
+
+    lim, rate = limit_of(workflow, quantity, values=values)
+    value = exact_values(workflow, quantity, values=values)
+    assert rate is None and abs(float(value(40) - lim)) < 0.9**38 * abs(float(value(2) - lim))
+    assert limit_of(LAST3) == (sp.oo, sp.Rational(1, 4))
