@@ -474,6 +474,64 @@ def plot_shipped(args) -> int:
     return 0
 
 
+# -- collapse derive --check (the derive command is theory's; the simulation it is held against is here) --
+
+
+def _add_derive_check(sub: argparse._SubParsersAction) -> None:
+    """Give theory's `collapse derive` the options --check, --trials and --seed (theory may not import
+    numerics, so the numerics layer adds them to the subparser theory.derive_cli made)."""
+    p = sub.choices.get("derive")
+    if p is None:
+        return
+    run = p.add_argument_group("checking (--check)")
+    run.add_argument("--check", action="store_true",
+                     help="hold the exact values printed against a simulation of the same workflow (variance_ratio: "
+                          "the Gaussian chain, d = 1, n = 1000; test_error: fixed-design OLS; diversity: the "
+                          "categorical chain), with Holm's correction over the generations; exit 1 on rejection")
+    run.add_argument("--trials", type=int, default=DEFAULT_TRIALS,
+                     help=f"simulated chains for --check (default {DEFAULT_TRIALS})")
+    run.add_argument("--seed", type=_nonnegative_int, default=0, help="seed of the --check simulation (default 0)")
+    derive = p.get_default("func")
+    p.set_defaults(func=lambda args: cmd_derive_check(args, derive))
+
+
+def cmd_derive_check(args: argparse.Namespace, derive) -> int:
+    """`collapse derive`, then with --check the simulation: the table as `collapse check` prints it, and its
+    verdict on stderr (exit 1 if a generation rejects)."""
+    if not args.check:
+        return derive(args)
+    _check_trials(args.trials)
+    import sympy as sp
+
+    from theory.derive import derive as derive_quantity
+    from theory.derive import parse_at
+    from theory.derive_cli import DEFAULT_GENERATIONS, load_workflow
+
+    from .derive_check import compared, expected, held, simulation, verdict
+
+    spec = load_workflow(args.workflow)
+    at = parse_at(args.at or [])
+    # the derivation the command prints (cached: printing it does not derive again), for its generation's name
+    idx = str(derive_quantity(spec, args.quantity, alpha=at.get("alpha", sp.S.One)).index)
+    gens = ([int(at[idx])] if idx in at else [int(at["k"])] if "k" in at
+            else list(range(1, DEFAULT_GENERATIONS + 1)))
+    params = {k: v for k, v in at.items() if k not in (idx, "k", "l")}
+    sim = simulation(spec, args.quantity, params, generations=max(gens))  # refuses before the derivation prints
+    compared(sim, gens)
+    code = derive(args)
+    values = expected(spec, sim, gens)
+    print(f"check: simulated by {sim.note}; {args.trials} chains, seed {args.seed}")
+    for w in sim.warnings:
+        _warn(f"warning: {w}")
+    label = f"{spec.label}.{args.quantity}"
+    rows = held(sim, values, gens, label=label, trials=args.trials, seed=args.seed, progress=_progress(args), warn=_warn)
+    meta = {"workflow": spec.label, "quantity": args.quantity, "simulator": sim.simulator, "trials": args.trials,
+            "seed": args.seed}
+    sys.stdout.write(render(rows, "table", meta))
+    print(verdict(rows, label, args.trials), file=sys.stderr)
+    return code or (1 if any(r.verdict == "FAIL" for r in rows) else 0)
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("verify", help="hold claims against simulations of their procedures")
     p.add_argument("patterns", nargs="*", help="claim ids or glob patterns (default: all)")
@@ -527,3 +585,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--facet", metavar="SETTING", help="the setting drawn in columns of panels (default: workflow when it varies)")
     p.add_argument("--title", help="figure title (default: the sweep's description)")
     p.set_defaults(func=cmd_plot)
+
+    _add_derive_check(sub)

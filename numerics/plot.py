@@ -6,7 +6,9 @@ intervals (estimate +- 1.96 standard errors), the claim's theory as a line of th
 claim's limit over generations (pi^2/6, ...) as a dashed line where it has a finite, non-zero one. A
 panel's y axis is logarithmic where its values span more than two decades; there the interval drawn is
 that of the log of the mean (delta method: estimate times exp(+-1.96 se / estimate)), which stays
-positive where estimate - 1.96 se would not.
+positive where estimate - 1.96 se would not. A declared workflow, which the results name by its
+canonical JSON text, is shown by a short label made from the spec itself (:func:`workflow_label`: "last 3",
+"10% fresh + 90% latest"); the stored values are not touched.
 """
 
 from __future__ import annotations
@@ -45,6 +47,45 @@ def _limit_label(value: float) -> str:
         if abs(value - v) < 1e-12 * v:
             return name
     return f"{value:.4g}"
+
+
+_SOURCE_LABELS = {"latest": "latest", "synthetic": "all synthetic", "all": "all", "real": "real", "fresh": "fresh"}
+
+
+def workflow_label(value: object) -> str:
+    """A short label of a ``workflow`` setting's value: a name as it is, a declared workflow's canonical text
+    as its parts joined by " + " ("last 3", "10% fresh + 90% latest", "50% all (with replacement)"),
+    then its batch where it sets one; the text itself where it does not read as a workflow."""
+    text = str(value)
+    if not text.lstrip().startswith("{"):
+        return text
+    from theory.workflows import Schedule
+
+    from .workflows import spec_of
+
+    try:
+        spec = spec_of(text)
+    except ValueError:
+        return text
+    parts = []
+    for t in spec.takes:
+        name = f"last {t.window}" if t.source == "window" else _SOURCE_LABELS[t.source]
+        if t.count is not None:
+            name = f"{t.count} rows of {name}"
+        elif t.share is not None:
+            s = t.share
+            name = f"{100 * s.value:.3g}% {name}" if s.constant and s.value is not None else f"{name} x {s}"
+        parts.append(name + (" (with replacement)" if t.replace else ""))
+    label = " + ".join(parts)
+    if isinstance(spec.batch, Schedule):
+        label += f", batch {spec.batch} n"
+    elif spec.batch == "rest":
+        label += ", batch the rest"
+    return label
+
+
+def _shown(column: str | None, value: object) -> str:
+    return workflow_label(value) if column == "workflow" else str(value)
 
 
 def _layout(table, hue: str | None, facet: str | None) -> tuple[str | None, str | None]:
@@ -114,7 +155,7 @@ def plot(table, output: str | Path | None = None, *, hue: str | None = None, fac
                 g = part["generation"].to_numpy()
                 est, se = part["estimate"].to_numpy(float), part["se"].to_numpy(float)
                 keep = est > 0 if log else np.isfinite(est)
-                label = None if hue is None else f"{hue} = {h}"
+                label = None if hue is None else f"{hue} = {_shown(hue, h)}"
                 g, est, se = g[keep], est[keep], np.nan_to_num(se[keep])
                 trials = int(part["trials"].iloc[0])
                 q = _quantile(trials)
@@ -156,7 +197,7 @@ def plot(table, output: str | Path | None = None, *, hue: str | None = None, fac
             if log:
                 ax.set_yscale("log")
             if r == 0 and facet is not None:
-                ax.set_title(f"{facet} = {fv}", fontsize=9)
+                ax.set_title(f"{facet} = {_shown(facet, fv)}", fontsize=9)
             if c == 0:
                 stat = rows["statistic"].iloc[0]
                 ax.set_ylabel(metric + (" (ratio to gen. 1)" if stat == "ratio" else ""), fontsize=9)

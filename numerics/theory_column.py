@@ -5,7 +5,14 @@ cell's settings (numerics.catalog.Produces, the first that applies), and the cla
 quantity's claims (exact ones first, theory.registry) that holds at the cell's coordinates. Its values
 are computed where they are representable: the float64 (lambdify) form where it exists and agrees with
 the 40-digit evaluation at the last generation, otherwise mpmath at 40 digits (a value beyond the
-float range becomes +-inf). Anything that still fails (a point outside the claim's domain, a recursion
+float range becomes +-inf).
+
+Where no claim holds (a declared workflow, or real-fraction and real-plus-synthetic, which no claim
+covers) and the metric is one that :mod:`theory.derive` derives for any workflow (:data:`DERIVED`: the
+Gaussian chain's ``variance_ratio``, fixed-design OLS's ``test_error``, the categorical chain's
+``diversity_ratio``), the column holds the derived exact values from the workflow itself
+(``theory.derive.exact_values``; the limit over generations from ``theory.derive.limit_of`` where the
+markov or window structure gives it), with the claim column ``theory.derive:QUANTITY``. Anything that still fails (a point outside the claim's domain, a recursion
 too long to run, any other error) gives NaN with the reason in ``theory_note``: a theory value never
 crashes a finished simulation (tests/numerics/test_faults.py).
 """
@@ -21,6 +28,29 @@ from .catalog import Produces, Simulator, same_value
 
 #: The columns of a metric without a theory.
 EMPTY = {"claim": "", "theory_kind": "", "limit": float("nan"), "theory_note": ""}
+
+
+def _gaussian(s: dict) -> bool:
+    return s.get("first_fit", "real") == "real" and s.get("train_size") is None and s.get("synthetic") is None
+
+
+def _regression(s: dict) -> bool:
+    return s.get("design", "fixed") == "fixed"
+
+
+def _categorical(s: dict) -> bool:
+    return s.get("train_size") is None and s.get("synthetic") is None
+
+
+#: (simulator, metric) -> (the quantity theory.derive gives, its kind, where it applies, the settings that
+#: give the derivation's sizes): the metrics whose theory is derived for any workflow no claim covers. The
+#: Gaussian ratio is Dey & Donoho's n -> oo limit (asymptotic); OLS on a fixed design and the categorical
+#: chain are exact at finite size.
+DERIVED = {
+    ("gaussian", "variance_ratio"): ("variance_ratio", "asymptotic", _gaussian, ()),
+    ("regression", "test_error"): ("test_error", "exact", _regression, ("d", "T", "sigma")),
+    ("categorical", "diversity_ratio"): ("diversity", "exact", _categorical, ("n",)),
+}
 
 
 class Theory:
@@ -56,7 +86,51 @@ class Theory:
                     continue
                 return self.column(claim, produces, values, gen_name, generations)
         note = f"no claim holds here ({'; '.join(refused)})" if refused else ""
+        derived = self.derived(sim, metric, settings, generations)
+        if derived is not None:
+            return derived
         return {**EMPTY, "theory_note": note, "theory": [float("nan")] * len(generations)}
+
+    def derived(self, sim: Simulator, metric: str, settings: dict, generations: list[int]) -> dict | None:
+        """The derived column of a workflow no claim covers (:data:`DERIVED`), or None where none applies."""
+        entry = DERIVED.get((sim.name, metric))
+        if entry is None or "workflow" not in settings:
+            return None
+        quantity, kind, applies, sizes = entry
+        if not applies(settings):
+            return None
+        from theory.workflows import NAMED
+
+        from .workflows import spec_of
+
+        spec = spec_of(settings["workflow"])
+        values = {k: settings[k] for k in sizes}
+        if "real_fraction" in spec.params:
+            if settings.get("real_fraction") is None:
+                return None
+            values["real_fraction"] = settings["real_fraction"]
+        alpha = settings.get("alpha") or 1
+        key = ("derive", quantity, settings["workflow"], json.dumps(values, sort_keys=True), alpha, tuple(generations))
+        if key in self.cache:
+            return self.cache[key]
+        missing = [float("nan")] * len(generations)
+        note, curve, limit = "", missing, float("nan")
+        try:
+            from theory.derive import exact_values, limit_of
+
+            value = exact_values(spec, quantity, alpha=alpha, values=values)
+            curve = [float(value(g)) for g in generations]
+            lim, _ = limit_of(spec, quantity, alpha=alpha, values=values)
+            limit = float("inf") if lim is not None and lim.is_infinite else float(lim) if lim is not None else limit
+        except (ValueError, ArithmeticError) as e:  # a feature the derivation refuses (a count), too many generations
+            note = f"theory not derived: {e}"
+        except Exception as e:  # reported, never a crash
+            note, curve = f"theory not derived: {type(e).__name__}: {e}", missing
+        name = spec.name if spec.name in NAMED else "a declared workflow"
+        out = {"claim": f"theory.derive:{quantity}", "theory": curve, "theory_kind": kind, "limit": limit,
+               "theory_note": note or f"derived from {name} (theory.derive)"}
+        self.cache[key] = out
+        return out
 
     def column(self, claim, produces: Produces, values: dict, gen_name: str | None, generations: list[int]) -> dict:
         key = (claim.id, json.dumps(values, sort_keys=True, default=str), tuple(generations))

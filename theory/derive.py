@@ -611,6 +611,11 @@ def derive(workflow: object, quantity: str = "variance_ratio", alpha: sp.Expr | 
     ``test_error`` needs batches of one whole design, alpha = 1. The workflow's own parameters
     (real-fraction's ``real_fraction``, as the symbol rho) stay symbols.
     """
+    return _derive(workflow_spec(workflow), quantity, _batch_size(quantity, alpha))
+
+
+def _batch_size(quantity: str, alpha: sp.Expr | float) -> sp.Expr:
+    """``alpha`` checked for ``quantity`` (DerivationError naming it), as an exact number or a symbol."""
     if quantity not in QUANTITIES:
         raise DerivationError(f"quantity must be one of {', '.join(QUANTITIES)}, got {quantity!r}")
     a = sp.nsimplify(alpha, rational=True) if not isinstance(alpha, sp.Basic) else alpha
@@ -618,7 +623,52 @@ def derive(workflow: object, quantity: str = "variance_ratio", alpha: sp.Expr | 
         raise DerivationError(f"alpha must be > 0, got {alpha}")
     if quantity == "test_error" and a != 1:
         raise DerivationError("alpha: the fixed-design OLS error needs batches of one whole design (alpha = 1)")
-    return _derive(workflow_spec(workflow), quantity, a)
+    return a
+
+
+@dataclass(frozen=True)
+class _NoiseAt(Noise):
+    """A model's noise with n a number: the exact chain stays rational in numbers (the categorical chain's
+    rational functions of a symbolic n grow with every generation: seconds for ten of them)."""
+
+    size: sp.Expr = n
+
+    def draw(self, size: sp.Expr, spread: sp.Expr) -> sp.Expr:
+        return super().draw(size, spread).subs(n, self.size)
+
+    def sub(self, m: sp.Expr, N: sp.Expr, spread: sp.Expr, replace: bool) -> sp.Expr:
+        return super().sub(m, N, spread, replace).subs(n, self.size)
+
+
+def exact_values(workflow: object, quantity: str = "variance_ratio", alpha: sp.Expr | float = 1,
+                 values: Mapping[str, object] | None = None) -> Callable[..., sp.Expr]:
+    """The exact chain alone: g -> the quantity at generation g (``(k, l)`` for the covariance), as
+    :func:`derive`'s ``exact`` gives it, without the closed form and the limit (which cost SymPy's
+    rsolve, seconds for a window). ``values`` fixes the workflow's parameters (real_fraction) and the
+    model's sizes (n, T, d, sigma) by name; what it leaves out stays a symbol. For holding many random
+    workflows against simulation (numerics.derive_check)."""
+    spec = workflow_spec(workflow)
+    a = _batch_size(quantity, alpha)
+    given = dict(values or {})
+    params = {p: given.pop(p) for p in spec.params if p in given}
+    sizes = {"n": n, "d": d, "T": T, "sigma": sigma}
+    unknown = set(given) - set(sizes)
+    if unknown:
+        raise DerivationError(f"no parameter or size {sorted(unknown)[0]!r} (names: "
+                              f"{', '.join([*spec.params, *sizes])})")
+    subs = {sizes[k]: sp.nsimplify(v, rational=True) for k, v in given.items()}
+    if params:  # bound before the chain is built: its combinations stay numbers, not rational functions
+        spec = spec.bind(**{p: float(v) for p, v in params.items()})
+    noise = Noise(_MODEL[quantity]) if "n" not in given else _NoiseAt(_MODEL[quantity], subs.pop(n))
+    chain = Chain(spec, noise, a)
+    if quantity == "test_error":
+        _ols_check(spec)
+
+    @functools.lru_cache(maxsize=None)
+    def value(g: int, g2: int | None = None) -> sp.Expr:
+        return sp.factor(_value(quantity, chain, g, g2).subs(subs))
+
+    return value
 
 
 def _in_units(quantity: str, e: sp.Expr) -> sp.Expr:
@@ -684,6 +734,36 @@ def _derive(spec: WorkflowSpec, quantity: str, batch: sp.Expr) -> Derived:
         expr = None if expr is None else expr.subs(k, index)
         steps = tuple(Step(s_.text, s_.expr.subs(k, index)) for s_ in steps)
     return Derived(spec, quantity, index, expr, steps, limit, rate, why, exact, names)
+
+
+def limit_of(workflow: object, quantity: str = "variance_ratio", alpha: sp.Expr | float = 1,
+             values: Mapping[str, object] | None = None) -> tuple[sp.Expr | None, sp.Expr | None]:
+    """(limit over generations, rate of divergence) of ``quantity`` without the closed form in k (which
+    costs rsolve): the markov fixed point or the window state-space model, as :func:`derive` finds them,
+    in milliseconds; (None, None) for other structures (a pool, a schedule in g) or what they refuse.
+    ``values`` fixes the workflow's parameters and the model's sizes by name, as in :func:`exact_values`.
+    For the theory column of sweeps (numerics.theory_column), which draws the limit."""
+    spec = workflow_spec(workflow)
+    a = _batch_size(quantity, alpha)
+    if quantity == "covariance":
+        return None, None
+    form, _ = structure(spec)
+    noise = Noise(_MODEL[quantity])
+    try:
+        if form == "markov":
+            f = _markov(lambda: Chain(spec, noise, a), False)
+            limit, rate = f.limit, f.rate
+        elif form == "window" and noise.name != "categorical":
+            limit, rate, _ = _state_space(lambda: Chain(spec, noise, a))
+        else:
+            return None, None
+    except DerivationError:
+        return None, None
+    sizes = {"n": n, "d": d, "T": T, "sigma": sigma, **_symbols(spec)}
+    subs = {sizes[k_]: sp.nsimplify(v, rational=True) for k_, v in (values or {}).items() if k_ in sizes}
+    limit = limit if limit is sp.oo else sp.simplify(_in_units(quantity, limit).subs(subs))
+    rate = None if rate is None else sp.simplify(_in_units(quantity, rate).subs(subs))
+    return limit, rate
 
 
 def parse_at(pairs: Mapping[str, str] | list[str]) -> dict[str, sp.Expr]:

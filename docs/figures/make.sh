@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 collapse sweep --shipped
 collapse plot --shipped --output docs/figures
+python -m numerics.workflow_figure --results results --output docs/figures/workflow-theory   # docs/derive.md
 # the known-truth (lm-markov) figures again, with the truth's entropy rate on their entropy panels (needs torch)
 if python -c 'import torch' 2>/dev/null; then python -m deep.language.figures --output docs/figures; fi
 collapse report --output report.html
