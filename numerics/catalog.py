@@ -361,6 +361,14 @@ def load() -> dict[str, Simulator]:
         for _ in _providers():
             pass
         _LOADED = True
+        # In entry-point order whatever was imported first (a process that imported a deep module before
+        # loading would otherwise list its simulators first), each provider's in registration order.
+        from theory import plugins
+
+        order = {e.module: i for i, e in enumerate(plugins.entries("collapse.simulators"))}
+        ranked = sorted(enumerate(CATALOG.values()), key=lambda p: (order.get(p[1].provider, len(order)), p[0]))
+        CATALOG.clear()
+        CATALOG.update((sim.name, sim) for _, sim in ranked)
     return CATALOG
 
 

@@ -97,7 +97,9 @@ class FamilyContract:
     def test_a_cells_blocks_do_not_depend_on_how_they_are_grouped(self):
         sim = self.sim
         settings = sim.resolve(self.settings)
-        metrics = tuple(self._metrics_that_run())
+        # Metrics undefined at these settings (``nonfinite``) are refused by a run (numerics.execute stores no
+        # NaN a metric does not declare), so the blocks are compared on the others.
+        metrics = tuple(m for m in self._metrics_that_run() if m not in self.nonfinite)
         size = sim.block_size(settings, self.generations)
         trials = min(2 * size, 2 * self.trials) if size > self.trials else size + 1  # two blocks at least
         whole = execute.run_blocks(sim.name, sim.provider, settings, self.generations, metrics, trials, 5, 0, 10)

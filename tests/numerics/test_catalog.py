@@ -106,3 +106,17 @@ def test_settings_that_do_not_affect_the_draws_are_not_keyed():
     assert not sim.settings["cross_with"].affects_draws
     assert sim.key(sim.resolve({**cell, "cross_with": 3})) == sim.key(sim.resolve(cell))
     assert sim.key(sim.resolve({**cell, "d": 2})) != sim.key(sim.resolve(cell))
+
+
+def test_the_catalog_lists_simulators_in_entry_point_order_whatever_was_imported_first():
+    """A process that imported a deep provider first listed its simulators first (the generated simulator
+    table of the docs drifted with test order): the order is the entry points', then registration."""
+    import subprocess
+    import sys
+
+    code = "from numerics import catalog; print(' '.join(catalog.load()))"
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    first = subprocess.run([sys.executable, "-c", "import importlib.util as u\n"
+                            "if u.find_spec('torch'): import deep.language.simulators\n" + code],
+                           capture_output=True, text=True, check=True).stdout
+    assert fresh.split()[0] == "gaussian" and first == fresh
