@@ -15,7 +15,7 @@ Run it like the toolkit's own statistical tests: `pytest examples/`; `pytest exa
 """
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 
 from numerics.testing import DisagreementError, assert_claim
 from theory.strategies import points
@@ -41,7 +41,8 @@ def test_first_order_is_rejected_at_T_20(collapse_seed):
 
 @pytest.mark.xfail(raises=DisagreementError, strict=True,
                    reason="hypothesis finds points with g/T not small, where the first-order form fails")
-@settings(max_examples=2, deadline=None, derandomize=True)
+# No shrinking: one failing point is the finding (shrinking it re-ran 20,000-chain simulations for 30 s).
+@settings(max_examples=2, deadline=None, derandomize=True, phases=(Phase.generate,))
 @given(points("gaussian.w2_risk", {"estimator": "mle"}, T=(10, 40), g=(10, 40), sigma=1.0))
 def test_first_order_everywhere(point):
     assert_claim(FIRST_ORDER, "gaussian.w2_risk", at={"T": point["T"], "sigma": 1.0, "estimator": "mle"},
