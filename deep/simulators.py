@@ -36,7 +36,7 @@ from .families import BRIDGE_BUDGET, BRIDGE_WORKFLOWS, RARE, BridgeSettings, Gau
 from .replica import default_device, setup_threads
 
 
-def _start() -> torch.device:
+def start() -> torch.device:
     """One intra-op thread per process (measured 3-14x faster than two on a loaded 2-core machine); the
     GPU when there is one (never required)."""
     setup_threads(1)
@@ -58,7 +58,7 @@ def run_images(trials: int, rng: np.random.Generator, config: ImageSettings, gen
                artifacts=None) -> dict[str, np.ndarray]:
     """``trials`` seeds of an image model over ``generations`` generations (deep.families.ImageFamily); with
     ``artifacts`` (a folder), its sample grid and class histograms are drawn there."""
-    family = ImageFamily(config, trials, _start())
+    family = ImageFamily(config, trials, start())
     chain = run_chain("images", family, config, trials, rng, generations, checkpoint, family.n)
     out = chain.outputs()
     if artifacts:
@@ -155,7 +155,7 @@ register(Simulator(
 def run_bridge(trials: int, rng: np.random.Generator, config: BridgeSettings, generations: int, *,
                checkpoint=None) -> dict[str, np.ndarray]:
     """``trials`` seeds of a bridge model over ``generations`` generations (deep.families.GaussianBridgeFamily)."""
-    family = GaussianBridgeFamily(config, trials, _start())
+    family = GaussianBridgeFamily(config, trials, start())
     return run_chain("bridge", family, config, trials, rng, generations, checkpoint, config.n).outputs()
 
 

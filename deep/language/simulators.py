@@ -11,7 +11,10 @@
   Debian package bible-kjv is the documented one: ``bible -f "Gen1:1-Rev22:21" > kjv.txt``).
 
 Trials are seeds, run as the replica axis of one batched model; a block holds up to 64 of them. Every
-function checkpoints after each generation (numerics.checkpoint) when the sweep gives it a path.
+function checkpoints after each generation (numerics.checkpoint) when the sweep gives it a path. Models,
+data and sampling run on the GPU when there is one (deep.replica.default_device; never required), with
+one intra-op thread per process on the CPU, as the image simulators do; the random numbers are drawn on
+the CPU whatever the device, so a run draws the same numbers on either.
 """
 
 from __future__ import annotations
@@ -29,8 +32,7 @@ from numerics.schema import SettingError, Settings, schema, setting
 from numerics.workflows import (WORKFLOWS, real_fraction_setting, stored_all, synthetic_setting, train_size_setting,
                                 workflow_from, workflow_setting)
 
-from ..simulators import run_chain
-from ..replica import setup_threads
+from ..simulators import run_chain, start
 from ..train import Budget
 from . import corpus
 from . import family as fam
@@ -146,12 +148,11 @@ def language_of(c: MarkovSettings) -> MarkovLanguage:
 
 def markov_chains(trials, rng, config: MarkovSettings, generations, *, checkpoint=None, outputs=None):
     """lm-markov: ``trials`` seeds of a language model refitted on its own text (see the module docstring)."""
-    setup_threads(1)
-    c = config
+    c, device = config, start()
     family = fam.LanguageFamily(fam.Truth(language_of(c)), c.spec(c.order if c.model_order is None else c.model_order),
                                 workflow_from(c, c.n), replicas=trials, window=c.window, budget=c.training(),
                                 sampling=c.sampling(), warm_start=c.warm_start, eval_windows=c.eval_windows,
-                                lost_below=c.lost_below, rare_below=c.rare_below)
+                                lost_below=c.lost_below, rare_below=c.rare_below, device=device)
     return _run("lm-markov", family, c, trials, rng, generations, checkpoint, outputs)
 
 
@@ -300,11 +301,10 @@ class UnigramSettings(Settings):
 
 def bridge_chains(trials, rng, config: UnigramSettings, generations, *, checkpoint=None, outputs=None):
     """lm-bridge: a neural unigram trained to convergence on the categorical chain (see the module docstring)."""
-    setup_threads(1)
-    c = config
+    c, device = config, start()
     budget = Budget(steps=c.steps, batch=0, lr=c.lr, decay=True)
     family = fam.BridgeFamily(categorical_truth(c.K, c.zipf, c.probabilities), workflow_from(c, c.n), replicas=trials,
-                              budget=budget, lost_below=c.lost_below)
+                              budget=budget, lost_below=c.lost_below, device=device)
     return _run("lm-bridge", family, c, trials, rng, generations, checkpoint, outputs)
 
 
@@ -360,12 +360,12 @@ class TextSettings(LanguageSettings):
 
 def text_chains(trials, rng, config: TextSettings, generations, *, checkpoint=None, outputs=None):
     """lm-text: ``trials`` seeds of a language model refitted on its own text, starting from a corpus."""
-    setup_threads(1)
-    c = config
+    c, device = config, start()
     text = corpus.Corpus.from_path(c.corpus, c.heldout)
     family = fam.LanguageFamily(fam.Text(text), c.spec(2 if c.model_order is None else c.model_order),
                                 workflow_from(c, c.n), replicas=trials, window=c.window, budget=c.training(),
-                                sampling=c.sampling(), warm_start=c.warm_start, eval_windows=c.eval_windows)
+                                sampling=c.sampling(), warm_start=c.warm_start, eval_windows=c.eval_windows,
+                                device=device)
     return _run("lm-text", family, c, trials, rng, generations, checkpoint, outputs)
 
 

@@ -120,3 +120,24 @@ def test_the_shipped_transformer_learns_the_known_truth():
     assert np.all(np.isfinite(kl))
     assert kl.mean() < 0.05, kl  # well below the bigram plateau (0.2) and the old defaults (1.77)
     assert np.all(kl < 0.1), kl
+
+
+def test_every_language_simulator_runs_on_the_device_the_deep_layer_picks(monkeypatch, tmp_path):
+    """lm-markov, lm-text and lm-bridge build their family on deep.simulators.start()'s device (the GPU when
+    there is one), as the image simulators do: here a stand-in for it is asked once per run."""
+    import deep.simulators as ds
+
+    asked, built = [], []
+    monkeypatch.setattr(ds, "default_device", lambda: asked.append(1) or torch.device("cpu"))
+    init = fam.LanguageFamily.__init__
+
+    def spy(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        built.append(self.device)
+
+    monkeypatch.setattr(fam.LanguageFamily, "__init__", spy)
+    call("lm-markov", SMALL, generations=1, trials=2, metrics=["kl_rate"])
+    call("lm-text", {"corpus": write_text(tmp_path / "text.txt"), "n": 16, "window": 12, "steps": 5, "batch": 8,
+                     "eval_windows": 8, "model_order": 1}, generations=1, trials=2, metrics=["ce_real"])
+    call("lm-bridge", {"n": 20, "K": 5, "steps": 5}, generations=1, trials=2, metrics=["diversity"])
+    assert len(asked) == 3 and built == [torch.device("cpu")] * 3
