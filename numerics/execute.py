@@ -33,7 +33,7 @@ import numpy as np
 
 from theory.errors import UserError
 
-from . import catalog
+from . import catalog, driver
 from .rng import blocks
 from .stats import Summary
 
@@ -112,7 +112,8 @@ def run_blocks(simulator: str, provider: str, settings: dict, generations: int, 
             path = os.path.join(checkpoints, f"{sim.name}-{entropy % 2**64:016x}-{tag}-g{generations}-b{block.start}.ckpt")
             os.makedirs(checkpoints, exist_ok=True)
         folder = artifact_folder(artifacts, sim, settings) if artifacts and sim.artifacts and block.start == 0 else None
-        res = sim.call(block.size, block.rng, settings, generations, metrics, checkpoint=path, artifacts=folder)
+        with driver.sized():  # the block is sized already (the simulator's declared memory)
+            res = sim.call(block.size, block.rng, settings, generations, metrics, checkpoint=path, artifacts=folder)
         summary = {}
         for m in metrics:
             metric = sim.metrics[m]
@@ -192,15 +193,36 @@ def memory_available() -> float:
         return 4.0 * 2**30
 
 
+#: The environment variable that sets the memory budget of one process of a run, in bytes.
+MEMORY_VAR = "COLLAPSE_MEMORY_LIMIT"
+
+
+def memory_limit(workers: int | None = None) -> float:
+    """Bytes one process of a run may use: 0.8 of this machine's physical memory shared by ``workers``
+    processes (default: one per core, every backend's default), or :data:`MEMORY_VAR` (bytes) where it is
+    set. The one budget of every run: the block runner's refusal (:func:`check_resources`), the sizing of
+    direct simulator calls (numerics.driver) and deep.train's backstop on resident memory."""
+    given = os.environ.get(MEMORY_VAR)
+    if given:
+        try:
+            value = float(given)
+        except ValueError:
+            value = 0.0
+        if not 0 < value < float("inf"):
+            raise RunError(f"{MEMORY_VAR} must be a positive number of bytes, got {given!r}")
+        return value
+    return 0.8 * memory_available() / max(workers or os.cpu_count() or 1, 1)
+
+
 def check_resources(cells: Sequence[Cell], workers: int, warn=None, yes: bool = False) -> Estimate:
     """Refuse a run whose blocks cannot fit in memory (with the numbers), and one estimated at more than
     :data:`ASK_ABOVE` unless ``yes``; warn about long ones. Both refusals name the cell that costs most."""
     est = estimate(cells)
-    limit = 0.8 * memory_available() / max(workers, 1)
+    limit = memory_limit(workers)
     if est.block_bytes > limit:
         raise RunError(f"{est.worst} needs about {_bytes(est.block_bytes)} for one block of trials "
                        f"({_bytes(est.trial_bytes)} per trial) and {workers} of them run at once; this machine "
-                       f"has {_bytes(memory_available())}: use smaller settings, or fewer --jobs")
+                       f"has {_bytes(memory_available())} ({budget_text(limit)}): use smaller settings, or fewer --jobs")
     seconds = est.seconds(workers)
     if seconds > ASK_ABOVE and not yes:
         many = f"{est.cells:,} cells, " if est.cells > 1 else ""
@@ -211,6 +233,13 @@ def check_resources(cells: Sequence[Cell], workers: int, warn=None, yes: bool = 
         warn(f"warning: this run takes roughly {_duration(seconds)} on "
              f"{workers} worker{'s' if workers > 1 else ''}")
     return est
+
+
+def budget_text(limit: float) -> str:
+    """How a refusal names the budget it applied: the setting, or where it comes from."""
+    if os.environ.get(MEMORY_VAR):
+        return f"{MEMORY_VAR} = {_bytes(limit)}"
+    return f"a budget of {_bytes(limit)} a process, 0.8 of it over the processes; {MEMORY_VAR} sets it in bytes"
 
 
 def _bytes(n: float) -> str:
