@@ -243,7 +243,10 @@ def budget_text(limit: float) -> str:
 
 
 def _bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+    if n < 1024:
+        return f"{n:.0f} B"
+    n /= 1024
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
             return f"{n:.3g} {unit}"
         n /= 1024
