@@ -300,7 +300,8 @@ def run_cells(cells: Sequence[Cell], entropy: int, runner, *, todo: Sequence[int
         per_cell[t.cell] = per_cell.get(t.cell, 0) + 1
     pending: dict[int, dict[int, dict]] = {i: {} for i in per_cell}
     done: dict[int, dict] = {}
-    bar = Progress(sum(t.cost for t in work), len(todo), label, progress)
+    seconds = estimate([cells[i] for i in todo]).seconds(getattr(runner, "workers", 1)) if progress and todo else None
+    bar = Progress(sum(t.cost for t in work), len(todo), label, progress, seconds)
     calls = []
     for t in work:
         c = cells[t.cell]
@@ -325,23 +326,73 @@ def run_cells(cells: Sequence[Cell], entropy: int, runner, *, todo: Sequence[int
 
 
 class Progress:
-    """The one progress display of long runs (tqdm on stderr, when enabled)."""
+    """The one progress display of long runs, on stderr when enabled: a tqdm bar on a terminal; elsewhere
+    (a log file, a pipe, a batch job) plain lines at a low rate, so that a run never prints nothing for
+    long: one at the start where the run is estimated at more than :data:`FIRST` seconds, else one once it
+    has run that long; then one every :data:`EVERY` seconds until it ends (cells done of all, time spent,
+    time left: from the share of the work done, or the estimate before anything is done)."""
 
-    def __init__(self, total: float, cells: int, label: str, enabled: bool):
-        self.bar = None
-        if enabled and total > 0:
+    #: Seconds before the first plain line (at once where the run is estimated to take longer).
+    FIRST = 5.0
+    #: Seconds between plain lines.
+    EVERY = 20.0
+
+    def __init__(self, total: float, cells: int, label: str, enabled: bool, seconds: float | None = None):
+        self.bar = self.ticker = None
+        if not enabled or total <= 0:
+            return
+        if sys.stderr.isatty():
             from tqdm import tqdm
 
             self.bar = tqdm(total=cells, unit=label.rstrip("s") if cells == 1 else "cell", desc=label,
                             file=sys.stderr, dynamic_ncols=True, leave=False)
+            return
+        self.total, self.cells, self.label, self.estimate = total, cells, label, seconds
+        self.work = self.finished = 0.0
+        self.start = time.monotonic()
+        self.lock, self.stop = threading.Lock(), threading.Event()
+        first = self.FIRST
+        if seconds is not None and seconds > self.FIRST:
+            self.say()
+            first = self.EVERY
+        self.ticker = threading.Thread(target=self._tick, args=(first,), daemon=True, name="progress")
+        self.ticker.start()
+
+    def _tick(self, wait: float) -> None:
+        while not self.stop.wait(wait):
+            self.say()
+            wait = self.EVERY
+
+    def line(self) -> str:
+        """The plain progress line: cells done of all, time spent, time left."""
+        with self.lock:
+            work, done = self.work, int(self.finished)
+        spent = time.monotonic() - self.start
+        if work > 0:
+            left = f"about {_duration(spent * (self.total - work) / work)} left"
+        elif self.estimate is not None:
+            left = f"estimated {_duration(max(self.estimate - spent, 0.0))} left"
+        else:
+            left = "none finished yet"
+        return f"{self.label}: {done:,} of {self.cells:,} done, {_duration(spent)} spent, {left}"
+
+    def say(self) -> None:
+        print(self.line(), file=sys.stderr, flush=True)
 
     def update(self, work: float, cells: int) -> None:
         if self.bar is not None and cells:
             self.bar.update(cells)
+        if self.ticker is not None:
+            with self.lock:
+                self.work += work
+                self.finished += cells
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+        if self.ticker is not None:
+            self.stop.set()
+            self.ticker.join()
 
 
 # -- backends ------------------------------------------------------------------------------------------
