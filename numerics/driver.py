@@ -235,11 +235,17 @@ def size_of(family: Family, workflow: Workflow, generations: int) -> Size:
         probe.record(family.measure(family.truth(probe), probe, rng))
     real = family.real(probe, rng)
     probe.pool = family.pool(real, workflow, 1)
-    probe.model = family.fit(probe.pool.gather(workflow.plan(1, probe.pool.sizes, rng, 1)), probe, rng)
     row = _nbytes(real) / workflow.n_real
     batches = [workflow.synthetic_size(g) for g in ((2,) if workflow.constant else range(2, generations + 1))]
-    samples = family.sample(probe.model, batches[0], probe, rng) if family.measures_samples else None
-    probe.record(family.measure(probe.model, probe, rng, samples))
+    try:
+        probe.model = family.fit(probe.pool.gather(workflow.plan(1, probe.pool.sizes, rng, 1)), probe, rng)
+        samples = family.sample(probe.model, batches[0], probe, rng) if family.measures_samples else None
+        probe.record(family.measure(probe.model, probe, rng, samples))
+        model = _nbytes(probe.model)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+        # the probe's one trial failed where the run's may not (a logistic fit on separated data): the model
+        # taken as large as the real data, one quantity recorded
+        model = _nbytes(real)
     copies = 2.0  # a gathered training set is a copy, and a fit works on something of its size
     if isinstance(probe.pool, ArrayPool):
         spec = workflow.spec
@@ -254,8 +260,8 @@ def size_of(family: Family, workflow: Workflow, generations: int) -> Size:
         pool = rows * row
     else:
         rows, train, pool = 0, workflow.n_real + max(batches), _nbytes(probe.pool)
-    outputs = 8.0 * (generations + 1) * len(probe.records)
-    other = _nbytes(probe.model) + _nbytes(probe.state) + max(batches) * row + 2 * outputs
+    outputs = 8.0 * (generations + 1) * max(len(probe.records), 1)
+    other = model + _nbytes(probe.state) + max(batches) * row + 2 * outputs
     return Size(pool, copies * train * row, other, rows)
 
 

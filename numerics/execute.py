@@ -154,7 +154,7 @@ class Estimate:
     blocks: int
     block_bytes: float  # the largest block's memory
     trial_bytes: float  # the largest single trial's memory
-    work: float  # seconds of one idle core, about (the simulators' calibrated work)
+    work: float  # seconds of one idle core, about (the simulators' calibrated work, and the caller's per cell)
     worst: str  # the cell of the largest block
     longest: str = ""  # the cell of the most work
 
@@ -162,9 +162,17 @@ class Estimate:
         return self.work / max(workers, 1)
 
 
-def estimate(cells: Sequence[Cell]) -> Estimate:
-    """Memory and work of running ``cells`` (from each simulator's declared memory and work per trial)."""
-    est = Estimate(len(cells), 0, 0.0, 0.0, 0.0, "")
+#: CPU seconds a sweep's parent spends on each finished cell besides simulating it: the theory column (the
+#: claims' values along the generations) and the cell's table. Measured on the first 8 cells of each shipped
+#: numpy configuration (20 trials a cell, after the first cell of the process, which pays for imports):
+#: means of 0.09 (kazdan-gaussian) to 0.38 s (survey-fig6), 0.2 s over all of them, at load 9 on 2 cores.
+THEORY_SECONDS = 0.2
+
+
+def estimate(cells: Sequence[Cell], per_cell: float = 0.0) -> Estimate:
+    """Memory and work of running ``cells`` (from each simulator's declared memory and work per trial), with
+    ``per_cell`` seconds of the caller's own work for each cell (a sweep's theory column: :data:`THEORY_SECONDS`)."""
+    est = Estimate(len(cells), 0, 0.0, 0.0, per_cell * len(cells), "")
     most = -1.0
     for c in cells:
         if c.trials > MAX_TRIALS:
@@ -214,10 +222,11 @@ def memory_limit(workers: int | None = None) -> float:
     return 0.8 * memory_available() / max(workers or os.cpu_count() or 1, 1)
 
 
-def check_resources(cells: Sequence[Cell], workers: int, warn=None, yes: bool = False) -> Estimate:
+def check_resources(cells: Sequence[Cell], workers: int, warn=None, yes: bool = False, per_cell: float = 0.0) -> Estimate:
     """Refuse a run whose blocks cannot fit in memory (with the numbers), and one estimated at more than
-    :data:`ASK_ABOVE` unless ``yes``; warn about long ones. Both refusals name the cell that costs most."""
-    est = estimate(cells)
+    :data:`ASK_ABOVE` unless ``yes``; warn about long ones. Both refusals name the cell that costs most.
+    ``per_cell``: the caller's own seconds for each cell (see :func:`estimate`)."""
+    est = estimate(cells, per_cell)
     limit = memory_limit(workers)
     if est.block_bytes > limit:
         raise RunError(f"{est.worst} needs about {_bytes(est.block_bytes)} for one block of trials "

@@ -126,3 +126,20 @@ def test_the_budget_is_shared_by_the_workers(monkeypatch):
     assert execute.memory_limit(4) == pytest.approx(0.8 * execute.memory_available() / 4)
     monkeypatch.setenv(execute.MEMORY_VAR, "123456789")
     assert execute.memory_limit(4) == 123456789.0
+
+
+def test_a_probe_that_fails_where_the_run_may_not_still_sizes_the_run():
+    """The probe's one trial may fail where the caller's trials do not (a logistic fit on separated data):
+    the run is sized without its model, and runs."""
+    from tests.numerics.test_driver import Counting
+
+    class FailsAlone(Counting):
+        def fit(self, train, chain, rng):
+            if chain.trials == 1:
+                raise ValueError("one trial separated")
+            return super().fit(train, chain, rng)
+
+    flow = Workflow("accumulate", n_real=5)
+    size = driver.size_of(FailsAlone(), flow, 4)
+    assert size.rows == 20 and size.other > 0
+    assert driver.run(FailsAlone(), flow, 4, 3, np.random.default_rng(0))["mean"].shape == (3, 4)
