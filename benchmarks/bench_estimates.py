@@ -10,7 +10,7 @@ trials) and warns when a run is long. This script runs the same cells in this pr
 as a worker does (``execute.run_blocks``, one BLAS thread), and prints measured CPU seconds / estimated
 seconds for each target: 1 is an exact estimate, and issue 21 asks for every ratio within [1/1.5, 1.5].
 A shipped configuration's numpy cells are also turned into their tables with the theory column, as a
-sweep's parent does, which the estimate counts as ``numerics.execute.THEORY_SECONDS`` a cell.
+sweep's parent does, which the estimate counts as ``numerics.execute.THEORY_SECONDS`` a cell and generation.
 
 The measured side is CPU time (``time.process_time``), the steadier figure on a shared machine; the load
 average is printed beside it. Deep configurations are measured on a sample of their cells for their
@@ -60,7 +60,7 @@ def measure(cells, config=None, entropy: int = 0) -> tuple[float, float]:
     """(measured CPU seconds, estimated seconds) of running ``cells`` here, block by block (after
     :func:`warm_up`; the mean of as many runs as take :data:`AT_LEAST` seconds). With a sweep's ``config``,
     each cell's table with its theory column is made too, as the sweep's parent does (one Theory a run, so
-    its cache serves the cells as in a sweep), and estimated as numerics.sweep does (THEORY_SECONDS a cell)."""
+    its cache serves the cells as in a sweep), and estimated as numerics.sweep does (THEORY_SECONDS a generation)."""
     from numerics import execute
     from numerics.stats import Summary
     from numerics.sweep import cell_table

@@ -162,17 +162,20 @@ class Estimate:
         return self.work / max(workers, 1)
 
 
-#: CPU seconds a sweep's parent spends on each finished cell besides simulating it: the theory column (the
-#: claims' values along the generations) and the cell's table. Measured on the first 8 cells of each shipped
-#: numpy configuration (20 trials a cell, after the first cell of the process, which pays for imports):
-#: means of 0.09 (kazdan-gaussian) to 0.38 s (survey-fig6), 0.2 s over all of them, at load 9 on 2 cores.
-THEORY_SECONDS = 0.2
+#: CPU seconds a sweep's parent spends on each generation of each finished cell besides simulating it: the
+#: theory column (the claims' values along the generations) and the cell's table. Measured (cell_table
+#: timed after run_blocks, one Theory a run, the first cell of a process left out: it pays for imports) on
+#: the shipped numpy configurations at load 9-13 on 2 cores: from 0.9 ms (kazdan-gaussian, 100
+#: generations) to 20 ms (categorical's derived diversity, 10 generations) a generation, medians 4 ms (10
+#: generations) and 5.6 ms (their own, 30-100): the claim decides it, so no constant holds every grid.
+THEORY_SECONDS = 0.005
 
 
-def estimate(cells: Sequence[Cell], per_cell: float = 0.0) -> Estimate:
+def estimate(cells: Sequence[Cell], per_generation: float = 0.0) -> Estimate:
     """Memory and work of running ``cells`` (from each simulator's declared memory and work per trial), with
-    ``per_cell`` seconds of the caller's own work for each cell (a sweep's theory column: :data:`THEORY_SECONDS`)."""
-    est = Estimate(len(cells), 0, 0.0, 0.0, per_cell * len(cells), "")
+    ``per_generation`` seconds of the caller's own work for each generation of each cell (a sweep's theory
+    column: :data:`THEORY_SECONDS`)."""
+    est = Estimate(len(cells), 0, 0.0, 0.0, per_generation * sum(c.generations for c in cells), "")
     most = -1.0
     for c in cells:
         if c.trials > MAX_TRIALS:
@@ -222,11 +225,12 @@ def memory_limit(workers: int | None = None) -> float:
     return 0.8 * memory_available() / max(workers or os.cpu_count() or 1, 1)
 
 
-def check_resources(cells: Sequence[Cell], workers: int, warn=None, yes: bool = False, per_cell: float = 0.0) -> Estimate:
+def check_resources(cells: Sequence[Cell], workers: int, warn=None, yes: bool = False,
+                    per_generation: float = 0.0) -> Estimate:
     """Refuse a run whose blocks cannot fit in memory (with the numbers), and one estimated at more than
     :data:`ASK_ABOVE` unless ``yes``; warn about long ones. Both refusals name the cell that costs most.
-    ``per_cell``: the caller's own seconds for each cell (see :func:`estimate`)."""
-    est = estimate(cells, per_cell)
+    ``per_generation``: the caller's own seconds for each generation of each cell (see :func:`estimate`)."""
+    est = estimate(cells, per_generation)
     limit = memory_limit(workers)
     if est.block_bytes > limit:
         raise RunError(f"{est.worst} needs about {_bytes(est.block_bytes)} for one block of trials "

@@ -122,7 +122,7 @@ def run_sweep(config: Config, output: str | os.PathLike | None = None, *, jobs: 
         lock.require()
         runner = backend(jobs, scheduler, workers)
         try:
-            check_resources(cells, getattr(runner, "workers", 1), warn, yes=yes, per_cell=THEORY_SECONDS)
+            check_resources(cells, getattr(runner, "workers", 1), warn, yes=yes, per_generation=THEORY_SECONDS)
             config.check_cells()
             done = store.prepare(plan)
             if plan.damaged:

@@ -1,6 +1,7 @@
 """Progress of a run on stderr when it is not a terminal (numerics.execute.Progress): plain lines at a low rate,
 the first at the start where the run is estimated long, else once it has run a few seconds; none with
---no-progress, and none from a run that ends before then (the test output stays clean)."""
+--no-progress, and none from a run that ends before then (the test output stays clean). And the time
+estimate's per-cell work of a sweep's parent (the theory column)."""
 
 from __future__ import annotations
 
@@ -73,3 +74,25 @@ def test_the_command_line_shows_progress_unless_told_not_to(capsys, monkeypatch,
     assert main(["verify", "regression.accumulate", "--trials", "200", "--jobs", "1", *flag]) in (0, 1)
     progress = [x for x in capsys.readouterr().err.splitlines() if x.startswith("simulations: ")]
     assert bool(progress) == (not flag), progress
+
+
+def test_a_sweep_s_estimate_counts_its_theory_column_per_generation(monkeypatch, tmp_path):
+    cells = [Cell.make("gaussian", {"d": 1, "n": 5, "workflow": "replace"}, g, ("mean_sq_error",), 20) for g in (10, 30)]
+    plain = execute.estimate(cells).work
+    assert execute.estimate(cells, execute.THEORY_SECONDS).work == pytest.approx(plain + 40 * execute.THEORY_SECONDS)
+
+    class Sized(Exception):
+        pass
+
+    def check_resources(*args, **kwargs):
+        raise Sized(kwargs)
+
+    from numerics.config import Config
+    from numerics.sweep import run_sweep
+
+    monkeypatch.setattr("numerics.sweep.check_resources", check_resources)
+    config = Config.from_dict({"simulator": "gaussian", "generations": 3, "trials": 10, "seed": 0,
+                               "metrics": ["mean_sq_error"], "fixed": {"workflow": "replace", "d": 1, "n": 5}})
+    with pytest.raises(Sized) as e:
+        run_sweep(config, tmp_path / "r", progress=False, jobs=1)
+    assert e.value.args[0]["per_generation"] == execute.THEORY_SECONDS
