@@ -306,7 +306,7 @@ def block_trials(family: Family, workflow: Workflow, generations: int, trials: i
     """Trials a call of :func:`run` runs at once: all of them where they fit :data:`CALL_MEMORY` (or the
     process's budget, where that is smaller), else as many as fit it. :class:`TooLarge` where one trial
     does not fit the budget, or a checkpointed run (one chain, saved as one) does not fit one block."""
-    from .execute import _bytes, budget_text, memory_limit
+    from .execute import budget_text, bytes_text, memory_limit
 
     workflow.check(generations)
     limit = memory_limit()
@@ -319,19 +319,19 @@ def block_trials(family: Family, workflow: Workflow, generations: int, trials: i
     if per > limit:
         parts = {"pool": size.pool, "training set": size.train, "model and outputs": size.other}
         most = max(parts, key=parts.get)
-        fix = {"pool": f"fewer generations (its pool keeps {size.rows:,} rows of {_bytes(size.pool / max(size.rows, 1))} "
+        fix = {"pool": f"fewer generations (its pool keeps {size.rows:,} rows of {bytes_text(size.pool / max(size.rows, 1))} "
                        f"under {workflow.label})" + (", or a workflow that does not keep every batch"
                                                     if workflow.keeps_all else ""),
                "training set": "a smaller training set (train_size) or fewer generations",
                "model and outputs": "a smaller dimension, or fewer generations"}[most]
-        raise TooLarge(f"one trial of this run needs about {_bytes(per)} (most of it its {most}), over the memory "
+        raise TooLarge(f"one trial of this run needs about {bytes_text(per)} (most of it its {most}), over the memory "
                        f"budget ({budget_text(limit)}): use {fix}")
     target = min(CALL_MEMORY, limit)
     if trials * per <= target:
         return trials
     if checkpoint:
-        raise TooLarge(f"trials = {trials:,} need about {_bytes(trials * per)}, more than one block of a checkpointed "
-                       f"run may hold ({_bytes(target)}): use trials <= {max(1, int(target // per)):,} per checkpointed "
+        raise TooLarge(f"trials = {trials:,} need about {bytes_text(trials * per)}, more than one block of a checkpointed "
+                       f"run may hold ({bytes_text(target)}): use trials <= {max(1, int(target // per)):,} per checkpointed "
                        "run, or run without a checkpoint (in blocks)")
     return max(1, int(target // per))
 

@@ -233,9 +233,9 @@ def check_resources(cells: Sequence[Cell], workers: int, warn=None, yes: bool = 
     est = estimate(cells, per_generation)
     limit = memory_limit(workers)
     if est.block_bytes > limit:
-        raise RunError(f"{est.worst} needs about {_bytes(est.block_bytes)} for one block of trials "
-                       f"({_bytes(est.trial_bytes)} per trial) and {workers} of them run at once; this machine "
-                       f"has {_bytes(memory_available())} ({budget_text(limit)}): use smaller settings, or fewer --jobs")
+        raise RunError(f"{est.worst} needs about {bytes_text(est.block_bytes)} for one block of trials "
+                       f"({bytes_text(est.trial_bytes)} per trial) and {workers} of them run at once; this machine "
+                       f"has {bytes_text(memory_available())} (budget {budget_text(limit)}): use smaller settings, or fewer --jobs")
     seconds = est.seconds(workers)
     if seconds > ASK_ABOVE and not yes:
         many = f"{est.cells:,} cells, " if est.cells > 1 else ""
@@ -251,11 +251,13 @@ def check_resources(cells: Sequence[Cell], workers: int, warn=None, yes: bool = 
 def budget_text(limit: float) -> str:
     """How a refusal names the budget it applied: the setting, or where it comes from."""
     if os.environ.get(MEMORY_VAR):
-        return f"{MEMORY_VAR} = {_bytes(limit)}"
-    return f"a budget of {_bytes(limit)} a process, 0.8 of it over the processes; {MEMORY_VAR} sets it in bytes"
+        return f"{MEMORY_VAR} = {bytes_text(limit)}"
+    return (f"{bytes_text(limit)} a process: 0.8 of this machine's memory over the processes that run at once; "
+            f"{MEMORY_VAR} sets it in bytes")
 
 
-def _bytes(n: float) -> str:
+def bytes_text(n: float) -> str:
+    """A number of bytes as people read it (1000 B, 3.2 MiB)."""
     if n < 1024:
         return f"{n:.0f} B"
     n /= 1024
