@@ -286,6 +286,7 @@ class Task:
     cell: int
     block: int
     cost: float  # an estimate (bytes touched), for ordering only
+    seconds: float = 0.0  # the estimated work (the simulator's declared work), for progress
 
 
 def tasks(cells: Sequence[Cell], todo: Sequence[int]) -> list[Task]:
@@ -293,10 +294,13 @@ def tasks(cells: Sequence[Cell], todo: Sequence[int]) -> list[Task]:
     out = []
     for i in todo:
         c = cells[i]
+        sim, cfg = c.sim, c.sim.config(c.config)
         size = c.block_size()
-        per_trial = float(c.sim.memory(c.sim.config(c.config), c.generations)) * c.generations
+        per_trial = float(sim.memory(cfg, c.generations)) * c.generations
+        work = float(sim.work(cfg, c.generations)) if sim.work is not None else 0.0
         for b in range(c.n_blocks()):
-            out.append(Task(i, b, per_trial * (min(c.trials, (b + 1) * size) - b * size)))
+            n = min(c.trials, (b + 1) * size) - b * size
+            out.append(Task(i, b, per_trial * n, n * work + float(sim.block_seconds(cfg, c.generations))))
     return sorted(out, key=lambda t: -t.cost)
 
 
@@ -316,7 +320,7 @@ def run_cells(cells: Sequence[Cell], entropy: int, runner, *, todo: Sequence[int
     pending: dict[int, dict[int, dict]] = {i: {} for i in per_cell}
     done: dict[int, dict] = {}
     seconds = estimate([cells[i] for i in todo]).seconds(getattr(runner, "workers", 1)) if progress and todo else None
-    bar = Progress(sum(t.cost for t in work), len(todo), label, progress, seconds)
+    bar = Progress(sum(t.seconds for t in work), len(todo), label, progress, seconds)
     calls = []
     for t in work:
         c = cells[t.cell]
@@ -334,7 +338,7 @@ def run_cells(cells: Sequence[Cell], entropy: int, runner, *, todo: Sequence[int
                 done[t.cell] = merged
                 if on_cell is not None:
                     on_cell(t.cell, merged)
-            bar.update(t.cost, int(finished))
+            bar.update(t.seconds, int(finished))
     finally:
         bar.close()
     return done
@@ -345,7 +349,7 @@ class Progress:
     (a log file, a pipe, a batch job) plain lines at a low rate, so that a run never prints nothing for
     long: one at the start where the run is estimated at more than :data:`FIRST` seconds, else one once it
     has run that long; then one every :data:`EVERY` seconds until it ends (cells done of all, time spent,
-    time left: from the share of the work done, or the estimate before anything is done)."""
+    time left: from the share of the estimated work done, or the estimate before anything is done)."""
 
     #: Seconds before the first plain line (at once where the run is estimated to take longer).
     FIRST = 5.0
@@ -354,7 +358,7 @@ class Progress:
 
     def __init__(self, total: float, cells: int, label: str, enabled: bool, seconds: float | None = None):
         self.bar = self.ticker = None
-        if not enabled or total <= 0:
+        if not enabled or cells <= 0:
             return
         if sys.stderr.isatty():
             from tqdm import tqdm
@@ -383,8 +387,9 @@ class Progress:
         with self.lock:
             work, done = self.work, int(self.finished)
         spent = time.monotonic() - self.start
-        if work > 0:
-            left = f"about {_duration(spent * (self.total - work) / work)} left"
+        share = work / self.total if self.total > 0 else done / self.cells  # of the estimated work, else of the cells
+        if share > 0:
+            left = f"about {_duration(spent * (1 - share) / share)} left"
         elif self.estimate is not None:
             left = f"estimated {_duration(max(self.estimate - spent, 0.0))} left"
         else:
