@@ -9,6 +9,8 @@ Before a sweep or verify starts, ``numerics.execute.estimate`` adds up each simu
 trials) and warns when a run is long. This script runs the same cells in this process, block by block
 as a worker does (``execute.run_blocks``, one BLAS thread), and prints measured CPU seconds / estimated
 seconds for each target: 1 is an exact estimate, and issue 21 asks for every ratio within [1/1.5, 1.5].
+A shipped configuration's numpy cells are also turned into their tables with the theory column, as a
+sweep's parent does, which the estimate counts as ``numerics.execute.THEORY_SECONDS`` a cell and generation.
 
 The measured side is CPU time (``time.process_time``), the steadier figure on a shared machine; the load
 average is printed beside it. Deep configurations are measured on a sample of their cells for their
@@ -54,21 +56,43 @@ def warm_up(cells, entropy: int = 0) -> None:
 AT_LEAST = 1.0
 
 
-def measure(cells, entropy: int = 0) -> tuple[float, float]:
+def measure(cells, config=None, entropy: int = 0) -> tuple[float, float]:
     """(measured CPU seconds, estimated seconds) of running ``cells`` here, block by block (after
-    :func:`warm_up`; the mean of as many runs as take :data:`AT_LEAST` seconds)."""
+    :func:`warm_up`; the mean of as many runs as take :data:`AT_LEAST` seconds). With a sweep's ``config``,
+    each cell's table with its theory column is made too, as the sweep's parent does (one Theory a run, so
+    its cache serves the cells as in a sweep), and estimated as numerics.sweep does (THEORY_SECONDS a generation)."""
     from numerics import execute
+    from numerics.stats import Summary
+    from numerics.sweep import cell_table
+    from numerics.theory_column import Theory
 
     warm_up(cells, entropy)
+    # the configuration of each cell as measured (--smoke measures fewer generations than the sweep runs)
+    configs = [dataclasses.replace(config, generations=c.generations) for c in cells] if config is not None else []
+    if configs:  # the first theory column of a process pays for imports, as the warm-up's first run
+        cell_table(configs[0], 0, cells[0].config, _merged(cells[0], entropy), Theory())
     cpu, runs = 0.0, 0
     while runs == 0 or cpu < AT_LEAST:
-        for c in cells:
+        theory = Theory()
+        for i, c in enumerate(cells):
             start = time.process_time()
-            execute.run_blocks(c.simulator, c.sim.provider, c.config, c.generations, c.metrics, c.trials, entropy, 0,
-                               c.n_blocks())
+            blocks = execute.run_blocks(c.simulator, c.sim.provider, c.config, c.generations, c.metrics, c.trials,
+                                        entropy, 0, c.n_blocks())
+            if configs:
+                cell_table(configs[i], i, c.config, {m: Summary.merge_all([b[m] for b in blocks]) for m in c.metrics},
+                           theory)
             cpu += time.process_time() - start
         runs += 1
-    return cpu / runs, execute.estimate(cells).work
+    return cpu / runs, execute.estimate(cells, execute.THEORY_SECONDS if config is not None else 0.0).work
+
+
+def _merged(cell, entropy: int) -> dict:
+    from numerics import execute
+    from numerics.stats import Summary
+
+    blocks = execute.run_blocks(cell.simulator, cell.sim.provider, cell.config, cell.generations, cell.metrics,
+                                cell.trials, entropy, 0, cell.n_blocks())
+    return {m: Summary.merge_all([b[m] for b in blocks]) for m in cell.metrics}
 
 
 def shrink(cells, smoke: bool, deep: bool):
@@ -82,7 +106,7 @@ def shrink(cells, smoke: bool, deep: bool):
 
 
 def targets(smoke: bool):
-    """(name, cells, deep) for verify and every shipped configuration."""
+    """(name, cells, deep, config) for verify (config None) and every shipped configuration."""
     from numerics import verify
     from numerics.config import Config, ConfigError, shipped
     from numerics.sweep import cells_of
@@ -91,8 +115,8 @@ def targets(smoke: bool):
     cells, _ = verify.cells_of(items, 20000)
     numpy_cells = [c for c in cells if not c.sim.provider.startswith("deep")]
     deep_cells = [c for c in cells if c.sim.provider.startswith("deep")]
-    yield "verify (numpy cells)", shrink(numpy_cells, smoke, False), False
-    yield "verify (deep bridge cells)", shrink(deep_cells, smoke, True), True
+    yield "verify (numpy cells)", shrink(numpy_cells, smoke, False), False, None
+    yield "verify (deep bridge cells)", shrink(deep_cells, smoke, True), True, None
     for name, path in shipped().items():
         try:
             config = Config.from_toml(path)
@@ -103,7 +127,7 @@ def targets(smoke: bool):
         if deep and smoke and config.report.get("skip"):
             print(f"{name}: skipped ({config.report['skip']})")
             continue
-        yield name, shrink(cells_of(config), smoke, deep), deep
+        yield name, shrink(cells_of(config), smoke, deep), deep, config
 
 
 def main() -> None:
@@ -119,10 +143,10 @@ def main() -> None:
         pass
     worst = 1.0
     print(f"measured CPU seconds / estimated seconds (1 = exact; issue 21 asks for 1/1.5 .. 1.5); {load()}")
-    for name, cells, deep in targets(args.smoke):
+    for name, cells, deep, config in targets(args.smoke):
         if not cells or (args.only and args.only not in name):
             continue
-        cpu, est = measure(cells)
+        cpu, est = measure(cells, None if deep else config)  # a deep cell measured for one generation: no table
         ratio = cpu / est if est > 0 else float("inf")
         worst = max(worst, ratio, 1 / ratio if ratio > 0 else float("inf"))
         what = f"{len(cells)} cell{'s' if len(cells) > 1 else ''}" + (", first generation" if deep else "")

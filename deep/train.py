@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import torch
 
+from numerics.execute import memory_limit
 from theory.errors import UserError
 
 from .replica import ReplicaModel, _need, rand
@@ -49,19 +50,6 @@ class MemoryBudgetError(TrainingError, MemoryError):
 
 #: Training checks the process's resident memory every this many steps (reading /proc costs microseconds).
 MEMORY_EVERY = 16
-
-
-def memory_limit() -> float:
-    """Bytes of resident memory one process of a run may use: 0.8 of the machine's physical memory shared by
-    one worker per core (the default of every backend), or ``COLLAPSE_MEMORY_LIMIT`` (bytes) where it is set."""
-    given = os.environ.get("COLLAPSE_MEMORY_LIMIT")
-    if given:
-        return float(given)
-    try:
-        physical = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):
-        return math.inf
-    return 0.8 * physical / max(os.cpu_count() or 1, 1)
 
 
 def resident_bytes() -> float:

@@ -231,7 +231,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _progress(args) -> bool:
-    return sys.stderr.isatty() if getattr(args, "progress", None) is None else args.progress
+    """Progress on stderr unless --no-progress (a bar on a terminal, plain lines elsewhere: numerics.execute.Progress)."""
+    return getattr(args, "progress", None) is not False
 
 
 def _nonnegative_int(text: str) -> int:
@@ -258,7 +259,8 @@ def _backend_args(p: argparse.ArgumentParser) -> None:
     run.add_argument("--workers", type=_positive_int, metavar="N", help="start a local Dask cluster of N worker processes")
     run.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing dask.distributed cluster (tcp://host:8786)")
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                     help="progress bar on stderr (default: when stderr is a terminal)")
+                     help="progress on stderr (default): a bar on a terminal, elsewhere a line every 20 s "
+                          "once a run has taken 5 s")
     run.add_argument("--yes", action="store_true",
                      help="run even if the run is estimated to take more than an hour (docs/limits.md)")
 

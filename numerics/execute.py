@@ -33,7 +33,7 @@ import numpy as np
 
 from theory.errors import UserError
 
-from . import catalog
+from . import catalog, driver
 from .rng import blocks
 from .stats import Summary
 
@@ -112,7 +112,8 @@ def run_blocks(simulator: str, provider: str, settings: dict, generations: int, 
             path = os.path.join(checkpoints, f"{sim.name}-{entropy % 2**64:016x}-{tag}-g{generations}-b{block.start}.ckpt")
             os.makedirs(checkpoints, exist_ok=True)
         folder = artifact_folder(artifacts, sim, settings) if artifacts and sim.artifacts and block.start == 0 else None
-        res = sim.call(block.size, block.rng, settings, generations, metrics, checkpoint=path, artifacts=folder)
+        with driver.sized():  # the block is sized already (the simulator's declared memory)
+            res = sim.call(block.size, block.rng, settings, generations, metrics, checkpoint=path, artifacts=folder)
         summary = {}
         for m in metrics:
             metric = sim.metrics[m]
@@ -153,7 +154,7 @@ class Estimate:
     blocks: int
     block_bytes: float  # the largest block's memory
     trial_bytes: float  # the largest single trial's memory
-    work: float  # seconds of one idle core, about (the simulators' calibrated work)
+    work: float  # seconds of one idle core, about (the simulators' calibrated work, and the caller's per cell)
     worst: str  # the cell of the largest block
     longest: str = ""  # the cell of the most work
 
@@ -161,9 +162,20 @@ class Estimate:
         return self.work / max(workers, 1)
 
 
-def estimate(cells: Sequence[Cell]) -> Estimate:
-    """Memory and work of running ``cells`` (from each simulator's declared memory and work per trial)."""
-    est = Estimate(len(cells), 0, 0.0, 0.0, 0.0, "")
+#: CPU seconds a sweep's parent spends on each generation of each finished cell besides simulating it: the
+#: theory column (the claims' values along the generations) and the cell's table. Measured (cell_table
+#: timed after run_blocks, one Theory a run, the first cell of a process left out: it pays for imports) on
+#: the shipped numpy configurations at load 9-13 on 2 cores: from 0.9 ms (kazdan-gaussian, 100
+#: generations) to 20 ms (categorical's derived diversity, 10 generations) a generation, medians 4 ms (10
+#: generations) and 5.6 ms (their own, 30-100): the claim decides it, so no constant holds every grid.
+THEORY_SECONDS = 0.005
+
+
+def estimate(cells: Sequence[Cell], per_generation: float = 0.0) -> Estimate:
+    """Memory and work of running ``cells`` (from each simulator's declared memory and work per trial), with
+    ``per_generation`` seconds of the caller's own work for each generation of each cell (a sweep's theory
+    column: :data:`THEORY_SECONDS`)."""
+    est = Estimate(len(cells), 0, 0.0, 0.0, per_generation * sum(c.generations for c in cells), "")
     most = -1.0
     for c in cells:
         if c.trials > MAX_TRIALS:
@@ -192,15 +204,38 @@ def memory_available() -> float:
         return 4.0 * 2**30
 
 
-def check_resources(cells: Sequence[Cell], workers: int, warn=None, yes: bool = False) -> Estimate:
+#: The environment variable that sets the memory budget of one process of a run, in bytes.
+MEMORY_VAR = "COLLAPSE_MEMORY_LIMIT"
+
+
+def memory_limit(workers: int | None = None) -> float:
+    """Bytes one process of a run may use: 0.8 of this machine's physical memory shared by ``workers``
+    processes (default: one per core, every backend's default), or :data:`MEMORY_VAR` (bytes) where it is
+    set. The one budget of every run: the block runner's refusal (:func:`check_resources`), the sizing of
+    direct simulator calls (numerics.driver) and deep.train's backstop on resident memory."""
+    given = os.environ.get(MEMORY_VAR)
+    if given:
+        try:
+            value = float(given)
+        except ValueError:
+            value = 0.0
+        if not 0 < value < float("inf"):
+            raise RunError(f"{MEMORY_VAR} must be a positive number of bytes, got {given!r}")
+        return value
+    return 0.8 * memory_available() / max(workers or os.cpu_count() or 1, 1)
+
+
+def check_resources(cells: Sequence[Cell], workers: int, warn=None, yes: bool = False,
+                    per_generation: float = 0.0) -> Estimate:
     """Refuse a run whose blocks cannot fit in memory (with the numbers), and one estimated at more than
-    :data:`ASK_ABOVE` unless ``yes``; warn about long ones. Both refusals name the cell that costs most."""
-    est = estimate(cells)
-    limit = 0.8 * memory_available() / max(workers, 1)
+    :data:`ASK_ABOVE` unless ``yes``; warn about long ones. Both refusals name the cell that costs most.
+    ``per_generation``: the caller's own seconds for each generation of each cell (see :func:`estimate`)."""
+    est = estimate(cells, per_generation)
+    limit = memory_limit(workers)
     if est.block_bytes > limit:
-        raise RunError(f"{est.worst} needs about {_bytes(est.block_bytes)} for one block of trials "
-                       f"({_bytes(est.trial_bytes)} per trial) and {workers} of them run at once; this machine "
-                       f"has {_bytes(memory_available())}: use smaller settings, or fewer --jobs")
+        raise RunError(f"{est.worst} needs about {bytes_text(est.block_bytes)} for one block of trials "
+                       f"({bytes_text(est.trial_bytes)} per trial) and {workers} of them run at once; this machine "
+                       f"has {bytes_text(memory_available())} (budget {budget_text(limit)}): use smaller settings, or fewer --jobs")
     seconds = est.seconds(workers)
     if seconds > ASK_ABOVE and not yes:
         many = f"{est.cells:,} cells, " if est.cells > 1 else ""
@@ -213,8 +248,20 @@ def check_resources(cells: Sequence[Cell], workers: int, warn=None, yes: bool = 
     return est
 
 
-def _bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+def budget_text(limit: float) -> str:
+    """How a refusal names the budget it applied: the setting, or where it comes from."""
+    if os.environ.get(MEMORY_VAR):
+        return f"{MEMORY_VAR} = {bytes_text(limit)}"
+    return (f"{bytes_text(limit)} a process: 0.8 of this machine's memory over the processes that run at once; "
+            f"{MEMORY_VAR} sets it in bytes")
+
+
+def bytes_text(n: float) -> str:
+    """A number of bytes as people read it (1000 B, 3.2 MiB)."""
+    if n < 1024:
+        return f"{n:.0f} B"
+    n /= 1024
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
             return f"{n:.3g} {unit}"
         n /= 1024
@@ -239,6 +286,7 @@ class Task:
     cell: int
     block: int
     cost: float  # an estimate (bytes touched), for ordering only
+    seconds: float = 0.0  # the estimated work (the simulator's declared work), for progress
 
 
 def tasks(cells: Sequence[Cell], todo: Sequence[int]) -> list[Task]:
@@ -246,10 +294,13 @@ def tasks(cells: Sequence[Cell], todo: Sequence[int]) -> list[Task]:
     out = []
     for i in todo:
         c = cells[i]
+        sim, cfg = c.sim, c.sim.config(c.config)
         size = c.block_size()
-        per_trial = float(c.sim.memory(c.sim.config(c.config), c.generations)) * c.generations
+        per_trial = float(sim.memory(cfg, c.generations)) * c.generations
+        work = float(sim.work(cfg, c.generations)) if sim.work is not None else 0.0
         for b in range(c.n_blocks()):
-            out.append(Task(i, b, per_trial * (min(c.trials, (b + 1) * size) - b * size)))
+            n = min(c.trials, (b + 1) * size) - b * size
+            out.append(Task(i, b, per_trial * n, n * work + float(sim.block_seconds(cfg, c.generations))))
     return sorted(out, key=lambda t: -t.cost)
 
 
@@ -268,7 +319,8 @@ def run_cells(cells: Sequence[Cell], entropy: int, runner, *, todo: Sequence[int
         per_cell[t.cell] = per_cell.get(t.cell, 0) + 1
     pending: dict[int, dict[int, dict]] = {i: {} for i in per_cell}
     done: dict[int, dict] = {}
-    bar = Progress(sum(t.cost for t in work), len(todo), label, progress)
+    seconds = estimate([cells[i] for i in todo]).seconds(getattr(runner, "workers", 1)) if progress and todo else None
+    bar = Progress(sum(t.seconds for t in work), len(todo), label, progress, seconds)
     calls = []
     for t in work:
         c = cells[t.cell]
@@ -286,30 +338,81 @@ def run_cells(cells: Sequence[Cell], entropy: int, runner, *, todo: Sequence[int
                 done[t.cell] = merged
                 if on_cell is not None:
                     on_cell(t.cell, merged)
-            bar.update(t.cost, int(finished))
+            bar.update(t.seconds, int(finished))
     finally:
         bar.close()
     return done
 
 
 class Progress:
-    """The one progress display of long runs (tqdm on stderr, when enabled)."""
+    """The one progress display of long runs, on stderr when enabled: a tqdm bar on a terminal; elsewhere
+    (a log file, a pipe, a batch job) plain lines at a low rate, so that a run never prints nothing for
+    long: one at the start where the run is estimated at more than :data:`FIRST` seconds, else one once it
+    has run that long; then one every :data:`EVERY` seconds until it ends (cells done of all, time spent,
+    time left: from the share of the estimated work done, or the estimate before anything is done)."""
 
-    def __init__(self, total: float, cells: int, label: str, enabled: bool):
-        self.bar = None
-        if enabled and total > 0:
+    #: Seconds before the first plain line (at once where the run is estimated to take longer).
+    FIRST = 5.0
+    #: Seconds between plain lines.
+    EVERY = 20.0
+
+    def __init__(self, total: float, cells: int, label: str, enabled: bool, seconds: float | None = None):
+        self.bar = self.ticker = None
+        if not enabled or cells <= 0:
+            return
+        if sys.stderr.isatty():
             from tqdm import tqdm
 
             self.bar = tqdm(total=cells, unit=label.rstrip("s") if cells == 1 else "cell", desc=label,
                             file=sys.stderr, dynamic_ncols=True, leave=False)
+            return
+        self.total, self.cells, self.label, self.estimate = total, cells, label, seconds
+        self.work = self.finished = 0.0
+        self.start = time.monotonic()
+        self.lock, self.stop = threading.Lock(), threading.Event()
+        first = self.FIRST
+        if seconds is not None and seconds > self.FIRST:
+            self.say()
+            first = self.EVERY
+        self.ticker = threading.Thread(target=self._tick, args=(first,), daemon=True, name="progress")
+        self.ticker.start()
+
+    def _tick(self, wait: float) -> None:
+        while not self.stop.wait(wait):
+            self.say()
+            wait = self.EVERY
+
+    def line(self) -> str:
+        """The plain progress line: cells done of all, time spent, time left."""
+        with self.lock:
+            work, done = self.work, int(self.finished)
+        spent = time.monotonic() - self.start
+        share = work / self.total if self.total > 0 else done / self.cells  # of the estimated work, else of the cells
+        if share > 0:
+            left = f"about {_duration(spent * (1 - share) / share)} left"
+        elif self.estimate is not None:
+            left = f"estimated {_duration(max(self.estimate - spent, 0.0))} left"
+        else:
+            left = "none finished yet"
+        return f"{self.label}: {done:,} of {self.cells:,} done, {_duration(spent)} spent, {left}"
+
+    def say(self) -> None:
+        print(self.line(), file=sys.stderr, flush=True)
 
     def update(self, work: float, cells: int) -> None:
         if self.bar is not None and cells:
             self.bar.update(cells)
+        if self.ticker is not None:
+            with self.lock:
+                self.work += work
+                self.finished += cells
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+        if self.ticker is not None:
+            self.stop.set()
+            self.ticker.join()
 
 
 # -- backends ------------------------------------------------------------------------------------------

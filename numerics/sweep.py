@@ -24,7 +24,7 @@ import numpy as np
 
 from . import catalog
 from .config import Config, ConfigError  # noqa: F401  (re-exported: the sweep API)
-from .execute import Cell, RunError, backend, check_resources, run_cells  # noqa: F401
+from .execute import THEORY_SECONDS, Cell, RunError, backend, check_resources, run_cells  # noqa: F401
 from .rng import seed_sequence
 from .store import Store, git_revision, versions
 from .theory_column import Theory
@@ -122,7 +122,7 @@ def run_sweep(config: Config, output: str | os.PathLike | None = None, *, jobs: 
         lock.require()
         runner = backend(jobs, scheduler, workers)
         try:
-            check_resources(cells, getattr(runner, "workers", 1), warn, yes=yes)
+            check_resources(cells, getattr(runner, "workers", 1), warn, yes=yes, per_generation=THEORY_SECONDS)
             config.check_cells()
             done = store.prepare(plan)
             if plan.damaged:

@@ -5,7 +5,8 @@ by a stub that fails the test at once.
 
 Sizing (numerics.execute.check_resources, which every sweep, verify and check goes through; the limits
 are in docs/limits.md): a cell no machine holds, and a run estimated over an hour without ``yes``, are
-refused in one line naming the cell, before any cell is tried (Config.check_cells). Output paths are
+refused in one line naming the cell, before any cell is tried (Config.check_cells); a direct simulator
+call of the Python API is sized by numerics.driver and runs in bounded blocks. Output paths are
 checked before work; NaN never reaches a store; a damaged checkpoint is named, never resumed.
 """
 
@@ -258,3 +259,34 @@ def test_a_checkpoint_with_nan_in_its_state_is_not_resumed(tmp_path, monkeypatch
     checkpoint.write_raw(path, doc, arrays)
     with pytest.raises(checkpoint.CheckpointError, match=r"cannot be resumed: it holds NaN \(state.test\)"):
         run()
+
+
+# -- direct simulator calls (issue 18 item 11) ----------------------------------------------------------
+
+
+def test_the_python_api_runs_a_call_too_large_for_one_block_in_bounded_blocks(monkeypatch):
+    """simulate_fixed_design(accumulate-subsample, 20,000 trials, d = 10, T = 32, 100 generations) held every
+    trial's pool at once (5.6 GiB resident, 9.7 GB in the issue): now its first block holds at most
+    driver.CALL_MEMORY (the block is stopped here, before it is simulated)."""
+    from numerics import driver, regression
+
+    seen = []
+
+    def first_block(family, workflow, generations, trials, rng, **kw):
+        seen.append(trials * driver.size_of(family, workflow, generations).total)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(driver, "run_chain", first_block)
+    with pytest.raises(KeyboardInterrupt):
+        regression.simulate_fixed_design(20000, np.random.default_rng(0), generations=100, d=10, T=32,
+                                         workflow="accumulate-subsample")
+    assert len(seen) == 1 and seen[0] <= driver.CALL_MEMORY
+
+
+def test_a_direct_call_whose_trial_cannot_fit_names_the_setting(monkeypatch):
+    from numerics import driver, regression
+
+    monkeypatch.setenv("COLLAPSE_MEMORY_LIMIT", str(2**20))
+    with pytest.raises(driver.TooLarge, match=r"^one trial of this run needs about 8.[0-9]* MiB .*use fewer generations"):
+        regression.simulate_fixed_design(10, np.random.default_rng(0), generations=3000, d=10, T=32,
+                                         workflow="accumulate-subsample")
