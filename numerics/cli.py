@@ -402,7 +402,11 @@ def sweep_shipped(args) -> int:
 
 
 def show(table, fmt: str) -> str:
-    """A results table as text: the varying settings, then generation, metric, estimate, se, theory, z."""
+    """A results table as text: the varying settings, then generation, metric, estimate, se, theory, z.
+
+    In the text formats a declared workflow shows as its short label (numerics.plot.workflow_label: "last 3",
+    "10% fresh + 90% latest"), and a legend under the table gives each label's full spec (its canonical text);
+    CSV and JSON keep the canonical text."""
     import numpy as np
 
     from .sweep import settings_columns
@@ -415,6 +419,16 @@ def show(table, fmt: str) -> str:
         return t.to_csv(index=False)
     if fmt == "json":
         return t.to_json(orient="records", indent=1) + "\n"
+    legend = []
+    if "workflow" in cols:
+        from .plot import workflow_label
+
+        full = t["workflow"].astype(str)
+        labels = {v: workflow_label(v) for v in full.unique()}
+        clash = {lab for lab in labels.values() if list(labels.values()).count(lab) > 1}
+        labels = {v: v if lab in clash else lab for v, lab in labels.items()}  # never one label for two specs
+        t = t.assign(workflow=full.map(labels))
+        legend = [f"{'% ' if fmt == 'latex' else ''}workflow {lab}: {v}" for v, lab in labels.items() if lab != v]
     text = t.astype(object).where(t.notna(), "-")
     for c in ("estimate", "theory"):
         text[c] = [f"{x:.6g}" if isinstance(x, float) else x for x in text[c]]
@@ -424,7 +438,7 @@ def show(table, fmt: str) -> str:
     rows = [[str(v) for v in r] for r in text.itertuples(index=False)]
     from .tables import render as table_text
 
-    return table_text(cols, rows, fmt)
+    return table_text(cols, rows, fmt) + "".join(f"{line}\n" for line in legend)
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
