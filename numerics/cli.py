@@ -492,7 +492,7 @@ def plot_shipped(args) -> int:
 
 
 def _add_derive_check(sub: argparse._SubParsersAction) -> None:
-    """Give theory's `collapse derive` the options --check, --trials and --seed (theory may not import
+    """Give theory's `collapse derive` the options --check, --trials, --seed and --yes (theory may not import
     numerics, so the numerics layer adds them to the subparser theory.derive_cli made)."""
     p = sub.choices.get("derive")
     if p is None:
@@ -505,6 +505,9 @@ def _add_derive_check(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--trials", type=int, default=DEFAULT_TRIALS,
                      help=f"simulated chains for --check (default {DEFAULT_TRIALS})")
     run.add_argument("--seed", type=_nonnegative_int, default=0, help="seed of the --check simulation (default 0)")
+    run.add_argument("--yes", action="store_true",
+                     help="run the --check simulation even if it is estimated to take more than an hour "
+                          "(docs/limits.md), as verify and sweep do")
     derive = p.get_default("func")
     p.set_defaults(func=lambda args: cmd_derive_check(args, derive))
 
@@ -538,7 +541,8 @@ def cmd_derive_check(args: argparse.Namespace, derive) -> int:
     for w in sim.warnings:
         _warn(f"warning: {w}")
     label = f"{spec.label}.{args.quantity}"
-    rows = held(sim, values, gens, label=label, trials=args.trials, seed=args.seed, progress=_progress(args), warn=_warn)
+    rows = held(sim, values, gens, label=label, trials=args.trials, seed=args.seed, progress=_progress(args), warn=_warn,
+                yes=args.yes)
     meta = {"workflow": spec.label, "quantity": args.quantity, "simulator": sim.simulator, "trials": args.trials,
             "seed": args.seed}
     sys.stdout.write(render(rows, "table", meta))

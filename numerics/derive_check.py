@@ -174,10 +174,13 @@ def compared(sim: Simulation, generations: Sequence[int]) -> list[int]:
 
 
 def held(sim: Simulation, theory: Sequence[float], generations: Sequence[int], *, label: str, trials: int,
-         seed: int = 0, runner=None, progress: bool = False, warn=None, alpha: float | None = None):
+         seed: int = 0, runner=None, progress: bool = False, warn=None, alpha: float | None = None,
+         yes: bool = False):
     """``theory`` (one value per generation) against ``trials`` simulated chains: the tested, Holm-corrected
     rows (numerics.stats.Row) at family-wise ``alpha`` (default :data:`numerics.defaults.ALPHA`). A ratio to
-    generation 1 is 1 there by definition, so generation 1 is left out of a ratio's rows."""
+    generation 1 is 1 there by definition, so generation 1 is left out of a ratio's rows. The run goes through
+    numerics.execute.check_resources as verify's and sweep's do: refused if its blocks cannot fit in memory,
+    and if it is estimated at more than numerics.execute.ASK_ABOVE unless ``yes``."""
     from . import catalog, execute
     from .defaults import ALPHA
     from .rng import seed_sequence
@@ -188,7 +191,7 @@ def held(sim: Simulation, theory: Sequence[float], generations: Sequence[int], *
     pairs = [(g, v) for g, v in zip(generations, theory) if g in kept]
     cell = execute.Cell.make(sim.simulator, sim.settings, max(g for g, _ in pairs), [sim.metric], trials)
     runner = runner or execute.Serial()
-    execute.check_resources([cell], getattr(runner, "workers", 1), warn)
+    execute.check_resources([cell], getattr(runner, "workers", 1), warn, yes=yes)
     summary = execute.run_cells([cell], int(seed_sequence(seed).entropy), runner, progress=progress,
                                 label="simulations")[0][sim.metric]
     est, se = summary.estimate(metric.statistic)
@@ -203,7 +206,7 @@ def held(sim: Simulation, theory: Sequence[float], generations: Sequence[int], *
 
 def check(workflow, quantity: str, generations: Sequence[int], *, trials: int, seed: int = 0,
           at: Mapping[str, object] | None = None, sizes: Mapping[str, object] | None = None, runner=None,
-          progress: bool = False, warn=None):
+          progress: bool = False, warn=None, yes: bool = False):
     """Hold the derived ``quantity`` of ``workflow`` (a name, table or spec) against its simulation at the
     generations: (Simulation, rows). ``at``: the derivation's parameters (real_fraction, alpha)."""
     from theory.workflows import workflow_spec
@@ -211,7 +214,7 @@ def check(workflow, quantity: str, generations: Sequence[int], *, trials: int, s
     spec = workflow_spec(workflow)
     sim = simulation(spec, quantity, at, sizes, max(generations))
     rows = held(sim, expected(spec, sim, generations), generations, label=f"{spec.label}.{quantity}", trials=trials,
-                seed=seed, runner=runner, progress=progress, warn=warn)
+                seed=seed, runner=runner, progress=progress, warn=warn, yes=yes)
     return sim, rows
 
 

@@ -89,6 +89,20 @@ def test_the_command_prints_the_check_and_exits_by_its_verdict(capsys, monkeypat
     assert code == 1 and "REJECTED" in err and "FAIL" in out
 
 
+def test_check_goes_through_the_resource_check(capsys, monkeypatch):
+    """--check is refused, in one line naming --yes, when its run is estimated over the time that runs without
+    asking (here lowered to 0 s), as verify and sweep are; --yes runs it."""
+    from numerics import execute
+
+    monkeypatch.setattr(execute, "ASK_ABOVE", 0.0)
+    argv = ["derive", "replace", "--quantity", "test_error", "--at", "n=2", "--check", "--trials", "200"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "give --yes to run it" in err and len(err.strip().splitlines()) <= 2
+    assert main([*argv, "--yes"]) == 0
+    assert "consistent with simulation" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["derive", "replace", "--quantity", "covariance", "--check"], "no simulator measures covariance"),
     (["derive", "real-fraction", "--check"], "give its value to simulate (--at real_fraction=0.1)"),
