@@ -289,6 +289,30 @@ def test_the_workflow_theory_figure_draws_from_small_sweeps(tmp_path):
     assert [p.name for p in draw(tables, tmp_path / "fig")] == ["fig.png"]
 
 
+def test_the_deep_row_holds_a_real_plus_synthetic_store_against_the_derivation(tmp_path):
+    """The deep row reads a results table (numerics does not import deep): KL_k / KL_1 per cell, with the
+    conservative standard error r (se_k/m_k + se_1/m_1), against v_k(alpha) = 1 + alpha/(1 + alpha)^2 at k = 2,
+    rising to (1 + 3 alpha)/(1 + 2 alpha)."""
+    import pandas as pd
+
+    from numerics.workflow_figure import ratios, real_plus_synthetic
+
+    for a in (0.0625, 1.0, 4.0):
+        assert real_plus_synthetic(2, a) == pytest.approx(1 + a / (1 + a) ** 2, rel=1e-12)
+        assert real_plus_synthetic(60, a) == pytest.approx((1 + 3 * a) / (1 + 2 * a), rel=1e-9)
+    rows = [dict(n=n, synthetic=syn, generation=g, metric="kl_rate", estimate=0.1 * g, se=0.01, trials=8)
+            for n in (16, 64) for syn in (16, 64) for g in (1, 2, 3)]
+    table = pd.DataFrame(rows)
+    got = ratios(table, "kl_rate")
+    assert (16, 1.0, 3, pytest.approx(3.0), pytest.approx(3.0 * (0.01 / 0.3 + 0.01 / 0.1)), 8) in got
+    assert len(got) == 12 and all(r[4] == 0 and r[3] == 1 for r in got if r[2] == 1)
+    gauss = pd.DataFrame([dict(workflow=w, generation=g, metric="variance_ratio", estimate=1.0, se=0.1, theory=1.0,
+                               trials=10) for w in ("replace",) for g in (1, 2, 3, 4)])
+    from numerics.workflow_figure import draw
+
+    assert [p.name for p in draw([gauss], tmp_path / "fig", deep=table)] == ["fig.png"]
+
+
 @pytest.mark.parametrize("workflow, quantity, values", [
     (FRESH10, "variance_ratio", {}),
     (FRESH10, "diversity", {"n": 20}),
