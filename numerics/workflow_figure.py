@@ -15,22 +15,25 @@ and draws two summaries of them, one row per chain:
   the standard error of their difference is at most se_G + se_{G/2}); the theory is the same difference of
   derived exact values, and the dashed line the derived rate 4/(K + 1)^2 (times one fit's error for OLS).
 
-A third row holds a deep family against the real-plus-synthetic derivation: Kazdan et al.'s scarce-real grid
-(``deep-scarce-real``: the neural n-gram of the lm-markov simulator on a known-truth Markov language, n_real
-real windows plus n_syn synthetic ones from the latest model, 8 seeds). Its KL rate truth -> model is locally
-a quadratic form in the fitted parameters, so Dey & Donoho's limit predicts KL_k / KL_1 = v_k(alpha), the
-variance ratio of real-plus-synthetic with batches of alpha = n_syn / n_real (theory.derive):
+Two more rows hold a torch family, the neural n-gram of the lm-markov simulator, against the derivations; its
+exact KL rate truth -> model is locally a quadratic form in the fitted parameters, so KL_k / KL_1 should be the
+derived variance ratio. ``deep-workflow-theory`` (256 windows, 8 seeds, 12 generations) is drawn as the numpy
+rows are, for KL_k / KL_1: fresh shares s = 10%, 25%, 50% and windows of K = 1 .. 4 batches. The last row is
+the real-plus-synthetic derivation against Kazdan et al.'s scarce-real grid
+(``deep-scarce-real``: n_real real windows plus n_syn synthetic ones from the latest model, 8 seeds), where
+Dey & Donoho's limit predicts KL_k / KL_1 = v_k(alpha), the variance ratio of real-plus-synthetic with batches
+of alpha = n_syn / n_real (theory.derive):
 v_k = (1 + 3 alpha)/(1 + 2 alpha) - alpha^(2k-1) (1 + alpha)^(2-2k) / (1 + 2 alpha), above 1 for every alpha.
 Left: KL_G / KL_1 against alpha, one series per n_real, with the derived v_G and its limit in k; right, for
 each alpha at the largest n_real, KL_k / KL_1 against k with v_k. Few seeds: the intervals are Student-t
 95% intervals (t with trials - 1 degrees of freedom) of a conservative standard error of the ratio, r (se_k /
-KL_k + se_1 / KL_1) (the two means come from the same seeds). numerics does not import deep: the row reads
-the deep sweep's results store.
+KL_k + se_1 / KL_1) (the two means come from the same seeds). numerics does not import deep: the rows read
+the deep sweeps' results stores.
 
 Produced by ``python -m numerics.workflow_figure`` after ``collapse sweep workflow-theory-gaussian``,
-``collapse sweep workflow-theory-ols`` and ``collapse sweep deep/configs/deep-scarce-real.toml`` (it reads
-results/NAME.parquet and writes docs/figures/workflow-theory.png; without the deep store it draws the first
-two rows and says so).
+``collapse sweep workflow-theory-ols``, ``collapse sweep deep/configs/deep-workflow-theory.toml`` and ``collapse
+sweep deep/configs/deep-scarce-real.toml`` (it reads results/NAME.parquet and writes
+docs/figures/workflow-theory.png; without a deep store it leaves its row out and says so).
 """
 
 from __future__ import annotations
@@ -64,8 +67,9 @@ def _classify(text: str) -> tuple[str, float]:
     return "", 0.0
 
 
-#: The deep row: (configuration, metric, label of the y axis), read from results/NAME.parquet when present.
+#: The deep rows, read from results/NAME.parquet when present: (configuration, metric, label of the y axis).
 DEEP = ("deep-scarce-real", "kl_rate", "KL_k / KL_1")
+DEEP_WORKFLOWS = ("deep-workflow-theory", "kl_rate", "KL_k / KL_1")
 
 
 def real_plus_synthetic(k: int, alpha: float) -> float:
@@ -128,9 +132,70 @@ def _deep_row(axes, table) -> None:
     ax.legend(fontsize=7, frameon=False)
 
 
-def draw(tables: list, output: Path, formats=("png",), deep=None) -> list[Path]:
+def _ratio(at, g: int) -> tuple[float, float]:
+    """A workflow's mean at generation g over generation 1 (``at``: its rows by generation) and the
+    conservative standard error r (se_g / m_g + se_1 / m_1)."""
+    m1, s1 = at.loc[1, "estimate"], at.loc[1, "se"]
+    r = at.loc[g, "estimate"] / m1
+    return r, 0.0 if g == 1 else r * (at.loc[g, "se"] / at.loc[g, "estimate"] + s1 / m1)
+
+
+def _deep_workflows_row(axes, table) -> None:
+    """The torch family's fresh shares and windows (:data:`DEEP_WORKFLOWS`), as the numpy rows draw theirs, for
+    KL_k / KL_1 against the derived variance ratio (exact_values), with Student-t 95% intervals."""
+    from scipy import stats
+
+    from theory.derive import exact_values
+
+    from .workflows import spec_of
+
+    name, metric, ylabel = DEEP_WORKFLOWS
+    table = table[table["metric"] == metric]
+    G = int(table["generation"].max())
+    half = G // 2
+    trials = int(table["trials"].iloc[0])
+    t = float(stats.t.ppf(0.975, trials - 1))
+    fresh, window = [], []
+    for text, part in table.groupby("workflow", sort=False):
+        kind, x = _classify(text)
+        at = part.set_index("generation")
+        exact = exact_values(spec_of(text))
+        if kind == "fresh":
+            r, se = _ratio(at, G)
+            fresh.append((x, r, se, float(exact(G))))
+        elif kind == "window":
+            (rg, sg), (rh, sh) = _ratio(at, G), _ratio(at, half)
+            window.append((x, (rg - rh) / (G - half), (sg + sh) / (G - half), float(exact(G) - exact(half)) / (G - half)))
+    ax = axes[0]
+    if fresh:
+        x, est, se, th = map(np.array, zip(*sorted(fresh)))
+        ax.errorbar(x, est, yerr=t * se, fmt="o", ms=4, color="C0", label=f"simulation, generation {G}")
+        ax.plot(x, th, "s", ms=5, mfc="none", color="C3", label=f"derived, generation {G}")
+        grid = np.linspace(0.05, 0.6, 45)
+        ax.plot(grid, [float(exact_values({"take": [{"from": "fresh", "share": float(round(s, 4))},
+                                                    {"from": "latest", "share": float(round(1 - s, 4))}]})(G))
+                       for s in grid], "-", lw=1.2, color="C3", alpha=0.8, label="derived (s fresh + 1 - s latest)")
+        ax.set_xlabel("share of fresh real windows in a training set", fontsize=9)
+        ax.set_ylabel(f"KL_{G} / KL_1", fontsize=9)
+        ax.legend(fontsize=7, frameon=False)
+    ax.set_title(f"{name} (neural n-gram, {trials} seeds; Student-t 95% intervals)", fontsize=9, loc="left")
+    ax = axes[1]
+    if window:
+        x, est, se, th = map(np.array, zip(*sorted(window)))
+        ax.errorbar(x, est, yerr=t * se, fmt="o", ms=4, color="C0",
+                    label=f"simulation: (r_{G} - r_{half})/{G - half}, r = KL_k/KL_1")
+        ax.plot(x, th, "s", ms=5, mfc="none", color="C3", label="derived, same difference")
+        k = np.linspace(1, x.max(), 100)
+        ax.plot(k, 4 / (k + 1) ** 2, "--", lw=1.1, color="0.3", label="derived rate 4/(K+1)^2")
+        ax.set_xlabel("window: the last K synthetic batches", fontsize=9)
+        ax.set_ylabel(f"growth of {ylabel} per generation", fontsize=9)
+        ax.legend(fontsize=7, frameon=False)
+
+
+def draw(tables: list, output: Path, formats=("png",), deep=None, deep_workflows=None) -> list[Path]:
     """Draw the figure from the results tables of :data:`SWEEPS` (pandas DataFrames, in that order) and, if
-    given, the deep row from ``deep``, the results table of :data:`DEEP`."""
+    given, the deep rows from ``deep`` and ``deep_workflows``, the results tables of :data:`DEEP` and
+    :data:`DEEP_WORKFLOWS`."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -140,7 +205,7 @@ def draw(tables: list, output: Path, formats=("png",), deep=None) -> list[Path]:
 
     from .store import write_atomically
 
-    nrows = len(tables) + (deep is not None)
+    nrows = len(tables) + (deep is not None) + (deep_workflows is not None)
     fig, axes = plt.subplots(nrows, 2, figsize=(9.5, 3.3 * nrows + 0.6), layout="constrained", squeeze=False)
     for row, (table, (name, metric, ylabel)) in enumerate(zip(tables, SWEEPS)):
         table = table[table["metric"] == metric]
@@ -195,13 +260,14 @@ def draw(tables: list, output: Path, formats=("png",), deep=None) -> list[Path]:
         for ax in axes[row]:
             ax.tick_params(labelsize=8)
             ax.grid(alpha=0.25, lw=0.5)
-    if deep is not None:
-        _deep_row(axes[-1], deep)
-        for ax in axes[-1]:
+    extra = [(f, t) for f, t in ((_deep_workflows_row, deep_workflows), (_deep_row, deep)) if t is not None]
+    for row, (fn, table) in enumerate(extra, start=len(tables)):
+        fn(axes[row], table)
+        for ax in axes[row]:
             ax.tick_params(labelsize=8)
             ax.grid(alpha=0.25, lw=0.5)
     fig.suptitle("Theory derived from the workflow (theory.derive) against simulation: fresh real data and windows"
-                 + ("; real plus synthetic (deep)" if deep is not None else ""), fontsize=10)
+                 + ("; real plus synthetic" if deep is not None else ""), fontsize=10)
     written = []
     output.parent.mkdir(parents=True, exist_ok=True)
     for fmt in formats:
@@ -228,12 +294,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no results at {store.path}: run collapse sweep {name}", file=sys.stderr)
             return 2
         tables.append(store.read())
-    deep = Store(Path(args.results) / f"{DEEP[0]}.parquet")
-    if not deep.path.exists():
-        print(f"no results at {deep.path}: the deep row is left out (collapse sweep deep/configs/{DEEP[0]}.toml)",
-              file=sys.stderr)
-    deep_table = deep.read() if deep.path.exists() else None
-    for path in draw(tables, Path(args.output), formats=args.formats.split(","), deep=deep_table):
+    deep = {}
+    for key, (name, _, _) in (("deep_workflows", DEEP_WORKFLOWS), ("deep", DEEP)):
+        store = Store(Path(args.results) / f"{name}.parquet")
+        if store.path.exists():
+            deep[key] = store.read()
+        else:
+            print(f"no results at {store.path}: its row is left out (collapse sweep deep/configs/{name}.toml)",
+                  file=sys.stderr)
+    for path in draw(tables, Path(args.output), formats=args.formats.split(","), **deep):
         print(f"wrote {path}", file=sys.stderr)
     return 0
 

@@ -311,6 +311,10 @@ def test_the_deep_row_holds_a_real_plus_synthetic_store_against_the_derivation(t
     from numerics.workflow_figure import draw
 
     assert [p.name for p in draw([gauss], tmp_path / "fig", deep=table)] == ["fig.png"]
+    flows = [workflow_spec(FRESH10).text, workflow_spec({"take": [{"from": "window", "window": 2}]}).text, "replace"]
+    torch_family = pd.DataFrame([dict(workflow=w, generation=g, metric="kl_rate", estimate=0.03 * g, se=0.003,
+                                      trials=8) for w in flows for g in (1, 2, 3, 4)])
+    assert draw([gauss], tmp_path / "fig2", deep=table, deep_workflows=torch_family)[0].exists()
 
 
 @pytest.mark.parametrize("workflow, quantity, values", [
