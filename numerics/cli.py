@@ -404,7 +404,11 @@ def sweep_shipped(args) -> int:
 
 
 def show(table, fmt: str) -> str:
-    """A results table as text: the varying settings, then generation, metric, estimate, se, theory, z."""
+    """A results table as text: the varying settings, then generation, metric, estimate, se, theory, z.
+
+    In the text formats a declared workflow shows as its short label (numerics.plot.workflow_label: "last 3",
+    "10% fresh + 90% latest"), and a legend under the table gives each label's full spec (its canonical text);
+    CSV and JSON keep the canonical text."""
     import numpy as np
 
     from .sweep import settings_columns
@@ -417,6 +421,16 @@ def show(table, fmt: str) -> str:
         return t.to_csv(index=False)
     if fmt == "json":
         return t.to_json(orient="records", indent=1) + "\n"
+    legend = []
+    if "workflow" in cols:
+        from .plot import workflow_label
+
+        full = t["workflow"].astype(str)
+        labels = {v: workflow_label(v) for v in full.unique()}
+        clash = {lab for lab in labels.values() if list(labels.values()).count(lab) > 1}
+        labels = {v: v if lab in clash else lab for v, lab in labels.items()}  # never one label for two specs
+        t = t.assign(workflow=full.map(labels))
+        legend = [f"{'% ' if fmt == 'latex' else ''}workflow {lab}: {v}" for v, lab in labels.items() if lab != v]
     text = t.astype(object).where(t.notna(), "-")
     for c in ("estimate", "theory"):
         text[c] = [f"{x:.6g}" if isinstance(x, float) else x for x in text[c]]
@@ -426,7 +440,7 @@ def show(table, fmt: str) -> str:
     rows = [[str(v) for v in r] for r in text.itertuples(index=False)]
     from .tables import render as table_text
 
-    return table_text(cols, rows, fmt)
+    return table_text(cols, rows, fmt) + "".join(f"{line}\n" for line in legend)
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -480,7 +494,7 @@ def plot_shipped(args) -> int:
 
 
 def _add_derive_check(sub: argparse._SubParsersAction) -> None:
-    """Give theory's `collapse derive` the options --check, --trials and --seed (theory may not import
+    """Give theory's `collapse derive` the options --check, --trials, --seed and --yes (theory may not import
     numerics, so the numerics layer adds them to the subparser theory.derive_cli made)."""
     p = sub.choices.get("derive")
     if p is None:
@@ -493,6 +507,9 @@ def _add_derive_check(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--trials", type=int, default=DEFAULT_TRIALS,
                      help=f"simulated chains for --check (default {DEFAULT_TRIALS})")
     run.add_argument("--seed", type=_nonnegative_int, default=0, help="seed of the --check simulation (default 0)")
+    run.add_argument("--yes", action="store_true",
+                     help="run the --check simulation even if it is estimated to take more than an hour "
+                          "(docs/limits.md), as verify and sweep do")
     derive = p.get_default("func")
     p.set_defaults(func=lambda args: cmd_derive_check(args, derive))
 
@@ -526,7 +543,8 @@ def cmd_derive_check(args: argparse.Namespace, derive) -> int:
     for w in sim.warnings:
         _warn(f"warning: {w}")
     label = f"{spec.label}.{args.quantity}"
-    rows = held(sim, values, gens, label=label, trials=args.trials, seed=args.seed, progress=_progress(args), warn=_warn)
+    rows = held(sim, values, gens, label=label, trials=args.trials, seed=args.seed, progress=_progress(args), warn=_warn,
+                yes=args.yes)
     meta = {"workflow": spec.label, "quantity": args.quantity, "simulator": sim.simulator, "trials": args.trials,
             "seed": args.seed}
     sys.stdout.write(render(rows, "table", meta))

@@ -35,6 +35,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from theory.errors import UsageError
+from theory.workflows import CLAIM_WORKFLOWS
+
+from .catalog import Bind, Produces
 
 #: For each quantity: the simulator, its metric, its settings (the workflow aside) and what the output says.
 SIMULATIONS: dict[str, tuple[str, str, dict, str]] = {
@@ -46,6 +49,21 @@ SIMULATIONS: dict[str, tuple[str, str, dict, str]] = {
                    "Gerstgrasser et al.'s fixed-design OLS chain (d = {d}, T = {T}, sigma = {sigma}): exact at finite T"),
     "diversity": ("categorical", "diversity_ratio", {"n": 20, "K": 5, "zipf": 1.0},
                   "the categorical chain (n = {n}, K = {K} symbols, Zipf({zipf}) truth): exact at finite n"),
+}
+#: The derived claims' productions (theory.derive_claims) on simulators whose own Produces cover only the
+#: workflows of the registered claims, by simulator name; numerics.catalog.producers adds them. The Gaussian
+#: chain's variance_ratio measures aal.variance_ratio at any other workflow: d = 1 and the *unbiased* variance,
+#: whose chain differs from the n -> oo theory by O(1/n) (at n = 400 about 0.15% at k <= 5: theory.derive_claims.CHECK_N).
+#: (Fixed-design OLS and the categorical chain bind any workflow in their own Produces.)
+PRODUCES: dict[str, tuple[Produces, ...]] = {
+    "gaussian": (Produces(
+        "aal.variance_ratio", "variance_ratio",
+        (Bind("workflow"), Bind("n"), Bind("real_fraction"), Bind("first_fit", const="real"),
+         Bind("alpha", derive=lambda s: 1.0 if s["alpha"] is None else s["alpha"],
+              invert=lambda a: {"alpha": None if a == 1 else a})),
+        when={"d": 1, "estimator": "unbiased", "train_size": None, "synthetic": None, "first_fit": "real"},
+        applies_if=lambda s: s["workflow"] not in CLAIM_WORKFLOWS, verify={"sigma": 1.0},
+        note="1-D Gaussian, unbiased variance: the n -> oo theory at finite n (O(k/n))"),),
 }
 #: The derivation's symbols that a simulator's setting of the same name gives a value.
 _SYMBOL_SETTINGS = ("n", "d", "T", "sigma")
@@ -156,10 +174,13 @@ def compared(sim: Simulation, generations: Sequence[int]) -> list[int]:
 
 
 def held(sim: Simulation, theory: Sequence[float], generations: Sequence[int], *, label: str, trials: int,
-         seed: int = 0, runner=None, progress: bool = False, warn=None, alpha: float | None = None):
+         seed: int = 0, runner=None, progress: bool = False, warn=None, alpha: float | None = None,
+         yes: bool = False):
     """``theory`` (one value per generation) against ``trials`` simulated chains: the tested, Holm-corrected
     rows (numerics.stats.Row) at family-wise ``alpha`` (default :data:`numerics.defaults.ALPHA`). A ratio to
-    generation 1 is 1 there by definition, so generation 1 is left out of a ratio's rows."""
+    generation 1 is 1 there by definition, so generation 1 is left out of a ratio's rows. The run goes through
+    numerics.execute.check_resources as verify's and sweep's do: refused if its blocks cannot fit in memory,
+    and if it is estimated at more than numerics.execute.ASK_ABOVE unless ``yes``."""
     from . import catalog, execute
     from .defaults import ALPHA
     from .rng import seed_sequence
@@ -170,7 +191,7 @@ def held(sim: Simulation, theory: Sequence[float], generations: Sequence[int], *
     pairs = [(g, v) for g, v in zip(generations, theory) if g in kept]
     cell = execute.Cell.make(sim.simulator, sim.settings, max(g for g, _ in pairs), [sim.metric], trials)
     runner = runner or execute.Serial()
-    execute.check_resources([cell], getattr(runner, "workers", 1), warn)
+    execute.check_resources([cell], getattr(runner, "workers", 1), warn, yes=yes)
     summary = execute.run_cells([cell], int(seed_sequence(seed).entropy), runner, progress=progress,
                                 label="simulations")[0][sim.metric]
     est, se = summary.estimate(metric.statistic)
@@ -185,7 +206,7 @@ def held(sim: Simulation, theory: Sequence[float], generations: Sequence[int], *
 
 def check(workflow, quantity: str, generations: Sequence[int], *, trials: int, seed: int = 0,
           at: Mapping[str, object] | None = None, sizes: Mapping[str, object] | None = None, runner=None,
-          progress: bool = False, warn=None):
+          progress: bool = False, warn=None, yes: bool = False):
     """Hold the derived ``quantity`` of ``workflow`` (a name, table or spec) against its simulation at the
     generations: (Simulation, rows). ``at``: the derivation's parameters (real_fraction, alpha)."""
     from theory.workflows import workflow_spec
@@ -193,7 +214,7 @@ def check(workflow, quantity: str, generations: Sequence[int], *, trials: int, s
     spec = workflow_spec(workflow)
     sim = simulation(spec, quantity, at, sizes, max(generations))
     rows = held(sim, expected(spec, sim, generations), generations, label=f"{spec.label}.{quantity}", trials=trials,
-                seed=seed, runner=runner, progress=progress, warn=warn)
+                seed=seed, runner=runner, progress=progress, warn=warn, yes=yes)
     return sim, rows
 
 

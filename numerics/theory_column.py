@@ -7,6 +7,8 @@ are computed where they are representable: the float64 (lambdify) form where it 
 the 40-digit evaluation at the last generation, otherwise mpmath at 40 digits (a value beyond the
 float range becomes +-inf).
 
+A derived claim (theory.derive_claims) is a claim here like any: where one is registered for the cell's
+workflow and one of the simulator's own productions measures its quantity there, it is the column's claim.
 Where no claim holds (a declared workflow, or real-fraction and real-plus-synthetic, which no claim
 covers) and the metric is one that :mod:`theory.derive` derives for any workflow (:data:`DERIVED`: the
 Gaussian chain's ``variance_ratio``, fixed-design OLS's ``test_error``, the categorical chain's

@@ -800,3 +800,27 @@ def evaluate(derived: Derived, at: Mapping[str, sp.Expr]) -> sp.Expr:
     else:
         value = derived.exact(int(g))
     return sp.nsimplify(sp.factor(value.subs(subs)), rational=True) if subs else value
+
+
+def limit_derivation(workflow: object, quantity: str = "variance_ratio",
+                     alpha: sp.Expr | float = 1) -> tuple[sp.Expr | None, sp.Expr | None, tuple[Step, ...]]:
+    """(limit, rate, steps) of ``quantity`` over generations without the closed form in k: the window's
+    state-space model (:func:`_state_space`, milliseconds to a second), or for the markov and pool
+    structures :func:`derive`'s (a first-order rsolve); (None, None, ()) where neither is derived."""
+    spec = workflow_spec(workflow)
+    a = _batch_size(quantity, alpha)
+    form, _ = structure(spec)
+    noise = Noise(_MODEL[quantity])
+    if form == "window" and noise.name != "categorical" and quantity != "covariance":
+        if quantity == "test_error":
+            _ols_check(spec)
+        try:
+            lim, rate, steps = _state_space(lambda: Chain(spec, noise, a))
+        except DerivationError:
+            return None, None, ()
+        return (lim if lim is sp.oo else _in_units(quantity, lim),
+                None if rate is None else _in_units(quantity, rate), steps)
+    if form in ("markov", "pool"):
+        d = _derive(spec, quantity, a)
+        return d.limit, d.rate, d.recursion
+    return None, None, ()

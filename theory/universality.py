@@ -165,7 +165,8 @@ VARIANCE_RATIO = quantity(
     "aal.variance_ratio",
     "n E||theta_k - theta_0||^2 / V after k fits of an asymptotically linear estimator (the mean of a Gaussian) "
     "refitted on its own samples, V = n E||theta_1 - theta_0||^2 of one fit on the real data as they are",
-    _COORDS, generation="k", limit=("n",))
+    {**_COORDS, "real_fraction": "share of real points per training set (workflow real-fraction)"},
+    generation="k", limit=("n",))
 COVARIANCE = quantity(
     "aal.covariance",
     "n E[(theta_k - theta_0)(theta_l - theta_0)] / V: the covariance of the rescaled errors at fits k and l",
@@ -279,3 +280,9 @@ register(
     "against 1.25, 1.361, 1.424.",
     related=("universality.variance_ratio",),
 )
+
+# The derived theory of the workflows no claim above covers: the named real-fraction and real-plus-synthetic
+# workflows and the declared workflows of the shipped sweeps (theory.derive_claims), as claims of this module.
+from .derive_claims import register_shipped  # noqa: E402  (after the quantities it predicts)
+
+register_shipped(__name__)

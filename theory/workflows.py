@@ -303,6 +303,17 @@ class WorkflowSpec:
         batch = self.batch.bind(values) if isinstance(self.batch, Schedule) else self.batch
         return WorkflowSpec(takes, batch, self.name, self.doc, ())
 
+    @property
+    def text(self) -> str:
+        """The spec as compact JSON of its take and batch (keys sorted; no doc or name: they change no draw):
+        equal specs, equal text. A simulator's ``workflow`` setting holds a declared workflow as this text
+        (numerics.workflows.canonical), and a derived claim's ``workflow`` coordinate is it too."""
+        import json
+
+        d = self.as_dict()
+        d.pop("doc", None)
+        return json.dumps(d, sort_keys=True, separators=(",", ":"))
+
     def describe(self) -> str:
         parts = "; ".join(t.describe() for t in self.takes)
         batch = ("n minus the real rows" if self.batch == "rest" else

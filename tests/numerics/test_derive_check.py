@@ -89,6 +89,20 @@ def test_the_command_prints_the_check_and_exits_by_its_verdict(capsys, monkeypat
     assert code == 1 and "REJECTED" in err and "FAIL" in out
 
 
+def test_check_goes_through_the_resource_check(capsys, monkeypatch):
+    """--check is refused, in one line naming --yes, when its run is estimated over the time that runs without
+    asking (here lowered to 0 s), as verify and sweep are; --yes runs it."""
+    from numerics import execute
+
+    monkeypatch.setattr(execute, "ASK_ABOVE", 0.0)
+    argv = ["derive", "replace", "--quantity", "test_error", "--at", "n=2", "--check", "--trials", "200"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "give --yes to run it" in err and len(err.strip().splitlines()) <= 2
+    assert main([*argv, "--yes"]) == 0
+    assert "consistent with simulation" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["derive", "replace", "--quantity", "covariance", "--check"], "no simulator measures covariance"),
     (["derive", "real-fraction", "--check"], "give its value to simulate (--at real_fraction=0.1)"),
@@ -273,6 +287,34 @@ def test_the_workflow_theory_figure_draws_from_small_sweeps(tmp_path):
         tables.append(run_sweep(Config.from_dict(data), tmp_path / name, jobs=1, progress=False))
     assert all(t.theory.notna().all() for t in tables)  # every workflow there has a claim or a derivation
     assert [p.name for p in draw(tables, tmp_path / "fig")] == ["fig.png"]
+
+
+def test_the_deep_row_holds_a_real_plus_synthetic_store_against_the_derivation(tmp_path):
+    """The deep row reads a results table (numerics does not import deep): KL_k / KL_1 per cell, with the
+    conservative standard error r (se_k/m_k + se_1/m_1), against v_k(alpha) = 1 + alpha/(1 + alpha)^2 at k = 2,
+    rising to (1 + 3 alpha)/(1 + 2 alpha)."""
+    import pandas as pd
+
+    from numerics.workflow_figure import ratios, real_plus_synthetic
+
+    for a in (0.0625, 1.0, 4.0):
+        assert real_plus_synthetic(2, a) == pytest.approx(1 + a / (1 + a) ** 2, rel=1e-12)
+        assert real_plus_synthetic(60, a) == pytest.approx((1 + 3 * a) / (1 + 2 * a), rel=1e-9)
+    rows = [dict(n=n, synthetic=syn, generation=g, metric="kl_rate", estimate=0.1 * g, se=0.01, trials=8)
+            for n in (16, 64) for syn in (16, 64) for g in (1, 2, 3)]
+    table = pd.DataFrame(rows)
+    got = ratios(table, "kl_rate")
+    assert (16, 1.0, 3, pytest.approx(3.0), pytest.approx(3.0 * (0.01 / 0.3 + 0.01 / 0.1)), 8) in got
+    assert len(got) == 12 and all(r[4] == 0 and r[3] == 1 for r in got if r[2] == 1)
+    gauss = pd.DataFrame([dict(workflow=w, generation=g, metric="variance_ratio", estimate=1.0, se=0.1, theory=1.0,
+                               trials=10) for w in ("replace",) for g in (1, 2, 3, 4)])
+    from numerics.workflow_figure import draw
+
+    assert [p.name for p in draw([gauss], tmp_path / "fig", deep=table)] == ["fig.png"]
+    flows = [workflow_spec(FRESH10).text, workflow_spec({"take": [{"from": "window", "window": 2}]}).text, "replace"]
+    torch_family = pd.DataFrame([dict(workflow=w, generation=g, metric="kl_rate", estimate=0.03 * g, se=0.003,
+                                      trials=8) for w in flows for g in (1, 2, 3, 4)])
+    assert draw([gauss], tmp_path / "fig2", deep=table, deep_workflows=torch_family)[0].exists()
 
 
 @pytest.mark.parametrize("workflow, quantity, values", [

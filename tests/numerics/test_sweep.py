@@ -538,3 +538,30 @@ def test_a_theory_line_the_hues_share_is_drawn_once_in_grey(tmp_path, monkeypatc
     lines.clear()
     plot(table.assign(theory=table["n"] * 0.1), tmp_path / "b", formats=("png",), hue="n")
     assert len(lines) == 2 and "0.3" not in lines
+
+
+def test_sweep_show_labels_a_declared_workflow_and_keeps_its_spec():
+    """sweep --show's text formats name a declared workflow by its short label, with its full spec in a legend
+    under the table; CSV and JSON keep the canonical text. Two specs with one label keep their texts."""
+    import pandas as pd
+
+    from numerics.cli import show
+
+    last3 = '{"take":[{"from":"window","window":3}]}'
+    fresh = '{"take":[{"from":"fresh","share":0.1},{"from":"latest","share":0.9}]}'
+    twin = '{"take":[{"from":"fresh","share":0.1001},{"from":"latest","share":0.9}]}'  # also "10% fresh + ..."
+    row = dict(generation=2, metric="variance_ratio", statistic="ratio", estimate=2.0, se=0.1, trials=100,
+               theory=2.0, claim="theory.derive:variance_ratio")
+    table = pd.DataFrame([{"workflow": w, **row} for w in ("replace", last3, fresh)])
+    text = show(table, "table")
+    lines = text.splitlines()
+    assert [ln.split("  ")[0] for ln in lines[2:5]] == ["replace", "last 3", "10% fresh + 90% latest"]
+    assert lines[5:] == [f"workflow last 3: {last3}", f"workflow 10% fresh + 90% latest: {fresh}"]
+    assert show(table, "latex").splitlines()[-1] == f"% workflow 10% fresh + 90% latest: {fresh}"
+    import io
+
+    assert list(pd.read_csv(io.StringIO(show(table, "csv")))["workflow"]) == ["replace", last3, fresh]
+    assert [r["workflow"] for r in json.loads(show(table, "json"))] == ["replace", last3, fresh]
+    both = pd.DataFrame([{"workflow": w, **row} for w in (fresh, twin)])
+    lines = show(both, "table").splitlines()
+    assert [ln.split("  ")[0] for ln in lines[2:4]] == [fresh, twin] and len(lines) == 4
