@@ -104,26 +104,18 @@ def _log_det(cov: np.ndarray, root: np.ndarray, lower: bool) -> np.ndarray:
 TRMM_WORK = 2.5e5
 
 
-def _by_trmm(root: np.ndarray, lower: bool, per_trial: int) -> bool:
-    """Whether :func:`_tri_product` of ``root`` with a b of ``per_trial`` elements per trial goes by trmm."""
-    r = root.shape[2]
-    return lower and root.shape[1] == r > 1 and per_trial * r >= 2 * TRMM_WORK
-
-
 def _tri_product(root: np.ndarray, b: np.ndarray, lower: bool, left: bool, out: np.ndarray | None = None) -> np.ndarray:
     """root @ b (``left``) or b @ root^T for every trial: root (R, d, r), b (R, r, k) or (R, k, r); into
     ``out`` where given (then returned).
 
-    Shortcut (exact, named): where every root is lower triangular and square (:func:`_by_trmm`), one BLAS
-    trmm per trial, computed in place in b's memory (b's transpose in Fortran order: (root b)^T = b^T root^T
-    and (b root^T)^T = root b^T), half the multiply-adds of the full product that matmul does; b is then
-    overwritten and returned (or copied into ``out``, unless ``out`` is b). Each trial's b must be
-    C-contiguous, not the whole array (b may be a pool's slot: rows of every trial's stored batches).
-    Otherwise one batched matmul into a new array."""
+    Shortcut (exact, named): where every root is lower triangular and square, one BLAS trmm per trial,
+    computed in place in b's memory (b's transpose in Fortran order: (root b)^T = b^T root^T and
+    (b root^T)^T = root b^T), half the multiply-adds of the full product that matmul does; b is then
+    overwritten and returned (or copied into ``out``). Otherwise one batched matmul into a new array."""
+    r = root.shape[2]
     if root.shape[1:] == (1, 1):  # d = 1: a product of 1 x 1 matrices is one multiplication (the same bits)
         return np.multiply(b, root, out=out)
-    rows_contiguous = b.strides[-1] == b.itemsize and b.strides[-2] == b.shape[-1] * b.itemsize
-    if not _by_trmm(root, lower, b.size // max(len(b), 1)) or not rows_contiguous:
+    if not lower or root.shape[1] != r or b.size // max(len(b), 1) * r < 2 * TRMM_WORK or not b.flags.c_contiguous:
         return np.matmul(root, b, out=out) if left else np.matmul(b, root.swapaxes(1, 2), out=out)
     from scipy.linalg.blas import dtrmm
 
@@ -131,7 +123,7 @@ def _tri_product(root: np.ndarray, b: np.ndarray, lower: bool, left: bool, out: 
         product = dtrmm(1.0, lr.T, br.T, side=int(left), lower=0, trans_a=int(not left), overwrite_b=1)
         if not np.may_share_memory(product, br):  # a wrapper that copied after all
             br.T[...] = product
-    if out is not None and out is not b:
+    if out is not None:
         out[...] = b
         return out
     return b
@@ -314,16 +306,7 @@ class GaussianFamily(Family):
         root, lower = model.factor()  # x = mu + L z, L L^T = cov (L is d x r)
         # Straight into the pool's next rows where it keeps every batch in one array (no copy there).
         slot = chain.pool.slot(size) if isinstance(chain.pool, ArrayPool) else None
-        if slot is not None and _by_trmm(root, lower, slot[0].size):
-            # Shortcut (exact, named): z drawn into the slot trial by trial (the same numbers as one draw of
-            # shape (R, size, d): numpy fills an array in C order) and multiplied by L there, in place: no
-            # temporary z and no copy of the batch into the pool.
-            for rows in slot:
-                rng.standard_normal(out=rows)
-            x = _tri_product(root, slot, lower, left=False)
-        else:
-            x = _tri_product(root, rng.standard_normal((len(model.mean), size, root.shape[2])), lower, left=False,
-                             out=slot)
+        x = _tri_product(root, rng.standard_normal((len(model.mean), size, root.shape[2])), lower, left=False, out=slot)
         x += model.mean[:, None, :]
         return x
 

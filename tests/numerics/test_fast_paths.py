@@ -180,7 +180,7 @@ def plain_fit(x, ddof, overwrite=False):
 POOL_CASES = [(w, d, n) for w in ("accumulate-subsample", "accumulate-subsample-replacement", "replace",
                                   "real-plus-synthetic", "real-fraction") for d, n in ((1, 50), (3, 40), (12, 30))] + [
     ("accumulate-subsample", 12, 8), ("replace", 12, 8),
-    # above gaussian.TRMM_WORK: the normals drawn into the pool's slot and multiplied by L there, in place
+    # above gaussian.TRMM_WORK: the batch multiplied by L by trmm per trial, then copied into the pool's slot
     ("accumulate-subsample", 40, 400)]
 
 
