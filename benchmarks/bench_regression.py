@@ -13,7 +13,8 @@
 4. 10^6 trials x 100 generations through the block runner: wall time and peak memory.
 
 Times are the best of three in CPU seconds of this process (time.process_time), robust to other jobs on
-a shared machine; the load average is printed with them. No figure is asserted.
+a shared machine; the load average is printed with them. The simulator and its floor are timed in turn,
+five rounds of each, so that a change of load falls on both alike. No figure is asserted.
 """
 
 from __future__ import annotations
@@ -62,7 +63,18 @@ def best_of(fn, repeat: int = 3) -> float:
     return min(times)
 
 
-def floor(trials: int, G: int) -> float:
+def side_by_side(*fns, repeat: int = 5) -> list[float]:
+    """The least CPU seconds of each function over ``repeat`` rounds, the functions called in turn in each."""
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, t in zip(fns, times):
+            t0 = time.process_time()
+            fn()
+            t.append(time.process_time() - t0)
+    return [min(t) for t in times]
+
+
+def floor(trials: int, G: int):
     """Drawing the simulator's random numbers alone: the design and every generation's label noise."""
     rng = np.random.default_rng(1)
 
@@ -71,7 +83,7 @@ def floor(trials: int, G: int) -> float:
         for _ in range(G):
             rng.standard_normal((trials, T))
 
-    return best_of(draw)
+    return draw
 
 
 def load() -> str:
@@ -91,14 +103,18 @@ def main() -> None:
     t_loop = best_of(lambda: loop_over_trials(loop_trials, G, np.random.default_rng(0)), repeat=1)
     t_vec_same = best_of(lambda: simulate_fixed_design(loop_trials, np.random.default_rng(0), d=D, T=T, generations=G, workflow="accumulate"))
     vec_trials = BLOCK
-    t_vec = best_of(lambda: simulate_fixed_design(vec_trials, np.random.default_rng(0), d=D, T=T, generations=G, workflow="accumulate"))
+
+    def chain():
+        simulate_fixed_design(vec_trials, np.random.default_rng(0), d=D, T=T, generations=G, workflow="accumulate")
+
+    t_vec = best_of(chain)
     per_loop, per_vec = t_loop / loop_trials, t_vec / vec_trials
     print(f"1. loop over trials (stacked refit): {per_loop * 1e3:.1f} ms/trial ({loop_trials} trials in {t_loop:.2f} s)")
     print(f"   vectorised, {loop_trials} trials:          {t_vec_same * 1e3:.1f} ms in all -> {t_loop / t_vec_same:.0f}x at equal trials")
     print(f"   vectorised, {vec_trials} trials:        {per_vec * 1e6:.1f} us/trial -> {per_loop / per_vec:.0f}x per trial")
 
     # 2. against the floor
-    t_floor = floor(vec_trials, G)
+    t_floor, t_vec = side_by_side(floor(vec_trials, G), chain)
     print(f"2. floor (drawing the same normals): {t_floor:.3f} s; simulator {t_vec:.3f} s -> "
           f"{t_vec / t_floor:.2f}x the floor ({load()})")
 

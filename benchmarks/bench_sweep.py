@@ -14,7 +14,10 @@ shared; CPU seconds, from time.process_time, are the steadier figure there).
    worker process per core): wall time and peak memory (the largest resident set of any one process
    of that sweep), against the floor spread over as many cores (floor CPU seconds / workers).
 2. The same cells in this process, block after block as a worker runs them (numerics.execute.run_blocks,
-   one BLAS thread): CPU seconds per workflow and in all, each against the floor of its own draws.
+   one BLAS thread, glibc's malloc set as the local workers set it: numerics.execute.WORKER_ENV, for which
+   the script restarts itself): CPU seconds per workflow and in all, each against the floor of its own draws.
+   Without those malloc settings every block's pool (up to 256 MiB) is mapped and page-faulted afresh, a
+   system time that no sweep pays (a quarter of the largest cell's CPU seconds).
 3. The fast sampler: one replace cell (d = 100, n = 1000) drawn as points and as sufficient statistics.
 """
 
@@ -95,7 +98,8 @@ def sweep(config: Path, *extra: str) -> tuple[float, float]:
         probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
                  "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
         start = time.monotonic()
-        out = subprocess.run([sys.executable, "-c", probe, *cmd], check=True, capture_output=True, text=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}  # as a user's shell has it
+        out = subprocess.run([sys.executable, "-c", probe, *cmd], check=True, capture_output=True, text=True, env=env)
         wall = time.monotonic() - start
     return wall, int(out.stdout.split()[-1]) / 1024  # kB on Linux
 
@@ -187,7 +191,16 @@ def fast_sampler(d: int, n: int, G: int) -> tuple[float, float]:
     return times[0], times[1]
 
 
+def as_a_worker() -> None:
+    """Restart this script with the environment of numerics.execute's local workers, unless it has it."""
+    from numerics.execute import WORKER_ENV
+
+    if any(os.environ.get(k) != v for k, v in WORKER_ENV.items()):
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **WORKER_ENV})
+
+
 def main() -> None:
+    as_a_worker()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="every figure on small grids (seconds)")
     parser.add_argument("--dask", action="store_true", help="also run the Kazdan grid on a local Dask cluster")

@@ -179,7 +179,9 @@ def plain_fit(x, ddof, overwrite=False):
 #: dimension n - 1 < d, would be singular only up to rounding, which its symmetric root amplifies to 1e-8).
 POOL_CASES = [(w, d, n) for w in ("accumulate-subsample", "accumulate-subsample-replacement", "replace",
                                   "real-plus-synthetic", "real-fraction") for d, n in ((1, 50), (3, 40), (12, 30))] + [
-    ("accumulate-subsample", 12, 8), ("replace", 12, 8)]
+    ("accumulate-subsample", 12, 8), ("replace", 12, 8),
+    # above gaussian.TRMM_WORK: the batch multiplied by L by trmm per trial, then copied into the pool's slot
+    ("accumulate-subsample", 40, 400)]
 
 
 @pytest.mark.parametrize("workflow, d, n", POOL_CASES)
