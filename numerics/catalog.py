@@ -388,10 +388,6 @@ def get(name: str) -> Simulator:
 
 
 def producers(quantity: str) -> list[tuple[Simulator, Produces]]:
-    """Every (simulator, production) that measures ``quantity``, in catalog order: the simulator's own, then
-    those the derived claims declare for it (numerics.derive_check.PRODUCES)."""
-    from .derive_check import PRODUCES
-
+    """Every (simulator, production) that measures ``quantity``, in catalog order."""
     load()
-    return [(sim, p) for sim in CATALOG.values()
-            for p in (*sim.producing(quantity), *(q for q in PRODUCES.get(sim.name, ()) if q.quantity == quantity))]
+    return [(sim, p) for sim in CATALOG.values() for p in sim.producing(quantity)]

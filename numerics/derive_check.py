@@ -35,9 +35,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from theory.errors import UsageError
-from theory.workflows import CLAIM_WORKFLOWS
-
-from .catalog import Bind, Produces
 
 #: For each quantity: the simulator, its metric, its settings (the workflow aside) and what the output says.
 SIMULATIONS: dict[str, tuple[str, str, dict, str]] = {
@@ -49,21 +46,6 @@ SIMULATIONS: dict[str, tuple[str, str, dict, str]] = {
                    "Gerstgrasser et al.'s fixed-design OLS chain (d = {d}, T = {T}, sigma = {sigma}): exact at finite T"),
     "diversity": ("categorical", "diversity_ratio", {"n": 20, "K": 5, "zipf": 1.0},
                   "the categorical chain (n = {n}, K = {K} symbols, Zipf({zipf}) truth): exact at finite n"),
-}
-#: The derived claims' productions (theory.derive_claims) on simulators whose own Produces cover only the
-#: workflows of the registered claims, by simulator name; numerics.catalog.producers adds them. The Gaussian
-#: chain's variance_ratio measures aal.variance_ratio at any other workflow: d = 1 and the *unbiased* variance,
-#: whose chain differs from the n -> oo theory by O(1/n) (at n = 400 about 0.15% at k <= 5: theory.derive_claims.CHECK_N).
-#: (Fixed-design OLS and the categorical chain bind any workflow in their own Produces.)
-PRODUCES: dict[str, tuple[Produces, ...]] = {
-    "gaussian": (Produces(
-        "aal.variance_ratio", "variance_ratio",
-        (Bind("workflow"), Bind("n"), Bind("real_fraction"), Bind("first_fit", const="real"),
-         Bind("alpha", derive=lambda s: 1.0 if s["alpha"] is None else s["alpha"],
-              invert=lambda a: {"alpha": None if a == 1 else a})),
-        when={"d": 1, "estimator": "unbiased", "train_size": None, "synthetic": None, "first_fit": "real"},
-        applies_if=lambda s: s["workflow"] not in CLAIM_WORKFLOWS, verify={"sigma": 1.0},
-        note="1-D Gaussian, unbiased variance: the n -> oo theory at finite n (O(k/n))"),),
 }
 #: The derivation's symbols that a simulator's setting of the same name gives a value.
 _SYMBOL_SETTINGS = ("n", "d", "T", "sigma")

@@ -551,6 +551,16 @@ register(Simulator(
                  when={"workflow": CLAIM_WORKFLOWS, "train_size": None, "synthetic": None, "first_fit": "real"},
                  applies_if=lambda s: s["alpha"] is None or s["workflow"] == "accumulate",
                  verify=_DD_VERIFY, note=_DD_NOTE),
+        # Any other workflow (the derived claims of theory.derive_claims): d = 1 and the *unbiased* variance,
+        # whose chain differs from the n -> oo theory by O(k/n) (at n = 400 about 0.15% at k <= 5:
+        # theory.derive_claims.CHECK_N).
+        Produces("aal.variance_ratio", "variance_ratio",
+                 (Bind("workflow"), Bind("n"), Bind("real_fraction"), Bind("first_fit", const="real"),
+                  Bind("alpha", derive=lambda s: 1.0 if s["alpha"] is None else s["alpha"],
+                       invert=lambda a: {"alpha": None if a == 1 else a})),
+                 when={"d": 1, "estimator": "unbiased", "train_size": None, "synthetic": None, "first_fit": "real"},
+                 applies_if=lambda s: s["workflow"] not in CLAIM_WORKFLOWS, verify={"sigma": 1.0},
+                 note="1-D Gaussian, unbiased variance: the n -> oo theory at finite n (O(k/n))"),
         Produces("aal.variance_ratio", "scaled_sq_error",
                  (Bind("workflow"), Bind("n"), Bind("first_fit"), Bind("alpha", const=1)),
                  when={"first_fit": "bootstrap", "train_size": None, "synthetic": None, "alpha": None},
