@@ -444,6 +444,8 @@ def _compile(expr: sp.Expr) -> _Code:
     skeleton = expand_named(skeleton)
     if skeleton.has(sp.zoo, sp.nan):
         raise EvaluationError(f"{expr} is not a number (its definition divides by zero)")
+    if skeleton.has(sp.AccumBounds):
+        raise EvaluationError(f"{expr} is not a number (it has no single value: a bound such as sin(oo))")
     args = sorted(skeleton.free_symbols, key=lambda s: s.sort_key())
     bases = sorted({ix.base for ix in skeleton.atoms(sp.Indexed)}, key=lambda b: str(b))
     # Indexed objects' own symbols (the base label) appear in free_symbols: keep the bases instead.
@@ -453,7 +455,7 @@ def _compile(expr: sp.Expr) -> _Code:
         fn = sp.lambdify(args + bases, skeleton, modules=[_GUARDED, "mpmath"], printer=_PRINTER)
     except (ValueError, KeyError, TypeError, NotImplementedError) as e:  # SymPy cannot print it (a complex infinity
         # hidden in a Min, a function no printer knows): not a number this evaluator can compute
-        raise EvaluationError(f"{expr} cannot be evaluated ({type(e).__name__}: {e})") from None
+        raise EvaluationError(f"{expr} cannot be evaluated ({type(e).__name__}: {' '.join(str(e).split())})") from None
     return _Code(fn, args + bases, loops, numbers)
 
 
