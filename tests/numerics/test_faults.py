@@ -651,9 +651,13 @@ def _workers(pid: int) -> list[int]:
 
 
 def _kill_a_worker_mid_run(tmp_path, *backend, timeout):
-    """Start SLOWISH's sweep on ``backend``, SIGKILL one worker once a cell is done, wait for the sweep:
-    (the command, the finished process, its stderr)."""
-    (tmp_path / "c.toml").write_text(SLOWISH.replace("metrics =", "seed = 3\nmetrics ="))
+    """Start SLOWISH's sweep at 5 times its trials on ``backend``, SIGKILL one worker once a cell is done,
+    wait for the sweep: (the command, the finished process, its stderr). At SLOWISH's own 800 trials a cell
+    took about 0.1 s: by the time the first cell was stored the workers had run every other, and the kill
+    hit a worker with nothing left to do (the sweep finished, exit status 0); at 4,000 the other cells still
+    run when it comes."""
+    (tmp_path / "c.toml").write_text(SLOWISH.replace("metrics =", "seed = 3\nmetrics =")
+                                     .replace("trials = 800", "trials = 4000"))
     cmd = [sys.executable, "-m", "collapse", "sweep", "c.toml", "-o", "r", *backend, "--no-progress"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     parts = tmp_path / "r.parquet.parts"
