@@ -40,6 +40,9 @@ MARKER = re.compile(r"^<!-- BEGIN (?P<what>.+?) -->\n(?P<body>.*?)^<!-- END -->$
 SLOW = ("verify", "check")
 #: The elapsed time at the end of verify's summary line (not a result, so not part of the page).
 ELAPSED = re.compile(r"; \d+ s$", re.M)
+#: A plain progress line of a long run (numerics.execute.Progress, on stderr when it is not a terminal): when
+#: and how often it appears depends on the machine's speed, so a page leaves it out, as a terminal's bar goes.
+PROGRESS = re.compile(r"^\w[\w ]*: [\d,]+ of [\d,]+ done, .* spent, .*\n?", re.M)
 
 
 def _md(text: str) -> str:
@@ -95,7 +98,7 @@ def run_collapse(command: str) -> str:
     # 1: verify or check found a failing claim; 2 with one line on stderr: bad input, which a page may show
     if not (p.returncode in (0, 1) or (p.returncode == 2 and not p.stdout and p.stderr.count("\n") == 1)):
         raise RuntimeError(f"{command} exited {p.returncode}:\n{p.stderr}")
-    out = ELAPSED.sub("", (p.stdout + p.stderr).rstrip())
+    out = ELAPSED.sub("", (p.stdout + PROGRESS.sub("", p.stderr)).rstrip())
     if "--format markdown" in command:
         return out
     return f"```text\n$ {command}\n{out}\n```"
