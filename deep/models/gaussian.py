@@ -6,7 +6,8 @@ Both take points (R, B, d) and model N(mu, C):
   precision, C^-1 = U U^T (U lower triangular with a positive diagonal, exp of a free parameter; then
   L = U^-T). Its loss is the exact negative log-likelihood per point,
   0.5 ||U^T (x - mu)||^2 - sum log U_ii + (d/2) log 2 pi (a matrix product, not a triangular solve:
-  measured 1.3x faster a step), whose minimum over a training set is the sample mean and the
+  measured 1.3x faster a step; averaged over a batch through its mean and covariance, 1.7x faster again
+  than through its points), whose minimum over a training set is the sample mean and the
   maximum-likelihood covariance C = S (divided by m): the numpy ``gaussian`` simulator's
   ``estimator='mle'`` fit, reached here by an optimiser.
 * :class:`LinearVAE`: a VAE with a linear encoder q(z|x) = N(A x + b, diag(v)) and a linear Gaussian
@@ -87,10 +88,22 @@ class AffineGaussian(ReplicaModel):
         return torch.linalg.solve_triangular(self.precision_chol().transpose(1, 2), eye, upper=True)
 
     def loss(self, x: torch.Tensor, generator: torch.Generator | None = None, **unused) -> torch.Tensor:
-        """Negative log-likelihood per point, averaged over the batch: (R,)."""
+        """Negative log-likelihood per point, averaged over the batch: (R,).
+
+        Through the batch's sufficient statistics (exact; named shortcut): with xbar its mean and S its
+        covariance (divided by the batch size), the mean of ||U^T (x - mu)||^2 over the batch is
+        Tr(U^T S U) + ||U^T (xbar - mu)||^2, so a step works on d x d matrices instead of the batch's points
+        (centred, so no cancellation between large terms). S and xbar carry no gradient: the parameters'
+        gradients are those of the per-point loss (tests/deep/test_bridge.py compares the two)."""
         x = self.check(x)
-        y = (x - self.mu.unsqueeze(1)) @ self.precision_chol()  # rows (x - mu)^T U
-        return 0.5 * y.pow(2).sum(-1).mean(1) - self.log_diag.sum(-1) + 0.5 * self.config.d * LOG_2PI
+        with torch.no_grad():
+            mean = x.mean(1)
+            centred = x - mean.unsqueeze(1)
+            cov = centred.transpose(1, 2) @ centred / x.shape[1]
+        U = self.precision_chol()
+        spread = (U * (cov @ U)).sum((1, 2))  # Tr(U^T S U)
+        shift = ((mean - self.mu).unsqueeze(1) @ U).pow(2).sum((1, 2))
+        return 0.5 * (spread + shift) - self.log_diag.sum(-1) + 0.5 * self.config.d * LOG_2PI
 
     @torch.no_grad()
     def fitted(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -61,3 +61,21 @@ def test_bridge_rows_are_in_verify():
     assert {it.variant.get("workflow") for it in bridge if it.claim == "mvgaussian.trace_ratio"} == {
         "replace", "accumulate", "accumulate-subsample"}
     assert all(it.variant["estimator"] == "mle" and "deep bridge" in it.produces.note for it in bridge)
+
+
+def test_the_affine_loss_through_sufficient_statistics_is_the_per_point_loss():
+    """The affine model's loss from the batch's mean and covariance against the per-point negative
+    log-likelihood 0.5 ||U^T (x - mu)||^2 - sum log U_ii + (d/2) log 2 pi, averaged over the points: equal values
+    and equal gradients for every parameter, to float32 rounding (the sums differ in their order only)."""
+    from deep.models.gaussian import LOG_2PI, AffineGaussian, GaussianConfig
+
+    g = torch.Generator().manual_seed(0)
+    model = AffineGaussian(GaussianConfig(5), 7, generator=g)
+    x = 1.5 * torch.randn(7, 40, 5, generator=g) + 0.7
+    y = (x - model.mu.unsqueeze(1)) @ model.precision_chol()
+    plain = 0.5 * y.pow(2).sum(-1).mean(1) - model.log_diag.sum(-1) + 0.5 * 5 * LOG_2PI
+    fast = model.loss(x)
+    torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-5)
+    for p, gp, gf in zip(model.parameters(), torch.autograd.grad(plain.sum(), list(model.parameters())),
+                         torch.autograd.grad(fast.sum(), list(model.parameters()))):
+        torch.testing.assert_close(gf, gp, rtol=1e-4, atol=1e-5)

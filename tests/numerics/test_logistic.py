@@ -41,3 +41,18 @@ def test_fisher_information_normalisation_against_a_direct_computation():
     info = (x * (p * (1 - p))[:, None]).T @ x / len(x)
     # Monte Carlo error of the information at 10^6 points is about 1e-3 relative: 5e-3 is five of those
     assert logistic.fisher_trace_inverse() == pytest.approx(np.trace(np.linalg.inv(info)), rel=5e-3)
+
+
+def test_blocks_of_trials_change_no_fit(monkeypatch):
+    """Newton a block of trials at a time, converged trials left out of later steps: each trial's numbers are its
+    own, so any blocking gives the same bits as one block of every trial."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((300, 120, 4))[:, :, :3]  # strided, as the pool's covariates are
+    y = (rng.random((300, 120)) < 0.5).astype(float)
+    start = np.tile(logistic.THETA0, (300, 1))
+    monkeypatch.setattr(logistic, "BLOCK_POINTS", 10**9)
+    whole, ok_whole = logistic.fit(x, y, start)
+    monkeypatch.setattr(logistic, "BLOCK_POINTS", 120 * 8)
+    blocked, ok_blocked = logistic.fit(x, y, start)
+    np.testing.assert_array_equal(blocked, whole)
+    np.testing.assert_array_equal(ok_blocked, ok_whole)

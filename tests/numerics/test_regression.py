@@ -29,3 +29,61 @@ def test_dohmatob_measures_the_clean_ridge_first():
     zero = regression.simulate_dohmatob(7, np.random.default_rng(0), T=20, T0=20, lam=0.1, sigma=1, sigma0=1,
                                         generations=0, d=5)
     np.testing.assert_array_equal(zero["test_error"][:, 0], out["test_error"][:, 0])
+
+
+# -- the ridge simulator's sufficient-statistics shortcut has the law of the plain loop ----------------
+
+RIDGE_LAW = dict(spectrum="given", eigenvalues=(3.0, 1.0, 0.2), T=14, T0=14, lam=0.1, sigma=0.5, sigma0=1.0,
+                 generations=3)
+LAW_TRIALS = 20_000
+
+
+def _ridge_paths(seed, plain_kw=None):
+    """The shortcut and the plain loop (drawn rows) on independent streams (two children of one seed)."""
+    rng_a, rng_b = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    fast = regression.simulate_dohmatob(LAW_TRIALS, rng_a, shortcut=True, **RIDGE_LAW)["test_error"]
+    slow = regression.simulate_dohmatob(LAW_TRIALS, rng_b, shortcut=False, **{**RIDGE_LAW, **(plain_kw or {})})
+    return fast, slow["test_error"]
+
+
+def _assert_same_ridge_law(a, b, seed):
+    """Two-sample tests, per generation 0-3, of the mean and the variance of the test error: each difference
+    over sqrt(se_a^2 + se_b^2) (a variance's se by the delta method: fourth moments are finite at T0 = 14,
+    d = 3). The 2 x 4 = 8 comparisons pass at family-wise alpha 1e-3 under the same law but with probability
+    1e-3."""
+    from numerics.stats import Summary
+    from numerics.testing import assert_agrees
+
+    diff, se = [], []
+    sa, sb = Summary.of(a), Summary.of(b)
+    for stat in ("mean", "variance"):
+        (ea, se_a), (eb, se_b) = sa.estimate(stat), sb.estimate(stat)
+        diff.append(ea - eb)
+        se.append(np.hypot(se_a, se_b))
+    assert_agrees(np.array(diff), np.array(se), 0.0, alpha=1e-3, seed=seed,
+                  what="ridge shortcut vs plain loop (rows: mean, variance of the test error)")
+
+
+def test_the_ridge_shortcut_has_the_law_of_the_plain_loop(collapse_seed):
+    """Bartlett's factor and X^T e given it against OLS and ridge fits to drawn rows (a non-isotropic
+    spectrum, lam > 0, three generations)."""
+    _assert_same_ridge_law(*_ridge_paths(collapse_seed), collapse_seed)
+
+
+def test_the_ridge_law_comparison_rejects_a_wrong_shortcut(collapse_seed):
+    """The same test against the plain loop at T0 = 15 must fail: the generator's error per generation,
+    sigma0^2 Tr(Sigma Sigma^-1) / (T0 - d - 1) before the ridge, falls from 0.30 to 0.27, which moves the
+    mean test error at generation 3 (0.70, sd 0.65) by about 0.08: 12 standard errors of the difference at
+    20,000 trials per path, far beyond the 3.9 of alpha 1e-3 over 8 comparisons."""
+    from numerics.testing import DisagreementError
+
+    with pytest.raises(DisagreementError, match="ridge shortcut vs plain loop"):
+        _assert_same_ridge_law(*_ridge_paths(collapse_seed, {"T0": 15}), collapse_seed)
+
+
+def test_the_ridge_shortcut_needs_t_at_least_d():
+    """Below T = d the downstream X^T X is a singular Wishart: the plain loop runs (the same numbers as off)."""
+    kw = dict(d=6, T=4, T0=9, lam=0.1, sigma=0.5, generations=2)
+    on = regression.simulate_dohmatob(5, np.random.default_rng(3), **kw)
+    off = regression.simulate_dohmatob(5, np.random.default_rng(3), shortcut=False, **kw)
+    np.testing.assert_array_equal(on["test_error"], off["test_error"])
