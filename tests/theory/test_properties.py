@@ -19,6 +19,8 @@ from theory import symbols as S
 from theory.gaussian import c4
 
 from theory.plugins import is_own  # noqa: E402
+from theory.derive import MAX_EXACT  # noqa: E402
+from theory.strategies import points as theory_points  # noqa: E402
 
 #: The toolkit's own claims (an installed plugin's are its own tests' business; theory.strategies serves them).
 OWN = [cid for cid in CLAIMS if is_own(CLAIMS[cid].provider)]
@@ -99,6 +101,8 @@ def categorical_point(draw, cid: str, choices: dict):
 def points(draw, cid: str, variant: tuple = (), caps: dict | None = None):
     """A valid parameter point (numeric parameters and the variant's choices) for claim ``cid``."""
     claim, choices = CLAIMS[cid], dict(variant)
+    if cid.startswith("derived."):  # a workflow's derived claim (theory.derive_claims): the generic strategy
+        return draw(theory_points(cid, choices))
     if cid == "ridge.overparam_noise_free":
         dim = draw(st.integers(2, 60))
         return dict(w0_norm=draw(reals(0.1, 5)), d=dim, T0=draw(st.integers(1, dim - 1)), n=draw(st.integers(0, 30)))
@@ -215,6 +219,7 @@ VALID = {
     "categorical.loss_probability": dict(p=0.1, n=10, t=3),
     "categorical.surviving_symbols": dict(probabilities=[0.5, 0.3, 0.2], n=10, t=3),
     "categorical.collapse_time": dict(probabilities=[0.5, 0.3, 0.2], n=10),
+    "derived": dict(k=3, real_fraction=0.25, sigma=1.0, d=3, T=20, n=3),  # theory.derive_claims
 }
 
 
@@ -344,7 +349,9 @@ def test_finite_generation_limits_are_approached(cid, variant):
     gen = claim.generation
     lim_values = {claim.param(k).symbol: v for k, v in base.items() if k != gen and not isinstance(v, list)}
     limit = float(sp.N(form.limit.subs(lim_values), 30))
-    far = claim.evaluate(**{**base, gen: 4000}, **dict(variant))
+    # (a derived claim's exact chain is computed up to theory.derive.MAX_EXACT generations; it approaches
+    # its limit geometrically where it has one)
+    far = claim.evaluate(**{**base, gen: MAX_EXACT if cid.startswith("derived.") else 4000}, **dict(variant))
     # (harmonic-number limits approach like 1/k: 2.5e-4 relative at k = 4000)
     # Geometric approach for the Gaussian chains; O(1/t) for the regression and accumulate ones.
     assert far == pytest.approx(limit, rel=2e-3, abs=1e-12)
