@@ -18,14 +18,14 @@ from tests.numerics.test_sweep import _sweep_cmd as _cmd  # noqa: E402  (the sam
 CONFIG = """
 description = "a tiny deep sweep to kill"
 simulator = "images"
-generations = 6
+generations = 4
 trials = 2
 seed = 3
 metrics = ["train_loss", "test_loss", "frechet", "latent_spread"]
 [fixed]
 n = 100
 budget = "steps"
-steps = 60
+steps = 20
 hidden = 16
 latent = 2
 samples = 50
@@ -60,7 +60,7 @@ def test_a_deep_sweep_killed_inside_a_cell_resumes_to_identical_numbers(tmp_path
     # the cell again would not.
     doc, arrays = ckpt.read_raw(saved[0])
     done = int(doc["tree"]["d"]["done"]["v"])
-    assert 1 <= done < 6, f"killed after generation {done}: not inside the cell"
+    assert 1 <= done < 4, f"killed after generation {done}: not inside the cell"
     first = f"a{doc['tree']['d']['records']['d']['test_loss']['l'][0]['a']}"  # generation 1's test loss
     arrays[first] = np.full_like(arrays[first], -1.0)
     ckpt.write_raw(saved[0], doc, arrays)
