@@ -235,9 +235,12 @@ def _lm_work(c, G: int) -> float:
     at n = 128, steps 300, batch 64, window 32 (deep-markov), 0.266 s at n = 16 (deep-scarce-real: the same
     training, fewer windows sampled), 0.079 s for 4 seeds at n = 64, steps 80, window 16
     (deep-custom-workflows), scaled by 1.15 towards load 7, where the same cells took 1.3x longer. The
-    transformer's: deep-markov-transformer, its first 2 cells' first generation, 31.7 s CPU against 18.4 s at
-    the 150 first estimated (load 7)."""
-    per_token = 0.93 if c.model == "ngram" else 260.0 * c.layers * (c.width / 32) ** 2
+    transformer's, per layer 3.95 w + 0.0068 w^2 at width w (its activations and attention grow like w at
+    these widths, its matrix products like w^2), solve two measured runs: deep-markov-transformer (w = 16, 1
+    layer), its first 2 cells' first generation, 2.0 CPU-s a seed and generation (load 7); and the whole
+    deep-survey-fig3 run (w = 64, 2 layers, beam search), 1,741 CPU-s for 80 seed-generations, 21.8 s each,
+    which the former w^2 law (260 per layer at w = 32) put at 85 s (its 57 minutes printed before a run of 15)."""
+    per_token = 0.93 if c.model == "ngram" else c.layers * (3.95 * c.width + 0.0068 * c.width**2)
     batch = c.batch or c.n
     steps = c.steps if c.budget == "steps" else c.epochs * c.n * (G / 2 if c.workflow == "accumulate" else 1) / max(batch, 1)
     sampled = 7.7e-6 * c.n * c.window if c.model == "ngram" else 0.0  # the transformer's is in its 260
