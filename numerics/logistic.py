@@ -39,7 +39,7 @@ def fit(x: np.ndarray, y: np.ndarray, start: np.ndarray, steps: int = 50, tol: f
     """Batched logistic MLE by Newton's method: x (R, m, d), y (R, m) -> (theta (R, d), converged (R,)).
 
     A trial stops after a Newton step below ``tol`` in every coordinate. Newton converges quadratically, so
-    the error left after that step is of order ``tol``^2: at 1e-6 every fit was within 6e-13 of the one
+    the error left after that step is of order tol squared: at 1e-6 every fit was within 6e-13 of the one
     iterated on to steps below 1e-10 (12,000 trials at m = 200, 800 and 2,400), and it takes one step fewer.
 
     The trials are fitted a block at a time, every Newton step of a block before the next (about
