@@ -189,6 +189,10 @@ class Claim:
     #: Why no simulation checks it (a deterministic quantity, an approximation exact at no size); a claim
     #: without checks must say why.
     not_simulated: str = ""
+    #: Why the claim has no form for a combination of its choices (a message), or None where it has one. It
+    #: lets :meth:`variants` list the combinations without building every form (SymPy work of seconds,
+    #: done when a form is first used); ``None``: a form for every combination.
+    no_form: Callable[[Mapping[str, str]], str | None] | None = field(default=None, repr=False, compare=False)
     #: The module that registered it (set by theory.registry.register).
     provider: str = field(default="", repr=False, compare=False)
     #: The forms built so far, by their sorted choices.
@@ -219,18 +223,14 @@ class Claim:
         return getattr(S, name)
 
     def variants(self) -> list[dict[str, str]]:
-        """Every combination of choices the claim has a form for."""
+        """Every combination of choices the claim has a form for (those :attr:`no_form` does not refuse;
+        no form is built here)."""
         combos: list[dict[str, str]] = [{}]
         for name, opts in self.choices.items():
             combos = [{**c, name: o} for c in combos for o in opts]
-        out = []
-        for c in combos:
-            try:
-                self.form(**c)
-            except ValueError:
-                continue
-            out.append(c)
-        return out
+        if self.no_form is None:
+            return combos
+        return [c for c in combos if self.no_form(c) is None]
 
     def check_declaration(self, quantities: Mapping[str, Any]) -> None:
         """Refuse a claim whose quantity, fixed coordinates, checks or bound are declared inconsistently
@@ -311,7 +311,9 @@ class Claim:
         if unknown:
             raise ValueError(_unknown_msg(self, unknown))
         out: dict[str, Any] = dict(self._choices(values))
-        form = _build(self, tuple(sorted(out.items())))
+        why = self.no_form(out) if self.no_form is not None else None
+        if why:
+            raise ValueError(why)
         for p in self.params:
             if p.kind == "choice":
                 continue
@@ -336,6 +338,7 @@ class Claim:
                 else:
                     scalar = not isinstance(v, Iterable) or isinstance(v, (str, bytes))
                     sched = _as_positive(p.name, v) if scalar else tuple(_as_vector(p.name, v, positive=True))
+                form = None if scalar else _build(self, tuple(sorted(self._choices(values).items())))
                 if not scalar and form.schedule_expr is None and form.recursion is None:
                     raise ValueError(f"{p.name} must be a single number for {self.id} (no schedule form)")
                 out[p.name] = sched
@@ -545,6 +548,9 @@ def _build(claim: Claim, choices: tuple) -> Form:
     """The claim's form for these (sorted) choices, built on first use and kept."""
     form = claim._forms.get(choices)
     if form is None:
+        why = claim.no_form(dict(choices)) if claim.no_form is not None else None
+        if why:
+            raise ValueError(why)
         form = claim._forms[choices] = claim.builder(**dict(choices))
     return form
 

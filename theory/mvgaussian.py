@@ -133,8 +133,6 @@ def _trace_ratio(estimator: str, workflow: str) -> Form:
 
 
 def _det_ratio(estimator: str, workflow: str) -> Form:
-    if workflow != "replace":
-        raise ValueError("mvgaussian.det_ratio is stated for workflow='replace' only")
     # n Sigma_hat_MLE ~ Wishart(Sigma, n - 1): E det = det Sigma prod_{k=1}^{d} (n - k) / n^d per fit.
     per_fit = sp.Product((n - k) / n, (k, 1, d)) if estimator == "mle" else sp.Product((n - k) / (n - 1), (k, 1, d))
     expr = per_fit**t
@@ -150,8 +148,6 @@ def _det_ratio(estimator: str, workflow: str) -> Form:
 
 
 def _log_det_ratio(estimator: str, workflow: str) -> Form:
-    if workflow != "replace":
-        raise ValueError("mvgaussian.log_det_ratio is stated for workflow='replace' only")
     # Sigma_t = L W L^T / c with W ~ Wishart_d(n - 1, I) independent of the past (c = n or n - 1), so
     # log det Sigma_t = log det Sigma_{t-1} + log det W - d log c; by Bartlett, det W is a product of
     # independent chi^2_{n-k}, k = 1..d, and E log chi^2_nu = digamma(nu/2) + log 2.
@@ -216,6 +212,14 @@ _COORDS = {
 _CHECK = (Point({"sigma2": 1.0, "d": 5, "n": 20}, generations=(1, 2, 5, 10)),)
 
 
+def _replace_only(name: str):
+    """The claim's refusal of every workflow but replace (theory.claim.Claim.no_form)."""
+    def no_form(choices) -> str | None:
+        return None if choices["workflow"] == "replace" else f"mvgaussian.{name} is stated for workflow='replace' only"
+
+    return no_form
+
+
 def _claim(name: str, title: str, doc: str, build, **kw) -> None:
     q = quantity(f"mvgaussian.{name.replace('_lower_bound', '').replace('w2_risk', 'w2')}",
                  doc + " of a d-dimensional Gaussian refitted under a data workflow", _COORDS, generation="t")
@@ -257,6 +261,7 @@ _claim(
     "Covariance determinant ratio E det Sigma_t / det Sigma_0 (replace)",
     "E[det Sigma_t] / det Sigma_0",
     _det_ratio,
+    no_form=_replace_only("det_ratio"),
     note="Replace only: [prod_{k=1}^{d} (n-k)/n]^t for the MLE, [prod_{k=1}^{d} (n-k)/(n-1)]^t unbiased. "
     "Collapses geometrically for either estimator (and is 0 once n <= d).",
 )
@@ -265,6 +270,7 @@ _claim(
     "Log-determinant drift E log(det Sigma_t / det Sigma_0) (replace)",
     "E[log(det Sigma_t / det Sigma_0)]",
     _log_det_ratio,
+    no_form=_replace_only("log_det_ratio"),
     constraints=(_n_above_d,),
     note="Derived here (not in Kazdan et al.): t sum_{k=1}^{d} [digamma((n-k)/2) + log(2/c)], c = n for "
     "the MLE and n - 1 unbiased. The log-scale companion of det_ratio, whose mean is carried by rare "

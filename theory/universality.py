@@ -79,11 +79,19 @@ def _noise(workflow: str, first_fit: str) -> tuple[sp.Expr | None, sp.Expr]:
     return sp.S.Zero, sp.S.One
 
 
+def _no_process(choices) -> str | None:
+    """Why there is no process for these choices (theory.claim.Claim.no_form), or None."""
+    if choices.get("first_fit") == "bootstrap" and choices.get("workflow") != "accumulate-subsample-replacement":
+        return "first_fit='bootstrap' applies to workflow='accumulate-subsample-replacement' only"
+    return None
+
+
 @functools.lru_cache(maxsize=None)
 def process(workflow: str, first_fit: str) -> tuple[sp.Expr, sp.Expr, tuple[Step, ...]]:
     """(Var Z_k / V, Cov(Z_k, Z_l) / V for k < l, derivation) for a workflow."""
-    if first_fit == "bootstrap" and workflow != "accumulate-subsample-replacement":
-        raise ValueError("first_fit='bootstrap' applies to workflow='accumulate-subsample-replacement' only")
+    why = _no_process({"workflow": workflow, "first_fit": first_fit})
+    if why:
+        raise ValueError(why)
     if workflow == "replace":
         steps = (Step("discard: Z_k = Z_{k-1} + xi_k, independent increments", sp.Symbol("Z_{k-1}") + sp.Symbol("xi_k")),)
         return k, k, steps
@@ -199,6 +207,7 @@ _BOOTSTRAP_NOTE = "the real data bootstrapped at the first fit, in units of one 
 _RATIO = dict(
     params=(_K, WORKFLOW, FIRST_FIT),
     builder=_ratio,
+    no_form=_no_process,
     kind="asymptotic",
     generation="k",
     defaults={"workflow": "accumulate", "first_fit": "real"},
@@ -234,6 +243,7 @@ register(
     source=DEY_DONOHO,
     params=(_K, size("l", "a second generation index", 1), WORKFLOW, FIRST_FIT),
     builder=_cov,
+    no_form=_no_process,
     kind="asymptotic",
     generation=None,
     defaults={"workflow": "accumulate", "first_fit": "real"},

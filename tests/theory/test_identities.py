@@ -126,6 +126,23 @@ def test_det_ratio_only_for_replace():
     ]
 
 
+@pytest.mark.parametrize("claim_id", [cid for cid in CLAIMS if CLAIMS[cid].choices])
+def test_variants_are_the_choices_with_a_form(claim_id):
+    """variants() lists the combinations no_form admits without building them: exactly those whose form builds."""
+    claim = CLAIMS[claim_id]
+    combos = [{}]
+    for name, options in claim.choices.items():
+        combos = [{**c, name: o} for c in combos for o in options]
+    built = []
+    for combo in combos:
+        try:
+            claim.form(**combo)
+        except ValueError:
+            continue
+        built.append(combo)
+    assert claim.variants() == built
+
+
 # -- the log-determinant drift (derived here) -------------------------------------------------------
 
 
