@@ -20,8 +20,9 @@ same settings.
 from __future__ import annotations
 
 import fnmatch
+import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from theory import CLAIMS
@@ -53,6 +54,7 @@ class Item:
     points: dict  # size -> the quantity's coordinates (but the generation)
     generations: tuple
     expression: Any = None  # a user's expression in place of the claim (collapse check)
+    _theory: dict = field(default_factory=dict, repr=False, compare=False)  # (generation, size) -> value
 
     @property
     def metric(self) -> str:
@@ -89,6 +91,13 @@ class Item:
         return values
 
     def theory(self, gen: int, size: int | None = None) -> float:
+        """The claim's (or the user's expression's) value at the point and generation ``gen`` (kept)."""
+        key = (gen, size)
+        if key not in self._theory:
+            self._theory[key] = self._evaluate(gen, size)
+        return self._theory[key]
+
+    def _evaluate(self, gen: int, size: int | None) -> float:
         claim = CLAIMS[self.claim]
         values = self.claim_values(size, gen)
         if self.expression is None:
@@ -314,12 +323,34 @@ def run(items: list[Item], trials: int = DEFAULT_TRIALS, seed: int = 0, progress
     cells, where = cells_of(items, trials)
     runner = runner or execute.Serial()
     execute.check_resources(cells, getattr(runner, "workers", 1), warn, yes=yes)
-    results = execute.run_cells(cells, entropy, runner, progress=progress, label="simulations")
+    # The theory column does not depend on the simulations: where they run in other processes, this one
+    # builds the claims' forms and evaluates them meanwhile (seconds of SymPy) instead of after.
+    theory = None
+    if getattr(runner, "workers", 1) > 1:
+        theory = threading.Thread(target=_theory_of, args=(items,), daemon=True, name="theory")
+        theory.start()
+    try:
+        results = execute.run_cells(cells, entropy, runner, progress=progress, label="simulations")
+    finally:
+        if theory is not None:
+            theory.join()
     rows = []
     for i, it in enumerate(items):
         summaries = {size: results[where[(i, size)]][it.metric] for size in it.sizes or (None,)}
         rows += it.check.rows(Evidence(it, summaries, it.trials(trials), seed))
     return finish(rows, alpha)
+
+
+def _theory_of(items: list[Item]) -> None:
+    """Evaluate every item's theory at its generations and sizes, ahead of its rows (a value that fails here
+    is left for the rows to evaluate again, where the error is reported as it always is)."""
+    for it in items:
+        for size in it.sizes or (None,):
+            for gen in it.generations:
+                try:
+                    it.theory(gen, size)
+                except Exception:  # noqa: BLE001  (reported by the rows, in the main thread)
+                    pass
 
 
 class Evidence:
