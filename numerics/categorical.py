@@ -141,6 +141,11 @@ class CategoricalFamily(Family):
         self.p0 = truth(config.K, config.zipf, config.probabilities)
         self.K, self.n, self.sampler = self.p0.size, config.n, config.sampler
 
+    def absorbed(self, chain) -> bool:
+        # Replace fits each generation to its predecessor's samples alone, and a point mass samples only its
+        # own symbol: once every trial's fit is one, nothing changes again.
+        return self.config.workflow == "replace" and bool(np.isfinite(chain.state["time"]).all())
+
     def real(self, chain, rng):
         probs = np.broadcast_to(self.p0, (chain.trials, self.K))
         if self.sampler == "counts":

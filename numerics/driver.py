@@ -139,6 +139,13 @@ class Family(abc.ABC):
         """Where the batches are kept: numpy arrays with a trial axis, unless the family says otherwise."""
         return ArrayPool(real, workflow, generations)
 
+    def absorbed(self, chain: Chain) -> bool:
+        """Whether every trial's model now stays what it is at every later generation, and so every measure
+        (an absorbing state: a categorical fit that is a point mass, refitted on its own samples alone). The
+        driver then records the last generation's measures for the generations left instead of running them
+        (the same outputs: what those generations would draw cannot change them). False by default."""
+        return False
+
     def resumed(self, chain: Chain) -> None:
         """Check a chain read back from a checkpoint before it is used (raise a UserError saying what is wrong
         and what to do); nothing by default."""
@@ -377,6 +384,13 @@ def run_chain(family: Family, workflow: Workflow, generations: int, trials: int,
         else:
             chain.record(family.measure(chain.model, chain, rng))
         chain.done = g
+        if g < generations and family.absorbed(chain):
+            last = {name: values[-1] for name, values in chain.records.items()}
+            for _ in range(g, generations):
+                chain.record(last)
+            chain.done = generations
         if checkpoint is not None:
             ckpt.save(checkpoint, header, family, chain, rng)
+        if chain.done == generations:
+            break
     return chain

@@ -44,6 +44,29 @@ def test_collapse_time_is_the_first_point_mass():
     assert np.all(np.diff(collapsed, axis=1) >= 0)  # a point mass stays one under replace
 
 
+@pytest.mark.parametrize("sampler", ["points", "counts"])
+def test_a_chain_whose_every_fit_is_a_point_mass_stops_with_the_same_outputs(sampler, monkeypatch):
+    """The driver stops once every trial is absorbed (numerics.driver.Family.absorbed) and records the last
+    measures for the generations left: the outputs are those of running every generation."""
+    kw = dict(n=5, generations=80, workflow="replace", K=3, zipf=0, sampler=sampler)
+    asked = []
+    absorbed = categorical.CategoricalFamily.absorbed
+    monkeypatch.setattr(categorical.CategoricalFamily, "absorbed", lambda self, chain: asked.append(
+        chain.generation) or absorbed(self, chain))
+    short = categorical.simulate(300, np.random.default_rng(3), **kw)
+    assert asked[-1] < 40  # it stopped: every trial had collapsed by then
+    monkeypatch.setattr(categorical.CategoricalFamily, "absorbed", lambda self, chain: False)
+    full = categorical.simulate(300, np.random.default_rng(3), **kw)
+    assert short.keys() == full.keys()
+    for name in full:
+        assert np.array_equal(short[name], full[name]), name
+    settings = {k: v for k, v in kw.items() if k != "generations"}
+    accumulate = categorical.CategoricalFamily(categorical.CategoricalSettings.build(dict(settings, workflow="accumulate")),
+                                               ["collapsed"])
+    chain = type("C", (), {"state": {"time": np.array([1.0, 2.0])}})()
+    assert not accumulate.absorbed(chain)  # the pool keeps the real data: a point mass does not stay one
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(K=1), "K must be >= 2"),
     (dict(K=3, zipf=-1.0), "zipf must be >= 0"),
