@@ -344,9 +344,39 @@ class Symbols:
         return self.real(R, m, T, rng)
 
 
+def fit_unigram(model: NGram, freq: torch.Tensor, budget: Budget) -> None:
+    """Train an order-0 :class:`NGram` on a full batch whose symbol frequencies are ``freq`` (R, V), as
+    deep.train.train would with ``budget`` (full batch, torch's Adam with default betas and eps, the learning
+    rate cosine-decayed to 0 over the steps as CosineAnnealingLR does), but with the gradient in closed form.
+
+    A unigram's mean loss over the batch is -sum_j f_j log softmax(theta)_j (the tokens grouped by symbol), whose
+    gradient in the logits theta is exactly softmax(theta) - f: so no loss is evaluated per token and no
+    autograd graph is built, and Adam is torch's fused kernel. At 200 seeds and n = 100 a step took 0.8 ms
+    through deep.train.train and 0.1 ms here (one torch thread), the trained probabilities the same to float32
+    rounding (tests/deep/test_language_bridge.py compares the two). The gradient lies in [-1, 1], so Adam's
+    steps are bounded by about the learning rate and the loss cannot diverge: no finiteness check is needed.
+    """
+    if budget.steps is None or budget.batch != 0 or budget.optimizer != "adam" or budget.weight_decay != 0:
+        raise ValueError(f"fit_unigram trains full-batch Adam without weight decay for a fixed number of steps, "
+                         f"got {budget}")
+    table, steps = model.table, int(budget.steps)
+    target = freq.to(table).unsqueeze(1)  # (R, 1, V): the table's one context row
+    adam = torch.optim.Adam([table], lr=budget.lr, fused=True)
+    group = adam.param_groups[0]
+    for step in range(steps):
+        with torch.no_grad():
+            table.grad = torch.softmax(table, dim=-1).sub_(target)
+        if budget.decay:
+            group["lr"] = budget.lr * 0.5 * (1.0 + math.cos(math.pi * step / steps))
+        adam.step()
+    table.grad = None
+    model.eval()
+
+
 class BridgeFamily(LanguageFamily):
     """A neural unigram (deep.language.models.NGram, order 0, windows of one token) trained to convergence
-    by the deep loop on the categorical chain's data. Recorded per generation:
+    on the categorical chain's data by :func:`fit_unigram` (the deep loop's full-batch Adam and cosine decay,
+    the gradient in closed form). Recorded per generation:
 
     * ``diversity``: 1 - sum_j q_j^2 of the trained probabilities q; ``diversity_ratio``: over D_0 of the truth;
     * ``diversity_freq``: the same of the training set's empirical frequencies f (the optimum);
@@ -368,10 +398,10 @@ class BridgeFamily(LanguageFamily):
 
     def fit(self, train_set, chain, rng):
         counts = torch.nn.functional.one_hot(train_set[..., 0].long(), self.V).sum(dim=1).double()
-        chain.state["freq"] = (counts / counts.sum(dim=1, keepdim=True)).cpu().numpy()
-        gen = torch_generator(rng)
-        model = self.new_model(gen)
-        train(model, train_set, self.budget, gen)
+        freq = counts / counts.sum(dim=1, keepdim=True)
+        chain.state["freq"] = freq.cpu().numpy()
+        model = self.new_model(torch_generator(rng))
+        fit_unigram(model, freq, self.budget)
         return model
 
     def measure(self, model, chain, rng, samples=None):
