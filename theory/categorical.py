@@ -508,6 +508,10 @@ register(
     id="categorical.loss_probability",
     title="Probability that a symbol is lost by iteration t (replace)",
     quantity=LOST.id,
+    # t = 50, not shorter: the row that tests absorption hardest. Against a lost symbol that comes back with
+    # probability r per generation (P(X_t = 0) of the leaky chain, exact), collapse verify's 20,000 trials detect
+    # r >= 1.4e-5 at t = 50 (power 0.99, Holm over categorical.*'s 37 rows), r >= 2.2e-5 at t = 30, 3.2e-5 at
+    # t = 20, and surviving_symbols' t = 20 row only r >= 5.6e-5.
     checks=(Point({"n": 100, "p": 0.01}, generations=(1, 10, 50), note="a rare symbol, p = 0.01"),),
     source=SHUMAILOV_CHAIN,
     params=(Param("p", "positive", "the symbol's probability under the truth, in (0, 1)"), _N, _T),

@@ -3,8 +3,9 @@
 * ``lm-markov``: an n-gram model or a small transformer refitted on its own text, the real text drawn
   from a known-truth Markov language (deep.language.markov), so that KL rates to the truth are exact
   (n-gram) or estimated with a standard error (transformer);
-* ``lm-bridge``: a neural unigram trained to convergence by the deep loop (full batch, Adam with a cosine
-  decay) on the categorical chain's data; its diversity and lost-symbol metrics are checked against the
+* ``lm-bridge``: a neural unigram trained to convergence by the deep loop's optimiser (full batch, Adam with a
+  cosine decay; the gradient in closed form, deep.language.family.fit_unigram) on the categorical chain's
+  data; its diversity and lost-symbol metrics are checked against the
   claims categorical.diversity, categorical.loss_probability and categorical.surviving_symbols in
   `collapse verify`, with its optimisation error as a metric of its own;
 * ``lm-text``: the same models on a text corpus (any UTF-8 file or folder; the King James Bible of the
@@ -271,7 +272,7 @@ register(Simulator(
 # -- lm-bridge -----------------------------------------------------------------------------------------
 
 #: The bridge's budget: full batch, Adam at lr 1 with a cosine decay to 0 over 300 steps. Measured (K = 5,
-#: Zipf(1), n = 20, 1,000 seeds, 10 generations, replace): total-variation optimisation error 3e-6 on
+#: Zipf(1), n = 20, 1,000 seeds, 10 generations, replace): total-variation optimisation error 4.4e-6 on
 #: average (at most 1.4e-5), lost symbols' probabilities below 1e-4 (lr 0.1 leaves them near 1e-3, so
 #: they come back).
 BRIDGE_STEPS, BRIDGE_LR = 300, 1.0
@@ -311,10 +312,24 @@ def bridge_chains(trials, rng, config: UnigramSettings, generations, *, checkpoi
     return _run("lm-bridge", family, c, trials, rng, generations, checkpoint, outputs)
 
 
-_OPT_NOTE = ("bridge: neural unigram trained by the deep loop (full batch, Adam lr 1, cosine decay, 300 steps); its "
-             "optimisation error (metric opt_error: total variation between the trained probabilities and the "
-             "training frequencies) was 3e-6 on average, at most 1.4e-5, at the diversity's point (1,000 seeds), which "
-             "moves the diversity by at most 4 x that, far below the standard error")
+def _bridge_work(c: UnigramSettings, G: int) -> float:
+    """Seconds per seed: per generation 7.9e-8 + 1.4e-9 V per step (deep.language.family.fit_unigram's
+    arithmetic on the seed's row of V symbols), 8.8e-8 per symbol sampled (n) and 1.3e-8 V per symbol of the
+    training set counted (n; about n (G + 1) / 2 on average under accumulate); the block adds 3.5e-5 s per step
+    (the step's dozen torch calls). Least squares in relative terms on 29 runs at 300 steps (2 to 50
+    generations, 8 to 4,000 seeds, n 20 to 1,000, V 2 to 50, replace, accumulate and real-fraction; one torch
+    thread, CPU seconds at load 2-4 on 2 cores): all within 0.6x to 1.4x of the measured time, the five
+    collapse verify cells within 0.88x to 1.34x (the lost-symbol cell, V = 2, the most over)."""
+    V = len(c.probabilities) if c.probabilities is not None else c.K
+    m = c.n * ((G + 1) / 2 if c.workflow == "accumulate" else 1)
+    return (c.steps * (7.9e-8 + 1.4e-9 * V) + 8.8e-8 * c.n + 1.3e-8 * V * m) * G
+
+
+_OPT_NOTE = ("bridge: neural unigram trained by the deep loop's optimiser (full batch, Adam lr 1, cosine decay, 300 "
+             "steps, the gradient in closed form); its optimisation error (metric opt_error: total variation between "
+             "the trained probabilities and the training frequencies) was 4.4e-6 on average, at most 1.4e-5, at the "
+             "diversity's point (1,000 seeds), which moves the diversity by at most 4 x that, far below the standard "
+             "error")
 
 register(Simulator(
     name="lm-bridge",
@@ -334,14 +349,12 @@ register(Simulator(
                             "and the training frequencies", "opt_error"),
         "opt_error_max": Metric("optimisation error: max_j |q_j - f_j|", "opt_error_max"),
     },
-    # 200 seeds at verify's 20,000 trials: 1,000 took 2.5 minutes of CPU (300 full-batch steps per fit, 50 fits of
-    # the loss check); the rows' detectable errors are printed by collapse verify --explain.
+    # 200 seeds at verify's 20,000 trials (the loss check's 50 fits of 300 steps: 0.65 CPU-s, 10 s through
+    # deep.train.train); the rows' detectable errors are printed by collapse verify --explain.
     produces=categorical_produces(note=_OPT_NOTE, share=0.01, verify_diversity={"K": 5, "zipf": 1.0}),
     memory=lambda c, G: 8.0 * 40 * (c.n * (G if stored_all(c.workflow) else 3) + 8 * c.K),
-    # Seconds per seed. Measured: 1,000 seeds x 300 full-batch steps x 10 generations at n = 20 took 5.1 s,
-    # about 8.5e-8 s per seed, step and point; python benchmarks/bench_estimates.py --smoke (first generation,
-    # one torch thread) gave 0.83-0.94 of that at load 7, 0.49-0.56 at load 4: 6.4e-8 sits between them.
-    work=lambda c, G: 6.4e-8 * c.steps * c.n * (G / 2 if stored_all(c.workflow) else 1) * G,
+    work=_bridge_work,
+    block_seconds=lambda c, G: 3.5e-5 * c.steps * G,  # a step's torch calls on the block (see _bridge_work)
     outputs=True,
     checkpoints=True,
 ))

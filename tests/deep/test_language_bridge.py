@@ -68,3 +68,41 @@ def test_bridge_measures_the_categorical_quantities():
     assert {p.quantity for p in sim.produces} == {"categorical.diversity", "categorical.lost", "categorical.surviving"}
     assert all("optimisation error" in p.note for p in sim.produces)
     assert sim.checkpoints and sim.block_size(sim.resolve({"n": 20}), 10) >= 64
+
+
+@pytest.mark.parametrize("decay", [True, False])
+def test_fit_unigram_trains_as_the_deep_loop(decay):
+    """The closed-form-gradient fit takes the steps deep.train.train takes on the same full batch: the same
+    trained probabilities to float32 rounding (so a fault in the gradient, the schedule or Adam shows). n is prime
+    to V so that no symbol starts at its optimum 1/V: there the gradient is a rounding residue, whose sign Adam's
+    normalisation turns into a full step either way."""
+    from deep.language.family import fit_unigram
+    from deep.language.models import build
+    from deep.train import Budget, train
+
+    R, n, V = 16, 30, 7
+    gen = torch.Generator().manual_seed(0)
+    x = torch.multinomial(torch.tensor([0.5, 0.2, 0.1, 0.1, 0.05, 0.03, 0.02]), R * n, replacement=True,
+                          generator=gen).reshape(R, n, 1)
+    freq = torch.nn.functional.one_hot(x[..., 0], V).sum(dim=1).double() / n
+    budget = Budget(steps=60, batch=0, lr=0.3, decay=decay)
+    deep_loop, closed = (build("ngram", R, vocab=V, window=1, order=0) for _ in range(2))
+    train(deep_loop, x, budget, gen)
+    fit_unigram(closed, freq, budget)
+    q_loop, q_closed = deep_loop.transition_table()[:, 0], closed.transition_table()[:, 0]
+    assert 0.5 * (q_loop - freq).abs().sum(dim=1).max() > 1e-3  # 60 steps at lr 0.3: not yet at the optimum
+    assert torch.allclose(q_closed, q_loop, atol=2e-6, rtol=0)
+    assert not closed.training
+
+
+def test_fit_unigram_refuses_other_budgets():
+    from deep.language.family import fit_unigram
+    from deep.language.models import build
+    from deep.train import Budget
+
+    model = build("ngram", 2, vocab=3, window=1, order=0)
+    freq = torch.full((2, 3), 1 / 3)
+    for budget in (Budget(steps=5, batch=4), Budget(epochs=1.0, batch=0), Budget(steps=5, batch=0, optimizer="sgd"),
+                   Budget(steps=5, batch=0, weight_decay=0.1)):
+        with pytest.raises(ValueError, match="full-batch Adam"):
+            fit_unigram(model, freq, budget)
