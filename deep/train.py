@@ -169,8 +169,9 @@ def train(model: ReplicaModel, data: torch.Tensor, budget: Budget, generator: to
     # A full batch is every row at every step: no permutation is drawn for it (drawing one per step took a
     # quarter of the bridges' training time, and nothing read it).
     order = itertools.repeat(None) if full else batches(R, m, size, steps, generator, data.device)
+    batch = model.batch_summary(data) if full else None
     for step, idx in zip(range(1, steps + 1), order):
-        x = data if full else take(data, idx)
+        x = batch if full else take(data, idx)
         loss = model.loss(x, generator)
         _finite(loss.detach(), step, steps, budget.lr)
         opt.zero_grad(set_to_none=True)
