@@ -191,6 +191,12 @@ class ReplicaModel(nn.Module):
     def remember(self, data: torch.Tensor) -> None:
         """Called by the trainer with the training set once training ends (an AE fits its codes); no-op."""
 
+    def batch_summary(self, x: torch.Tensor):
+        """What :meth:`loss` reads of a batch, computed once where one batch serves every step (deep.train's full
+        batch): the batch itself by default. A model whose loss needs only a summary of its batch returns that
+        summary (the bridge models: its mean and covariance), and its ``loss`` takes it in place of the points."""
+        return x
+
     def check(self, x: torch.Tensor, name: str = "x") -> torch.Tensor:
         """``x`` as fp32 on the model's device, after checking its shape is ``(R, B, *event_shape)``, B >= 1."""
         want = (self.replicas, "B", *self.event_shape)

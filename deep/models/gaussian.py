@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -57,7 +58,35 @@ class GaussianConfig:
         return self.d if self.latent is None else self.latent
 
 
-class AffineGaussian(ReplicaModel):
+class Moments(NamedTuple):
+    """A batch's sufficient statistics for the bridge models' losses: its mean (R, d) and its covariance (R, d, d),
+    divided by the batch size and computed from the centred points (no cancellation between large terms)."""
+
+    mean: torch.Tensor
+    cov: torch.Tensor
+
+
+class GaussianModel(ReplicaModel):
+    """What the two bridge models share: a loss through the batch's :class:`Moments` (exact; named shortcut).
+
+    Both losses are quadratic in the points, so their mean over a batch is a function of the batch's mean and
+    covariance: a step works on d x d matrices instead of the batch's points. The moments carry no gradient,
+    so the parameters' gradients are those of the per-point loss (tests/deep/test_bridge.py compares the two),
+    and a full batch's are computed once per training run (:meth:`batch_summary`, called by deep.train)."""
+
+    def batch_summary(self, x: torch.Tensor) -> Moments:
+        x = self.check(x)
+        with torch.no_grad():
+            mean = x.mean(1)
+            centred = x - mean.unsqueeze(1)
+            return Moments(mean, centred.transpose(1, 2) @ centred / x.shape[1])
+
+    def moments(self, x: torch.Tensor | Moments) -> Moments:
+        """The moments of a batch of points (R, B, d), or ``x`` itself when it already is its moments."""
+        return x if isinstance(x, Moments) else self.batch_summary(x)
+
+
+class AffineGaussian(GaussianModel):
     """x = mu + L z (R replicas): the exact-likelihood Gaussian model. See the module docstring."""
 
     RULES = ("ancestral",)
@@ -87,19 +116,12 @@ class AffineGaussian(ReplicaModel):
         eye = torch.eye(self.config.d, device=self.device).expand(self.replicas, -1, -1)
         return torch.linalg.solve_triangular(self.precision_chol().transpose(1, 2), eye, upper=True)
 
-    def loss(self, x: torch.Tensor, generator: torch.Generator | None = None, **unused) -> torch.Tensor:
-        """Negative log-likelihood per point, averaged over the batch: (R,).
+    def loss(self, x: torch.Tensor | Moments, generator: torch.Generator | None = None, **unused) -> torch.Tensor:
+        """Negative log-likelihood per point, averaged over the batch (points or their :class:`Moments`): (R,).
 
-        Through the batch's sufficient statistics (exact; named shortcut): with xbar its mean and S its
-        covariance (divided by the batch size), the mean of ||U^T (x - mu)||^2 over the batch is
-        Tr(U^T S U) + ||U^T (xbar - mu)||^2, so a step works on d x d matrices instead of the batch's points
-        (centred, so no cancellation between large terms). S and xbar carry no gradient: the parameters'
-        gradients are those of the per-point loss (tests/deep/test_bridge.py compares the two)."""
-        x = self.check(x)
-        with torch.no_grad():
-            mean = x.mean(1)
-            centred = x - mean.unsqueeze(1)
-            cov = centred.transpose(1, 2) @ centred / x.shape[1]
+        With xbar the batch's mean and S its covariance, the mean of ||U^T (x - mu)||^2 over the batch is
+        Tr(U^T S U) + ||U^T (xbar - mu)||^2 (:class:`GaussianModel`)."""
+        mean, cov = self.moments(x)
         U = self.precision_chol()
         spread = (U * (cov @ U)).sum((1, 2))  # Tr(U^T S U)
         shift = ((mean - self.mu).unsqueeze(1) @ U).pow(2).sum((1, 2))
@@ -117,7 +139,7 @@ class AffineGaussian(ReplicaModel):
         return self.mu.unsqueeze(1) + z @ self.chol().transpose(1, 2)
 
 
-class LinearVAE(ReplicaModel):
+class LinearVAE(GaussianModel):
     """A linear VAE (R replicas) whose ELBO optimum is probabilistic PCA's fit. See the module docstring."""
 
     RULES = ("ancestral", "mean")
@@ -148,17 +170,26 @@ class LinearVAE(ReplicaModel):
         x = self.check(x)
         return torch.baddbmm(self.enc_bias.unsqueeze(1), x, self.enc)
 
-    def loss(self, x: torch.Tensor, generator: torch.Generator | None = None, **unused) -> torch.Tensor:
-        """Negative ELBO per point (expectation over q in closed form), averaged over the batch: (R,)."""
-        x = self.check(x)
+    def loss(self, x: torch.Tensor | Moments, generator: torch.Generator | None = None, **unused) -> torch.Tensor:
+        """Negative ELBO per point (expectation over q in closed form), averaged over the batch (points or their
+        :class:`Moments`): (R,).
+
+        A point's code is m = x A^T + b and its residual r = x - m W^T - mu = (x - xbar) M + rbar, with
+        M = I - A^T W^T and rbar the residual of the batch's mean xbar; so over the batch (covariance S) the mean
+        of ||r||^2 is Tr(M^T S M) + ||rbar||^2 and that of ||m||^2 is Tr(A S A^T) + ||mbar||^2
+        (:class:`GaussianModel`)."""
+        mean, cov = self.moments(x)
         d = self.config.d
-        m = torch.baddbmm(self.enc_bias.unsqueeze(1), x, self.enc)  # (R, B, k)
+        m = torch.baddbmm(self.enc_bias.unsqueeze(1), mean.unsqueeze(1), self.enc)  # the mean's code, (R, 1, k)
+        resid = mean.unsqueeze(1) - torch.baddbmm(self.mu.unsqueeze(1), m, self.dec)  # its residual, (R, 1, d)
+        M = torch.eye(d, device=mean.device) - self.enc @ self.dec  # (R, d, d)
+        resid_sq = (M * (cov @ M)).sum((1, 2)) + resid.pow(2).sum((1, 2))  # mean ||r||^2, (R,)
+        code_sq = (self.enc * (cov @ self.enc)).sum((1, 2)) + m.pow(2).sum((1, 2))  # mean ||m||^2, (R,)
         v = self.log_v.exp()  # (R, k)
-        resid = x - torch.baddbmm(self.mu.unsqueeze(1), m, self.dec)  # (R, B, d)
         spread = (v.unsqueeze(-1) * self.dec.pow(2)).sum((1, 2))  # Tr(W diag(v) W^T), (R,)
         s2 = self.log_s2.exp()
-        recon = 0.5 * (resid.pow(2).sum(-1).mean(1) + spread) / s2 + 0.5 * d * (self.log_s2 + LOG_2PI)
-        kl = 0.5 * (m.pow(2).sum(-1).mean(1) + (v - 1 - self.log_v).sum(-1))
+        recon = 0.5 * (resid_sq + spread) / s2 + 0.5 * d * (self.log_s2 + LOG_2PI)
+        kl = 0.5 * (code_sq + (v - 1 - self.log_v).sum(-1))
         return recon + kl
 
     @torch.no_grad()

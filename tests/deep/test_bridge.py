@@ -79,3 +79,30 @@ def test_the_affine_loss_through_sufficient_statistics_is_the_per_point_loss():
     for p, gp, gf in zip(model.parameters(), torch.autograd.grad(plain.sum(), list(model.parameters())),
                          torch.autograd.grad(fast.sum(), list(model.parameters()))):
         torch.testing.assert_close(gf, gp, rtol=1e-4, atol=1e-5)
+
+
+def test_the_linear_vae_loss_through_sufficient_statistics_is_the_per_point_loss():
+    """The linear VAE's negative ELBO from the batch's mean and covariance against its per-point form
+    0.5 (||x - m W^T - mu||^2 + Tr(W diag(v) W^T)) / s^2 + (d/2) log(2 pi s^2) + 0.5 (||m||^2 + sum(v - 1 - log v)),
+    m = x A^T + b, averaged over the points: equal values and gradients, to float32 rounding; and the moments
+    computed once (what deep.train passes at a full batch) give the same numbers as the points."""
+    from deep.models.gaussian import LOG_2PI, GaussianConfig, LinearVAE
+
+    g = torch.Generator().manual_seed(0)
+    model = LinearVAE(GaussianConfig(5, latent=3), 7, generator=g)
+    with torch.no_grad():
+        model.log_v.uniform_(-1, 1, generator=g)
+        model.log_s2.uniform_(-1, 1, generator=g)
+    x = 1.5 * torch.randn(7, 40, 5, generator=g) + 0.7
+    m = torch.baddbmm(model.enc_bias.unsqueeze(1), x, model.enc)
+    resid = x - torch.baddbmm(model.mu.unsqueeze(1), m, model.dec)
+    v, s2 = model.log_v.exp(), model.log_s2.exp()
+    spread = (v.unsqueeze(-1) * model.dec.pow(2)).sum((1, 2))
+    plain = (0.5 * (resid.pow(2).sum(-1).mean(1) + spread) / s2 + 0.5 * 5 * (model.log_s2 + LOG_2PI)
+             + 0.5 * (m.pow(2).sum(-1).mean(1) + (v - 1 - model.log_v).sum(-1)))
+    fast = model.loss(x)
+    torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-5)
+    assert torch.equal(model.loss(model.batch_summary(x)), fast)
+    for p, gp, gf in zip(model.parameters(), torch.autograd.grad(plain.sum(), list(model.parameters())),
+                         torch.autograd.grad(fast.sum(), list(model.parameters()))):
+        torch.testing.assert_close(gf, gp, rtol=1e-4, atol=1e-5)

@@ -105,6 +105,20 @@ def test_no_weight_decay_is_plain_adam_bit_for_bit():
         assert torch.equal(p, q), name
 
 
+def test_the_fused_optimiser_is_the_plain_one_to_rounding():
+    """Budget.fused (the bridge's) is torch's fused Adam kernel: the same steps as the plain loop, to float32
+    rounding (a full batch and cosine decay, as the bridge trains)."""
+    torch.set_num_threads(1)
+    x = 1.5 * torch.randn(3, 20, 2, generator=generator(1))
+    fits = []
+    for fused in (False, True):
+        model = AffineGaussian(GaussianConfig(2), 3, generator=generator(0))
+        train(model, x, Budget(steps=100, batch=0, lr=0.2, decay=True, fused=fused), generator(2))
+        fits.append(list(model.parameters()))
+    for p, q in zip(*fits):
+        torch.testing.assert_close(q, p, rtol=1e-4, atol=1e-5)
+
+
 def test_weight_decay_acts_on_the_matrices_only():
     model = small_transformer(2)
     names = {id(p): n for n, p in model.named_parameters()}
