@@ -113,8 +113,8 @@ def _tri_product(root: np.ndarray, b: np.ndarray, lower: bool, left: bool, out: 
     (b root^T)^T = root b^T), half the multiply-adds of the full product that matmul does; b is then
     overwritten and returned (or copied into ``out``). Otherwise one batched matmul into a new array."""
     r = root.shape[2]
-    if root.shape[1:] == (1, 1):  # d = 1: a product of 1 x 1 matrices is one multiplication (the same bits)
-        return np.multiply(b, root, out=out)
+    if root.shape[1:] == (1, 1):  # d = 1: a product of 1 x 1 matrices is one multiplication (the same bits),
+        return np.multiply(b, root, out=b if out is None else out)  # in b's memory as trmm's (no new array)
     if not lower or root.shape[1] != r or b.size // max(len(b), 1) * r < 2 * TRMM_WORK or not b.flags.c_contiguous:
         return np.matmul(root, b, out=out) if left else np.matmul(b, root.swapaxes(1, 2), out=out)
     from scipy.linalg.blas import dtrmm
@@ -227,11 +227,18 @@ class MomentPool:
         self.moments = Moments(real.shape[1], mean, c.swapaxes(1, 2) @ c)
 
     def add(self, batch: np.ndarray) -> None:
+        """Merge a batch (R, m, d) that the pool may overwrite (a sample no one else holds) into the moments.
+
+        In place (exact, named: the same operations in the same order, so the same bits): the batch is
+        centred in its own memory and the scatter accumulated into the pool's, (S + S_batch) + the delta
+        term, where each sum was a new array (R, d, d) or (R, m, d)."""
         m, p = batch.shape[1], self.moments
         b_mean = batch.mean(axis=1)
-        bc = batch - b_mean[:, None, :]
+        bc = np.subtract(batch, b_mean[:, None, :], out=batch)
         delta = b_mean - p.mean
-        scatter = p.scatter + bc.swapaxes(1, 2) @ bc + (p.count * m / (p.count + m)) * (delta[:, :, None] * delta[:, None, :])
+        scatter = p.scatter
+        scatter += bc.swapaxes(1, 2) @ bc
+        scatter += (p.count * m / (p.count + m)) * (delta[:, :, None] * delta[:, None, :])
         self.moments = Moments(p.count + m, p.mean + delta * (m / (p.count + m)), scatter)
         self.sizes.append(m)
 
@@ -287,7 +294,10 @@ class GaussianFamily(Family):
 
     def real(self, chain, rng):
         c = self.config
-        return c.sigma * rng.standard_normal((chain.trials, c.n, c.d))
+        x = rng.standard_normal((chain.trials, c.n, c.d))
+        if c.sigma != 1.0:  # scaled in place: the same products as sigma * z, without a second array
+            x *= c.sigma
+        return x
 
     def pool(self, real, workflow, generations):
         return MomentPool(real) if workflow.name == "accumulate" else super().pool(real, workflow, generations)

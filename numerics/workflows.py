@@ -71,24 +71,27 @@ def distinct_indices(rng: np.random.Generator, R: int, N: int, k: int) -> np.nda
         # Shortcut (exact, named): each draw and its position as one integer key, value << bits | position,
         # sorted (np.sort, no argsort; 32-bit keys where they fit): equal values come out in the order of
         # their positions, as a stable argsort of the draws gives them, so in each run of equal values
-        # every key after the first is a later occurrence. Those are few (about k^2 / 2N per trial), so
-        # they are marked off an all-true mask rather than the first occurrences marked on an empty one.
+        # the first key is the value's first occurrence and every later one a repeat.
         bits = max(K - 1, 1).bit_length()
         keys = draws.astype(np.int32 if N << bits <= 2**31 else np.int64)
         keys <<= bits
         keys |= np.arange(K, dtype=keys.dtype)
         keys.sort(axis=1)
+        # Shortcut (exact, named): the positions of the first occurrences are found in that sorted order
+        # (a repeat's position set to K, past every real one) and sorted again (16-bit where they fit), so
+        # that the first k columns are the positions of the first k distinct values, in draw order: the
+        # same rows as marking the repeats back in draw order and counting them off (a scatter, a
+        # cumulative count and a masked copy of every draw), for a sort of small integers.
+        pos = (keys & ((1 << bits) - 1)).astype(np.int16 if K < 2**15 else keys.dtype)
         value = keys >> bits
-        later = np.zeros(keys.shape, dtype=bool)
-        np.equal(value[:, 1:], value[:, :-1], out=later[:, 1:])
-        rows, cols = np.nonzero(later)
-        first = np.ones(keys.shape, dtype=bool)
-        first[rows, keys[rows, cols] & ((1 << bits) - 1)] = False
-        seen = np.cumsum(first, axis=1, dtype=np.int32)
-        if (seen[:, -1] >= k).all():
+        np.copyto(pos[:, 1:], K, where=value[:, 1:] == value[:, :-1])
+        pos.sort(axis=1)
+        if (pos[:, k - 1] < K).all():
             break
         draws = np.concatenate([draws, rng.integers(0, N, size=(R, k))], axis=1)
-    return draws[first & (seen <= k)].reshape(R, k)
+    first = pos[:, :k].astype(np.intp)
+    first += (np.arange(R) * K)[:, None]  # flat positions in draws (C-ordered: from integers or concatenate)
+    return draws.ravel()[first]
 
 
 def sample_rows(rng: np.random.Generator, R: int, N: int, k: int, replace: bool) -> np.ndarray:

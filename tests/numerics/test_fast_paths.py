@@ -51,6 +51,14 @@ def test_distinct_indices_equal_the_plain_algorithm_when_more_draws_are_needed()
         assert a.bit_generator.state == b.bit_generator.state
 
 
+def test_distinct_indices_equal_the_plain_algorithm_past_16_bit_positions():
+    # about 30,400 draws per trial (16-bit positions, near their limit), then about 34,100 (past it: 32-bit)
+    for N, k in ((40_000, 20_000), (10**6, 33_000)):
+        a, b = np.random.default_rng(N), np.random.default_rng(N)
+        assert np.array_equal(distinct_indices(a, 2, N, k), distinct_indices_by_stable_argsort(b, 2, N, k))
+        assert a.bit_generator.state == b.bit_generator.state
+
+
 def layouts():
     rng = np.random.default_rng(0)
     pool = rng.standard_normal((5, 12, 3))
