@@ -6,7 +6,7 @@
   measure the quantities of the ``gaussian.*`` and ``mvgaussian.*`` maximum-likelihood claims, so that
   `collapse verify` holds them against theory in the same table as the numpy simulators.
 
-The language models are deep.language.simulators. Settings are declared once, in deep.families
+The language models are deep.language.simulators. Settings are declared once, in deep.settings
 (``ImageSettings``, ``BridgeSettings``).
 
 Trials are seeds: a block of trials is one batched model with a replica axis (a block holds up to 64
@@ -14,17 +14,22 @@ seeds for the image models, every seed for the cheap bridge models). Each torch 
 from the block's numpy generator (deep.chain), and every run saves a checkpoint after each generation
 when the sweep gives it a path, so a killed sweep resumes to identical numbers on the CPU.
 
-Importing this module needs torch; numerics.catalog loads it (a ``collapse.simulators`` entry point) only
-when a simulator is looked up, and `collapse list` never does.
+Declaring these simulators needs no torch: their settings are deep.settings, and the modules that train
+(deep.families, deep.models) are imported by the functions that run them. So a process that only finds the
+claims' checks (`collapse verify`'s own, before its workers run the cells) does not import torch (seconds);
+without torch installed the simulators are not offered (numerics.catalog says why). numerics.catalog loads
+this module (a ``collapse.simulators`` entry point) only when a simulator is looked up, and `collapse list`
+never does.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from numerics import driver
 from numerics.catalog import BLOCK_MEMORY, Bind, Metric, Produces, Simulator, register
@@ -32,13 +37,22 @@ from numerics.checkpoint import header_of
 from numerics.workflows import stored_all, workflow_from
 from theory.workflows import CLAIM_WORKFLOWS
 
-from .families import BRIDGE_BUDGET, BRIDGE_WORKFLOWS, RARE, BridgeSettings, GaussianBridgeFamily, ImageFamily, ImageSettings
-from .replica import default_device, setup_threads
+from .settings import BRIDGE_BUDGET, BRIDGE_WORKFLOWS, RARE, BridgeSettings, ImageSettings
+
+if TYPE_CHECKING:
+    import torch
+
+    from .families import ImageFamily
+
+if importlib.util.find_spec("torch") is None:  # running them needs it: without torch they are not offered
+    raise ModuleNotFoundError("No module named 'torch'", name="torch")
 
 
 def start() -> torch.device:
     """One intra-op thread per process (measured 3-14x faster than two on a loaded 2-core machine); the
     GPU when there is one (never required)."""
+    from .replica import default_device, setup_threads
+
     setup_threads(1)
     return default_device()
 
@@ -58,6 +72,8 @@ def run_images(trials: int, rng: np.random.Generator, config: ImageSettings, gen
                artifacts=None) -> dict[str, np.ndarray]:
     """``trials`` seeds of an image model over ``generations`` generations (deep.families.ImageFamily); with
     ``artifacts`` (a folder), its sample grid and class histograms are drawn there."""
+    from .families import ImageFamily
+
     family = ImageFamily(config, trials, start())
     chain = run_chain("images", family, config, trials, rng, generations, checkpoint, family.n)
     out = chain.outputs()
@@ -68,7 +84,7 @@ def run_images(trials: int, rng: np.random.Generator, config: ImageSettings, gen
 
 def simulate_images(trials: int, rng: np.random.Generator, *, generations: int, checkpoint=None, artifacts=None,
                     **settings) -> dict[str, np.ndarray]:
-    """:func:`run_images` with ``settings`` (deep.families.ImageSettings) checked here."""
+    """:func:`run_images` with ``settings`` (deep.settings.ImageSettings) checked here."""
     return run_images(trials, rng, ImageSettings.build(settings), generations, checkpoint=checkpoint,
                       artifacts=artifacts)
 
@@ -155,13 +171,15 @@ register(Simulator(
 def run_bridge(trials: int, rng: np.random.Generator, config: BridgeSettings, generations: int, *,
                checkpoint=None) -> dict[str, np.ndarray]:
     """``trials`` seeds of a bridge model over ``generations`` generations (deep.families.GaussianBridgeFamily)."""
+    from .families import GaussianBridgeFamily
+
     family = GaussianBridgeFamily(config, trials, start())
     return run_chain("bridge", family, config, trials, rng, generations, checkpoint, config.n).outputs()
 
 
 def simulate_bridge(trials: int, rng: np.random.Generator, *, generations: int, checkpoint=None,
                     **settings) -> dict[str, np.ndarray]:
-    """:func:`run_bridge` with ``settings`` (deep.families.BridgeSettings) checked here."""
+    """:func:`run_bridge` with ``settings`` (deep.settings.BridgeSettings) checked here."""
     return run_bridge(trials, rng, BridgeSettings.build(settings), generations, checkpoint=checkpoint)
 
 

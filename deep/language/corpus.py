@@ -27,7 +27,8 @@ import torch
 
 from theory.errors import UserError
 
-KJV_HINT = 'the King James Bible: apt-get install bible-kjv, then bible -f "Gen1:1-Rev22:21" > kjv.txt'
+from .options import KJV_HINT
+
 
 
 class CorpusError(UserError, ValueError):

@@ -63,13 +63,8 @@ from ..replica import generator as make_generator
 from ..train import Budget, check_memory, evaluate, train
 from . import markov
 from .models import LanguageModel, NGram, Sampling, build
-
-HIST_BINS = 20
+from .options import HIST_BINS, hist_names
 HIST_LOW, HIST_HIGH = 0.5, 1.25  # the histograms cover log-perplexity HIST_LOW log V .. HIST_HIGH log V
-
-
-def hist_names(prefix: str) -> list[str]:
-    return [f"{prefix}_hist_{b:02d}" for b in range(HIST_BINS)]
 
 
 def hist_edges(V: int) -> np.ndarray:

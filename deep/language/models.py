@@ -66,16 +66,11 @@ from theory.errors import UserError
 
 from ..replica import ReplicaLinear, ReplicaModel, _need, rand, uniform_
 from ..train import take
-
-RULES = ("ancestral", "temperature", "top-k", "top-p", "beam")
+from .options import MODELS, RULES, check_sampling
 
 
 class ContextError(UserError, ValueError):
     """A window or prompt longer than the model's context."""
-
-
-def _count(value, low: int) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and int(value) == value and value >= low
 
 
 @dataclass(frozen=True)
@@ -92,22 +87,8 @@ class Sampling:
     prefix: int = 1  # rule 'beam': tokens drawn ancestrally at the start of each window before the search
 
     def __post_init__(self):
-        if self.rule not in RULES:
-            raise ValueError(f"rule must be one of {', '.join(RULES)}, got {self.rule!r}")
-        if not (isinstance(self.temperature, (int, float)) and 0 < self.temperature < math.inf):
-            raise ValueError(f"temperature must be a positive number, got {self.temperature!r}")
-        if self.rule == "top-k" and (isinstance(self.top_k, bool) or int(self.top_k) != self.top_k or self.top_k < 1):
-            raise ValueError(f"top_k must be an integer >= 1 for rule 'top-k', got {self.top_k!r}")
-        if self.rule == "top-p" and not (isinstance(self.top_p, (int, float)) and 0 < self.top_p <= 1):
-            raise ValueError(f"top_p must be in (0, 1] for rule 'top-p', got {self.top_p!r}")
-        if not _count(self.beams, 1):
-            raise ValueError(f"beams must be an integer >= 1, got {self.beams!r}")
-        theta = self.repetition_penalty
-        if isinstance(theta, bool) or not (isinstance(theta, (int, float)) and 0 < theta < math.inf):
-            raise ValueError(f"repetition_penalty must be a positive number (1: off), got {theta!r}")
-        for name in ("no_repeat_ngram", "prefix"):
-            if not _count(getattr(self, name), 0):
-                raise ValueError(f"{name} must be an integer >= 0, got {getattr(self, name)!r}")
+        check_sampling(self.rule, self.temperature, self.top_k, self.top_p, self.beams, self.repetition_penalty,
+                       self.no_repeat_ngram, self.prefix)
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """The distribution the rule draws from, given next-token logits (..., V)."""
@@ -590,6 +571,5 @@ def build(kind: str, replicas: int, *, vocab: int, window: int, order: int = 2, 
     raise ValueError(f"model must be 'ngram' or 'transformer', got {kind!r}")
 
 
-MODELS = ("ngram", "transformer")
 __all__ = ["RULES", "MODELS", "Sampling", "ContextError", "LanguageModel", "NGram", "NGramConfig", "Transformer",
            "TransformerConfig", "build", "uniform_"]

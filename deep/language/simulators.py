@@ -21,7 +21,9 @@ the CPU whatever the device, so a run draws the same numbers on either.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,11 +36,18 @@ from numerics.workflows import (WORKFLOWS, real_fraction_setting, stored_all, sy
                                 workflow_from, workflow_setting)
 
 from ..simulators import run_chain, start
-from ..train import Budget
-from . import corpus
-from . import family as fam
 from .markov import MarkovLanguage
-from .models import MODELS, RULES, Sampling
+from .options import KJV_HINT, MODELS, RULES, check_sampling, hist_names
+
+if TYPE_CHECKING:
+    from ..train import Budget
+    from .family import ModelSpec
+    from .models import Sampling
+
+# Declaring these simulators needs no torch (their settings are checked without it, deep.language.options);
+# running them does, so without torch they are not offered (numerics.catalog lists why).
+if importlib.util.find_spec("torch") is None:
+    raise ModuleNotFoundError("No module named 'torch'", name="torch")
 
 #: A block of trials holds up to 64 seeds (one batched model per cell, for the sweeps' 8 seeds).
 _MEMORY = float(catalog.BLOCK_MEMORY // 64)
@@ -93,22 +102,32 @@ class LanguageSettings(Settings):
 
     def validate(self) -> None:
         workflow_from(self, self.n)
-        self.sampling()
+        try:
+            check_sampling(self.rule, self.temperature, self.top_k, self.top_p, self.beams, self.repetition_penalty,
+                           self.no_repeat_ngram, self.prefix)
+        except ValueError as e:
+            raise SettingError(str(e), "rule") from None
 
     def training(self) -> Budget:
+        from ..train import Budget
+
         lr = self.lr if self.lr is not None else LR[self.model]
         kw = dict(batch=self.batch, lr=lr, decay=self.decay, weight_decay=self.weight_decay)
         return Budget(steps=self.steps, **kw) if self.budget == "steps" else Budget(epochs=self.epochs, **kw)
 
     def sampling(self) -> Sampling:
+        from .models import Sampling
+
         try:
             return Sampling(self.rule, self.temperature, self.top_k, self.top_p, self.beams, self.repetition_penalty,
                             self.no_repeat_ngram, self.prefix)
         except ValueError as e:
             raise SettingError(str(e), "rule") from None
 
-    def spec(self, order: int) -> fam.ModelSpec:
-        return fam.ModelSpec(self.model, order, self.width, self.layers, self.heads)
+    def spec(self, order: int) -> ModelSpec:
+        from .family import ModelSpec
+
+        return ModelSpec(self.model, order, self.width, self.layers, self.heads)
 
 
 def _select(out: dict, outputs) -> dict:
@@ -149,6 +168,8 @@ def language_of(c: MarkovSettings) -> MarkovLanguage:
 
 def markov_chains(trials, rng, config: MarkovSettings, generations, *, checkpoint=None, outputs=None):
     """lm-markov: ``trials`` seeds of a language model refitted on its own text (see the module docstring)."""
+    from . import family as fam
+
     c, device = config, start()
     family = fam.LanguageFamily(fam.Truth(language_of(c)), c.spec(c.order if c.model_order is None else c.model_order),
                                 workflow_from(c, c.n), replicas=trials, window=c.window, budget=c.training(),
@@ -168,7 +189,7 @@ def _lm_metrics(truth: bool) -> dict:
                                "nats per token", "logppl0_mean"),
     }
     edges = "20 bins of log-perplexity from 0.5 log V to 1.25 log V nats per token (deep.language.family.hist_edges)"
-    for b, name in enumerate(fam.hist_names("ppl0")):
+    for b, name in enumerate(hist_names("ppl0")):
         m[name] = Metric(f"share of the samples whose log-perplexity under the generation-0 model is in bin {b} "
                          f"({edges})", name)
     if truth:
@@ -188,7 +209,7 @@ def _lm_metrics(truth: bool) -> dict:
             "support_unseen": Metric("share of the truth's transitions absent from the samples", "support_unseen"),
             "logppl_truth_mean": Metric("mean log-perplexity of the samples under the truth", "logppl_truth_mean"),
         })
-        for b, name in enumerate(fam.hist_names("pplt")):
+        for b, name in enumerate(hist_names("pplt")):
             m[name] = Metric(f"share of the samples whose log-perplexity under the truth is in bin {b} ({edges})", name)
     return m
 
@@ -202,6 +223,8 @@ def _vocabulary(c) -> int:
 
 @functools.lru_cache(maxsize=16)
 def _corpus_vocabulary(path: str, mtime: float) -> int:
+    from . import corpus
+
     return len(set(corpus.read_text(path)))
 
 
@@ -305,6 +328,9 @@ class UnigramSettings(Settings):
 
 def bridge_chains(trials, rng, config: UnigramSettings, generations, *, checkpoint=None, outputs=None):
     """lm-bridge: a neural unigram trained to convergence on the categorical chain (see the module docstring)."""
+    from ..train import Budget
+    from . import family as fam
+
     c, device = config, start()
     budget = Budget(steps=c.steps, batch=0, lr=c.lr, decay=True)
     family = fam.BridgeFamily(categorical_truth(c.K, c.zipf, c.probabilities), workflow_from(c, c.n), replicas=trials,
@@ -369,13 +395,16 @@ class TextSettings(LanguageSettings):
     n: int = setting(256, "real windows (and windows sampled per generation)", low=2)
     window: int = setting(64, "characters per window (the transformer's context)", low=2)
     corpus: str = setting(doc="the corpus: a UTF-8 file or a folder of them (character level)", kind="path",
-                          hint=corpus.KJV_HINT)
+                          hint=KJV_HINT)
     heldout: float = setting(0.1, "share of the text (its end) held out for the cross-entropy", low=0, high=0.9,
                              open_low=True)
 
 
 def text_chains(trials, rng, config: TextSettings, generations, *, checkpoint=None, outputs=None):
     """lm-text: ``trials`` seeds of a language model refitted on its own text, starting from a corpus."""
+    from . import corpus
+    from . import family as fam
+
     c, device = config, start()
     text = corpus.Corpus.from_path(c.corpus, c.heldout)
     family = fam.LanguageFamily(fam.Text(text), c.spec(2 if c.model_order is None else c.model_order),

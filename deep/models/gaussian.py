@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from ..replica import ReplicaModel, _need, randn, uniform_
+from ..settings import BRIDGE_RULES
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -89,7 +90,7 @@ class GaussianModel(ReplicaModel):
 class AffineGaussian(GaussianModel):
     """x = mu + L z (R replicas): the exact-likelihood Gaussian model. See the module docstring."""
 
-    RULES = ("ancestral",)
+    RULES = BRIDGE_RULES["affine"]
 
     def __init__(self, config: GaussianConfig = GaussianConfig(), replicas: int = 1, *, generator: torch.Generator,
                  device=None):
@@ -142,7 +143,7 @@ class AffineGaussian(GaussianModel):
 class LinearVAE(GaussianModel):
     """A linear VAE (R replicas) whose ELBO optimum is probabilistic PCA's fit. See the module docstring."""
 
-    RULES = ("ancestral", "mean")
+    RULES = BRIDGE_RULES["linear-vae"]
 
     def __init__(self, config: GaussianConfig = GaussianConfig(), replicas: int = 1, *, generator: torch.Generator,
                  device=None):

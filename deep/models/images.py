@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..replica import ReplicaConv2d, ReplicaConvTranspose2d, ReplicaLinear, ReplicaModel, _need, fold, rand, randint, randn, unfold
+from ..settings import RULES as IMAGE_RULES
 
 DECODERS = ("bernoulli", "gaussian")
 VARIANCES = ("pixel", "scalar")
@@ -117,7 +118,7 @@ class _VAE(ReplicaModel):
     implements ``_encode(x) -> (R, B, 2d)`` and ``decode(z) -> (R, B, *event)`` (logits or means).
     """
 
-    RULES = ("ancestral", "mean")
+    RULES = IMAGE_RULES["vae"]
 
     def _likelihood(self, pixels: int, device) -> None:
         if self.config.decoder == "gaussian":
@@ -231,7 +232,7 @@ class MLPAutoencoder(ReplicaModel):
     """A deterministic autoencoder (R replicas); its loss is the squared error per image. It samples by
     decoding codes: see the module docstring for the rules and :meth:`remember` for what it keeps."""
 
-    RULES = ("gaussian-codes", "perturbed-codes")
+    RULES = IMAGE_RULES["ae"]
     RESIZABLE = ("train_codes",)
 
     def __init__(self, config: AEConfig = AEConfig(), replicas: int = 1, *, generator: torch.Generator, device=None):

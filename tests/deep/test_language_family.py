@@ -125,10 +125,10 @@ def test_the_shipped_transformer_learns_the_known_truth():
 def test_every_language_simulator_runs_on_the_device_the_deep_layer_picks(monkeypatch, tmp_path):
     """lm-markov, lm-text and lm-bridge build their family on deep.simulators.start()'s device (the GPU when
     there is one), as the image simulators do: here a stand-in for it is asked once per run."""
-    import deep.simulators as ds
+    import deep.replica
 
     asked, built = [], []
-    monkeypatch.setattr(ds, "default_device", lambda: asked.append(1) or torch.device("cpu"))
+    monkeypatch.setattr(deep.replica, "default_device", lambda: asked.append(1) or torch.device("cpu"))
     init = fam.LanguageFamily.__init__
 
     def spy(self, *args, **kwargs):

@@ -38,3 +38,18 @@ def test_collapse_list_imports_neither_numpy_nor_torch():
     """)
     assert r.returncode == 0, r.stderr
     assert "LOADED False False" in r.stdout
+
+
+def test_finding_the_claims_checks_imports_no_torch():
+    """collapse verify's own process finds every check, the deep simulators' included, without importing torch
+    (seconds); only its workers that train a model do."""
+    r = _python("""
+        import sys
+        from numerics import verify
+        items, _ = verify.default_items()
+        cells, _ = verify.cells_of(items, verify.DEFAULT_TRIALS)
+        deep = sorted({c.simulator for c in cells} & {"bridge", "lm-bridge"})
+        print("DEEP", deep, "TORCH", "torch" in sys.modules)
+    """)
+    assert r.returncode == 0, r.stderr
+    assert "DEEP ['bridge', 'lm-bridge'] TORCH False" in r.stdout
