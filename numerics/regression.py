@@ -305,6 +305,18 @@ def _bartlett(rng: np.random.Generator, R: int, d: int, k: int) -> np.ndarray:
     return a
 
 
+def _solve_lower_transposed(a: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """A^-T z for lower triangular A (R, d, d) and z (R, d): back substitution, for all trials a row at a time.
+
+    Shortcut (exact up to rounding, named): A^T is upper triangular, so O(d^2) a trial instead of a general
+    solve's O(d^3) LU, and d array operations instead of LAPACK's per-matrix overhead (at d = 5 most of it)."""
+    d = z.shape[1]
+    x = np.empty_like(z)
+    for i in range(d - 1, -1, -1):
+        x[:, i] = (z[:, i] - np.einsum("rj,rj->r", a[:, i + 1:, i], x[:, i + 1:])) / a[:, i, i]
+    return x
+
+
 def _dohmatob_shortcut(trials: int, rng: np.random.Generator, family: DohmatobFamily, generations: int) -> dict:
     """:func:`run_dohmatob` through each fit's sufficient statistics (exact in law; named shortcut).
 
@@ -339,7 +351,7 @@ def _dohmatob_shortcut(trials: int, rng: np.random.Generator, family: DohmatobFa
     for _ in range(generations):
         a = _bartlett(rng, R, d, c.T0)
         z = rng.standard_normal((R, d, 1))
-        w = w + c.sigma0 * np.linalg.solve(a.swapaxes(1, 2), z)[:, :, 0] / root
+        w = w + c.sigma0 * _solve_lower_transposed(a, z[:, :, 0]) / root
         out.append(downstream(w))
     return {"test_error": np.stack(out, axis=1)}
 

@@ -144,3 +144,13 @@ def test_the_min_norm_shortcut_is_exact_in_the_mean():
     expected = 1 - (30 / 50) ** np.arange(1, 6)
     se = out.std(axis=0) / np.sqrt(len(out))
     assert np.all(np.abs(out.mean(axis=0) - expected) < 4 * se)
+
+
+@pytest.mark.parametrize("d", [1, 5, 40])
+def test_the_generator_refit_back_substitution_equals_a_general_solve(d):
+    """A^-T z by back substitution against np.linalg.solve on Bartlett factors: the same solution to rounding."""
+    rng = np.random.default_rng(d)
+    a = regression._bartlett(rng, 50, d, d + 3)
+    z = rng.standard_normal((50, d))
+    np.testing.assert_allclose(regression._solve_lower_transposed(a, z),
+                               np.linalg.solve(a.swapaxes(1, 2), z[:, :, None])[:, :, 0], rtol=1e-10, atol=1e-12)
