@@ -223,14 +223,16 @@ _PLAIN = {"train_size": None, "synthetic": None, "alpha": None}
 _NOTE = f"logistic MLE (Newton), d = 3, theta0 = {THETA0}, a quarter of the trials"
 
 def _work(c, G: int) -> float:
-    """Seconds per trial: 1.0e-7 per point sampled and 0.8e-7 per training point (Newton passes over it;
+    """Seconds per trial: 0.85e-7 per point sampled and 0.65e-7 per training point (Newton passes over it;
     the pool's mean size under accumulate). Measured on verify's cells (5,000 trials x 3 generations, one
     BLAS thread, CPU seconds, 2 cores under load 9; blocked Newton): 0.55 s at n = 200 replace, 1.88 s at
     n = 800 replace, 1.55 s at n = 400 accumulate, 2.60 s at n = 800 accumulate, 2.59 s at n = 800
-    accumulate-subsample, 4.75 s at n = 1,600 accumulate-subsample-replacement from a bootstrap (measured /
-    this formula: 1.02, 0.87, 0.99, 0.83, 1.20, 1.10)."""
+    accumulate-subsample, 4.75 s at n = 1,600 accumulate-subsample-replacement from a bootstrap; then scaled by
+    each of the 15 cells' CPU with the Hessian from fixed products and the logistic function by exp against
+    the code before, interleaved in one session (load 2-3): 0.70 to 0.96 of it, 0.85 in all (this formula /
+    those scaled figures: 0.87 to 1.19)."""
     rows = c.n * ((G + 1) / 2 if stored_all(c.workflow) and not draws_rows(c.workflow) else 1)
-    return G * (1.0e-7 * c.n + 0.8e-7 * rows)
+    return G * (0.85e-7 * c.n + 0.65e-7 * rows)
 
 
 register(Simulator(
