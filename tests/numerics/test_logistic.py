@@ -103,3 +103,22 @@ def test_logistic_function_is_scipys_to_two_ulps():
     assert np.all(np.abs(p - ref)[normal] <= 2 * np.spacing(ref[normal]))
     assert np.all(p[~normal] < 1e-307) and np.all(ref[~normal] < 1e-307) and p[0] == 0.0
     assert p[30000] == 1.0
+
+
+def test_sampling_draws_the_plain_paths_numbers(monkeypatch):
+    """Covariates copied a column at a time, -x . theta kept in the labels' column, blocks of trials: the same
+    covariates and labels as every covariate drawn at once, then every label by scipy's expit (a label could
+    differ only where its uniform falls within two ulps of p), into a fresh array or a strided pool slot."""
+    from scipy.special import expit
+
+    theta = np.tile(logistic.THETA0, (30, 1)) + 0.2 * np.random.default_rng(1).standard_normal((30, 3))
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((30, 50, 3))
+    y = rng.random((30, 50)) < expit((x @ theta[:, :, None])[:, :, 0])
+    monkeypatch.setattr(logistic, "BLOCK_POINTS", 50 * 7)  # blocks of 7 trials
+    pool = np.full((30, 80, 4), np.nan)
+    for out in (None, pool[:, 20:70]):
+        got = logistic._batch(np.random.default_rng(2), 30, 50, theta, out=out)
+        np.testing.assert_array_equal(got[:, :, :3], x)
+        np.testing.assert_array_equal(got[:, :, 3], y)
+    assert np.isnan(pool[:, :20]).all() and np.isnan(pool[:, 70:]).all()
