@@ -233,7 +233,8 @@ def _work(c, G: int) -> float:
     accumulate-subsample, 4.75 s at n = 1,600 accumulate-subsample-replacement from a bootstrap; then scaled by
     each of the 15 cells' CPU with the Hessian from fixed products and the logistic function by exp against
     the code before, interleaved in one session (load 2-3): 0.70 to 0.96 of it, 0.85 in all (this formula /
-    those scaled figures: 0.87 to 1.19)."""
+    those scaled figures: 0.87 to 1.19). The sampling's column copies since: 0.83 in all (the least of 3 to 7
+    runs of each cell, either code)."""
     rows = c.n * ((G + 1) / 2 if stored_all(c.workflow) and not draws_rows(c.workflow) else 1)
     return G * (0.85e-7 * c.n + 0.65e-7 * rows)
 
