@@ -74,7 +74,7 @@ def numpy_cases() -> dict:
     cases["logistic-bootstrap-replace"] = ("logistic", 3, 3, {"n": 300, "workflow": "replace",
                                                                      "first_fit": "bootstrap"})
     cases["ridge"] = ("ridge", 5, 3, {"d": 3, "T": 8, "T0": 6})
-    cases["min-norm"] = ("min-norm", 5, 3, {"d": 5, "T0": 3})
+    cases["min-norm"] = ("min-norm", 5, 3, {"d": 5, "T0": 3, "shortcut": False})  # the plain loop (the driver)
     return cases
 
 

@@ -87,3 +87,70 @@ def test_the_ridge_shortcut_needs_t_at_least_d():
     on = regression.simulate_dohmatob(5, np.random.default_rng(3), **kw)
     off = regression.simulate_dohmatob(5, np.random.default_rng(3), shortcut=False, **kw)
     np.testing.assert_array_equal(on["test_error"], off["test_error"])
+
+
+# -- the min-norm simulator's shortcut (each fit's projection drawn from its law) has the law of the plain loop --
+
+MIN_NORM_LAW = dict(d=20, T0=8, w0_norm=1.5, generations=3)
+
+
+def _min_norm_paths(seed, settings, plain_kw=None):
+    """The shortcut and the plain loop (drawn designs, min-norm solves) on independent streams."""
+    rng_a, rng_b = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    fast = regression.simulate_min_norm(LAW_TRIALS, rng_a, **settings)["error"]
+    slow = regression.simulate_min_norm(LAW_TRIALS, rng_b, shortcut=False, **{**settings, **(plain_kw or {})})
+    return fast, slow["error"]
+
+
+def _assert_same_min_norm_law(a, b, seed):
+    """Two-sample tests, per generation 1-3, of the mean and the variance of the error (bounded by 4 |w0|^2, so
+    every moment is finite): 6 comparisons at family-wise alpha 1e-3."""
+    from numerics.stats import Summary
+    from numerics.testing import assert_agrees
+
+    sa, sb = Summary.of(a), Summary.of(b)
+    diff, se = [], []
+    for stat in ("mean", "variance"):
+        (ea, se_a), (eb, se_b) = sa.estimate(stat), sb.estimate(stat)
+        diff.append(ea - eb)
+        se.append(np.hypot(se_a, se_b))
+    assert_agrees(np.array(diff), np.array(se), 0.0, alpha=1e-3, seed=seed,
+                  what="min-norm shortcut vs plain loop (rows: mean, variance of the error)")
+
+
+@pytest.mark.parametrize("settings", [MIN_NORM_LAW, dict(d=3, T0=2, generations=3), dict(d=2, T0=1, generations=3)],
+                         ids=["d20", "d3", "d2"])
+def test_the_min_norm_shortcut_has_the_law_of_the_plain_loop(settings, collapse_seed):
+    """Beta-distributed projections and the new weights' angle to w0 against min-norm interpolators of drawn
+    designs (d = 2: the orthogonal complement's sphere is two points)."""
+    fast, slow = _min_norm_paths(collapse_seed, settings)
+    _assert_same_min_norm_law(fast, slow, collapse_seed)
+
+
+def test_the_min_norm_law_comparison_rejects_a_wrong_shortcut(collapse_seed):
+    """The same test against the plain loop at T0 = 9 must fail: the mean error after one generation,
+    |w0|^2 (1 - T0 / d), falls from 1.35 to 1.24, about 35 standard errors of the difference (sd 0.33, 20,000
+    trials per path), far beyond the 3.8 of alpha 1e-3 over 6 comparisons."""
+    from numerics.testing import DisagreementError
+
+    with pytest.raises(DisagreementError, match="min-norm shortcut vs plain loop"):
+        _assert_same_min_norm_law(*_min_norm_paths(collapse_seed, MIN_NORM_LAW, {"T0": 9}), collapse_seed)
+
+
+def test_the_min_norm_shortcut_is_exact_in_the_mean():
+    """E||w_n - w0||^2 = |w0|^2 (1 - (T0 / d)^n) (each projection keeps T0 / d of |w|^2 in mean and
+    E[w_n] = (T0 / d)^n w0); the shortcut at 200,000 trials within 4 standard errors."""
+    out = regression.simulate_min_norm(200_000, np.random.default_rng(11), d=50, T0=30, generations=5)["error"]
+    expected = 1 - (30 / 50) ** np.arange(1, 6)
+    se = out.std(axis=0) / np.sqrt(len(out))
+    assert np.all(np.abs(out.mean(axis=0) - expected) < 4 * se)
+
+
+@pytest.mark.parametrize("d", [1, 5, 40])
+def test_the_generator_refit_back_substitution_equals_a_general_solve(d):
+    """A^-T z by back substitution against np.linalg.solve on Bartlett factors: the same solution to rounding."""
+    rng = np.random.default_rng(d)
+    a = regression._bartlett(rng, 50, d, d + 3)
+    z = rng.standard_normal((50, d))
+    np.testing.assert_allclose(regression._solve_lower_transposed(a, z),
+                               np.linalg.solve(a.swapaxes(1, 2), z[:, :, None])[:, :, 0], rtol=1e-10, atol=1e-12)
