@@ -54,8 +54,12 @@ def points(claim_id: str, variant: Mapping[str, str] | None = None, **bounds: An
         if p.kind in ("size", "schedule"):
             lo, hi = given or (p.minimum, p.minimum + SIZE_SPAN)
             return draw(st.integers(int(lo), int(hi)))
+        if p.kind == "nonnegative" and given is None:
+            # 0 itself, or a value of the positive range: not a subnormal 1e-178, at which a claim finite for
+            # every positive value (ridge at lam -> 0 and T = d) is within 40 digits of its pole.
+            return draw(st.one_of(st.just(0.0), st.floats(*REALS, allow_nan=False, allow_infinity=False)))
         if p.kind in ("positive", "nonnegative", "positive_schedule"):
-            lo, hi = given or ((0.0, REALS[1]) if p.kind == "nonnegative" else REALS)
+            lo, hi = given or REALS
             return draw(st.floats(lo, hi, allow_nan=False, allow_infinity=False,
                                   exclude_min=p.kind != "nonnegative" and lo == 0))
         if p.kind == "probability_vector":  # a point of the simplex with at least two entries
