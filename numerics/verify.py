@@ -324,7 +324,8 @@ def run(items: list[Item], trials: int = DEFAULT_TRIALS, seed: int = 0, progress
     runner = runner or execute.Serial()
     execute.check_resources(cells, getattr(runner, "workers", 1), warn, yes=yes)
     # The theory column does not depend on the simulations: where they run in other processes, this one
-    # builds the claims' forms and evaluates them meanwhile (seconds of SymPy) instead of after.
+    # builds the claims' forms and evaluates them meanwhile (seconds of SymPy) instead of after. The main
+    # thread only waits for results until the thread is joined (mpmath's working precision is process-wide).
     theory = None
     if getattr(runner, "workers", 1) > 1:
         theory = threading.Thread(target=_theory_of, args=(items,), daemon=True, name="theory")
